@@ -1,0 +1,33 @@
+/**
+ * The inference backends the CLI can run, behind one call. Each builds the graph from the same
+ * model description and returns the backend-neutral `FrameResult`.
+ */
+import { buildModelGraph, type ModelGraph } from '../model/graph.ts';
+import type { LoadedModel } from '../model/loadModel.ts';
+import { CpuReferenceRuntime } from '../runtime/cpu/cpuReferenceRuntime.ts';
+import type { FrameRequest, FrameResult } from '../runtime/types.ts';
+import { modelWeightsFromTensors } from '../runtime/weights.ts';
+import type { ModelInput } from './input.ts';
+
+export interface BackendRun {
+  graph: ModelGraph;
+  result: FrameResult;
+  /** What actually ran, e.g. `cpu` or `webgpu (swiftshader)`. */
+  backendUsed: string;
+}
+
+type Backend = (graph: ModelGraph, model: LoadedModel, input: ModelInput, request: FrameRequest) => Promise<Omit<BackendRun, 'graph'>>;
+
+export const BACKENDS = {
+  cpu: async (graph, model, input, request) => {
+    const runtime = new CpuReferenceRuntime(graph, modelWeightsFromTensors(model.tensors));
+    return { result: runtime.run(input.data, request), backendUsed: 'cpu' };
+  },
+} satisfies Record<string, Backend>;
+
+export type BackendName = keyof typeof BACKENDS;
+
+export async function runBackend(name: BackendName, model: LoadedModel, input: ModelInput, request: FrameRequest): Promise<BackendRun> {
+  const graph = buildModelGraph(model.config, input.height, input.width);
+  return { graph, ...(await BACKENDS[name](graph, model, input, request)) };
+}

@@ -1,0 +1,48 @@
+/**
+ * The CLI's model input: a `.npy` used as it is (`[1,C,H,W]` or `[C,H,W]` float), or a PNG/JPEG
+ * preprocessed as the official evaluation does (shorter side to 256 bicubic, center-crop 224,
+ * normalize) or, with `--size`, resized straight to that size.
+ */
+import { readFile } from 'node:fs/promises';
+import { readNpy } from '../io/npy.ts';
+import type { ModelConfig } from '../model/config.ts';
+import { decodeImage } from '../preprocess/decodeImageNode.ts';
+import { officialPreprocess, resizePreprocess } from '../preprocess/image.ts';
+import { CliError } from './cliError.ts';
+
+export interface ModelInput {
+  /** `[C, H, W]` normalized input. */
+  data: Float32Array;
+  height: number;
+  width: number;
+}
+
+export async function loadInput(path: string, config: ModelConfig, size?: [number, number]): Promise<ModelInput> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
+    throw new CliError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  if (path.toLowerCase().endsWith('.npy')) return npyInput(bytes, path, config, size);
+  const image = decodeImage(bytes, path);
+  const pre = size
+    ? resizePreprocess(image, size[0], size[1], config.mean, config.std)
+    : officialPreprocess(image, config.mean, config.std);
+  return pre;
+}
+
+function npyInput(bytes: Uint8Array, path: string, config: ModelConfig, size?: [number, number]): ModelInput {
+  const array = readNpy(bytes);
+  const shape = array.shape.length === 4 && array.shape[0] === 1 ? array.shape.slice(1) : array.shape;
+  if (shape.length !== 3 || shape[0] !== config.inChannels) {
+    throw new CliError(`${path}: expected an array of shape [1,${config.inChannels},H,W] or [${config.inChannels},H,W], got [${array.shape}]`);
+  }
+  if (array.dtype !== 'float32' && array.dtype !== 'float64') throw new CliError(`${path}: expected float32 values, got ${array.dtype}`);
+  const [, height, width] = shape;
+  if (height % 16 !== 0 || width % 16 !== 0) throw new CliError(`${path}: input ${height}x${width} must have height and width divisible by 16`);
+  if (size && (size[0] !== height || size[1] !== width)) {
+    throw new CliError(`${path}: a .npy input is used as it is, but it is ${height}x${width} and --size asks for ${size[0]}x${size[1]}`);
+  }
+  return { data: Float32Array.from(array.data as Float32Array | Float64Array), height, width };
+}

@@ -1,0 +1,190 @@
+/**
+ * The `spikeformer` command line: convert, info, infer. Any bad input ends with exit code 1 and
+ * one line saying what is wrong (no stack trace; set SPIKEFORMER_DEBUG=1 to see one).
+ */
+import { mkdir, rename, rm, writeFile, open } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { openFileSource, type NodeFileSource } from '../io/nodeFileSource.ts';
+import { publishedSizeName } from '../model/config.ts';
+import { expectedParameters } from '../model/graph.ts';
+import { convertToSafetensors } from '../model/convertToSafetensors.ts';
+import { loadModel } from '../model/loadModel.ts';
+import { writeNpy } from '../io/npy.ts';
+import { buildSpikeReport } from '../runtime/spikeReport.ts';
+import { loadInput } from './input.ts';
+import { BACKENDS, runBackend, type BackendName } from './backends.ts';
+import { CliError } from './cliError.ts';
+
+const USAGE = `usage:
+  spikeformer convert <in.pth|in.safetensors> -o <out.safetensors> [--time-steps T] [--fp16]
+  spikeformer info <file>
+  spikeformer infer --weights <file> --input <input.npy|image.png|image.jpg> --out <dir>
+                    [--backend ${Object.keys(BACKENDS).join('|')}] [--time-steps T] [--size HxW] [--dump-spikes]`;
+
+function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T, positionals: number) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options, allowPositionals: positionals > 0, strict: true });
+  } catch (e) {
+    throw new CliError(`${(e as Error).message.split('\n')[0]}; see spikeformer --help`);
+  }
+  if (parsed.positionals.length > positionals) throw new CliError(`unexpected argument ${parsed.positionals[positionals]}`);
+  return parsed;
+}
+
+function positiveInt(value: string | undefined, what: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new CliError(`${what} must be a positive integer, got "${value}"`);
+  return n;
+}
+
+export function parseSize(value: string | undefined): [number, number] | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(\d+)x(\d+)$/.exec(value);
+  if (!m) throw new CliError(`--size must look like 224x224 (height x width), got "${value}"`);
+  const size: [number, number] = [Number(m[1]), Number(m[2])];
+  if (size.some((d) => d < 16 || d % 16 !== 0)) throw new CliError(`--size ${value}: height and width must be multiples of 16`);
+  return size;
+}
+
+async function withSource<T>(path: string, fn: (src: NodeFileSource) => Promise<T>): Promise<T> {
+  let src: NodeFileSource;
+  try {
+    src = await openFileSource(path);
+  } catch (e) {
+    throw new CliError(`cannot open ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  try {
+    return await fn(src);
+  } finally {
+    await src.close();
+  }
+}
+
+/** Progress on stderr for files over 32 MB, at most once per 5%. */
+function progressReporter(label: string, size: number): ((done: number, total: number) => void) | undefined {
+  if (size < 32 * 2 ** 20 || !process.stderr.isTTY && !process.env.SPIKEFORMER_PROGRESS) return undefined;
+  let last = -1;
+  return (done, total) => {
+    const pct = Math.floor((100 * done) / Math.max(total, 1));
+    if (pct >= last + 5 || done === total) {
+      last = pct;
+      process.stderr.write(`${label}: ${pct}%\n`);
+    }
+  };
+}
+
+async function convert(args: string[]): Promise<void> {
+  const { values, positionals } = parse(args, {
+    out: { type: 'string', short: 'o' },
+    'time-steps': { type: 'string' },
+    fp16: { type: 'boolean' },
+  }, 1);
+  const input = positionals[0];
+  if (!input || !values.out) throw new CliError(`convert needs an input file and -o <out.safetensors>; see spikeformer --help`);
+  const out = resolve(values.out);
+  const converted = await withSource(input, (src) => convertToSafetensors(src, {
+    timeSteps: positiveInt(values['time-steps'], '--time-steps'),
+    fp16: values.fp16,
+    onProgress: progressReporter('reading', src.size),
+  }));
+  // Write next to the target, then rename: nothing appears at -o unless the whole file was written.
+  const tmp = `${out}.partial-${process.pid}`;
+  try {
+    await mkdir(dirname(out), { recursive: true });
+    const file = await open(tmp, 'w');
+    try {
+      for (const chunk of converted.chunks) await file.write(chunk);
+    } finally {
+      await file.close();
+    }
+    await rename(tmp, out);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw new CliError(`cannot write ${values.out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const c = converted.config;
+  console.log(`wrote ${values.out}: ${converted.tensorCount} tensors, ${(converted.bytes / 2 ** 20).toFixed(1)} MiB, ` +
+    `dims ${c.embedDims.join('/')}, ${c.numClasses} classes, T=${c.timeSteps}${c.kd ? ', kd head' : ''}${values.fp16 ? ', float16' : ''}`);
+}
+
+async function info(args: string[]): Promise<void> {
+  const { positionals } = parse(args, {}, 1);
+  if (!positionals[0]) throw new CliError(`info needs a file; see spikeformer --help`);
+  const path = positionals[0];
+  await withSource(path, async (src) => {
+    const { config, tensors, checkpoint } = await loadModel(src, { onProgress: progressReporter('reading', src.size) });
+    const used = expectedParameters(config).filter((p) => p.used);
+    const params = used.reduce((a, p) => a + p.shape.reduce((x, y) => x * y, 1), 0);
+    const dtypes = [...new Set([...tensors.values()].map((t) => t.dtype))].join(', ');
+    const size = publishedSizeName(config.embedDims);
+    const lines = [
+      `file:        ${path} (${checkpoint.format}, ${(src.size / 2 ** 20).toFixed(1)} MiB)`,
+      `model:       Meta-SpikeFormer${size ? ` ${size}` : ''}, embed dims ${config.embedDims.join(', ')}, ` +
+        `depths ${config.depths.join('+')}, ${config.numHeads} heads, MLP ratio ${config.mlpRatio}`,
+      `parameters:  ${params.toLocaleString('en-US')} (${tensors.size} tensors)`,
+      `classes:     ${config.numClasses}${config.labels ? ` (${config.labels})` : ''}`,
+      `time steps:  ${config.timeSteps}`,
+      `kd head:     ${config.kd ? 'yes (output = (head + head_kd) / 2)' : 'no'}`,
+      `dtype:       ${dtypes}`,
+      `normalize:   mean ${config.mean.map((v) => v.toFixed(3)).join(', ')}, std ${config.std.map((v) => v.toFixed(3)).join(', ')}`,
+    ];
+    console.log(lines.join('\n'));
+  });
+}
+
+async function infer(args: string[]): Promise<void> {
+  const { values } = parse(args, {
+    weights: { type: 'string' },
+    input: { type: 'string' },
+    out: { type: 'string' },
+    backend: { type: 'string', default: 'cpu' },
+    'time-steps': { type: 'string' },
+    size: { type: 'string' },
+    'dump-spikes': { type: 'boolean' },
+  }, 0);
+  if (!values.weights || !values.input || !values.out) throw new CliError(`infer needs --weights, --input and --out; see spikeformer --help`);
+  const backend = values.backend as BackendName;
+  if (!(backend in BACKENDS)) throw new CliError(`unknown backend "${values.backend}": use one of ${Object.keys(BACKENDS).join(', ')}`);
+  const size = parseSize(values.size);
+  const timeSteps = positiveInt(values['time-steps'], '--time-steps');
+  const model = await withSource(values.weights, (src) => loadModel(src, { timeSteps, onProgress: progressReporter('reading', src.size) }));
+  const input = await loadInput(values.input, model.config, size);
+  const dumpSpikes = values['dump-spikes'] ?? false;
+  const { graph, result, backendUsed } = await runBackend(backend, model, input, { spikeMaps: dumpSpikes ? 'all' : undefined });
+  const { report, bin } = buildSpikeReport(graph, result, dumpSpikes);
+  await mkdir(values.out, { recursive: true });
+  await writeFile(join(values.out, 'logits.npy'), writeNpy(result.logits, [1, result.logits.length]));
+  await writeFile(join(values.out, 'spikes.json'), JSON.stringify({ backend: backendUsed, ...report }, null, 1));
+  if (bin) await writeFile(join(values.out, 'spikes.bin'), bin);
+  const ones = report.layers.reduce((a, l) => a + l.ones, 0);
+  const total = report.layers.reduce((a, l) => a + l.total, 0);
+  console.log(`${backendUsed}: input ${input.height}x${input.width}, T=${model.config.timeSteps}, top-1 class ${report.top1}, ` +
+    `${ones.toLocaleString('en-US')} spikes of ${total.toLocaleString('en-US')} neurons (rate ${(ones / total).toFixed(4)}) → ${values.out}`);
+}
+
+const COMMANDS: Record<string, (args: string[]) => Promise<void>> = { convert, info, infer };
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    console.log(USAGE);
+    return command ? 0 : 1;
+  }
+  const run = COMMANDS[command];
+  if (!run) {
+    console.error(`spikeformer: unknown command "${command}"; see spikeformer --help`);
+    return 1;
+  }
+  try {
+    await run(rest);
+    return 0;
+  } catch (e) {
+    if (process.env.SPIKEFORMER_DEBUG) console.error(e);
+    const message = e instanceof Error ? e.message : String(e);
+    console.error(`spikeformer ${command}: ${message}`);
+    return 1;
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * What every backend (CPU reference, WebGPU, ONNX) gives the CLI and the app for one frame.
+ */
+export interface LayerSpikes {
+  /** Official module name of the neuron, e.g. `block3.0.attn.q_lif`. */
+  name: string;
+  /** Spikes per time step. */
+  onesPerStep: number[];
+  /** Neurons per time step (C·H·W). */
+  neuronsPerStep: number;
+}
+
+export interface FrameResult {
+  /** Logits `[classes]`, averaged over T (and over head and head_kd). */
+  logits: Float32Array;
+  /** Spike counts of every neuron layer, in execution order. */
+  layers: LayerSpikes[];
+  /**
+   * Full spike maps (0/1 per neuron, `[T, C, H, W]` flattened, t-major) of the layers that were
+   * asked for; empty unless requested.
+   */
+  spikeMaps: Map<string, Uint8Array>;
+}
+
+export interface FrameRequest {
+  /** Layers whose full spike maps to return; `'all'` for every neuron layer. */
+  spikeMaps?: 'all' | string[];
+}
