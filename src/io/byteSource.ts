@@ -54,3 +54,17 @@ export function blobSource(blob: Blob, name?: string): ByteSource {
   };
   return src;
 }
+
+/**
+ * `source.read`, returning bytes that own their buffer: a view into a larger buffer (what
+ * `bytesSource` returns) is copied, so a caller may keep or modify the result without pinning or
+ * changing the source's memory.
+ */
+export async function readOwned(source: ByteSource, offset: number, length: number): Promise<Uint8Array> {
+  return ownBytes(await source.read(offset, length));
+}
+
+/** `bytes` itself when it spans its whole buffer, else a copy. */
+export function ownBytes(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+}

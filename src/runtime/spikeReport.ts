@@ -37,6 +37,32 @@ export function argmax(values: ArrayLike<number>): number {
   return best;
 }
 
+/** A non-negative finite double as an exact fraction num / 2^shift. */
+function exactFraction(x: number): { num: bigint; den: bigint } {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, x);
+  const bits = view.getBigUint64(0);
+  const exp = Number((bits >> 52n) & 0x7ffn);
+  const frac = bits & ((1n << 52n) - 1n);
+  const mant = exp === 0 ? frac : frac | (1n << 52n);
+  const e = (exp === 0 ? 1 : exp) - 1075; // x = mant · 2^e
+  return e >= 0 ? { num: mant << BigInt(e), den: 1n } : { num: mant, den: 1n << BigInt(-e) };
+}
+
+/**
+ * Python's `round(x, digits)` for x ≥ 0: the exact binary value rounded to nearest, ties to even.
+ * (The reference's `rate` fields were written with it; `Math.round` rounds ties up.)
+ */
+export function roundLikePython(x: number, digits: number): number {
+  const scale = 10n ** BigInt(digits);
+  const { num, den } = exactFraction(x);
+  const scaled = num * scale;
+  let q = scaled / den; // floor
+  const twiceRemainder = 2n * (scaled - q * den);
+  if (twiceRemainder > den || (twiceRemainder === den && q % 2n === 1n)) q += 1n;
+  return Number(q) / Number(scale);
+}
+
 /** Packs 0/1 bytes 8 to a byte, little bit order. */
 export function packBits(bits: Uint8Array): Uint8Array {
   const out = new Uint8Array(Math.ceil(bits.length / 8));
@@ -58,7 +84,7 @@ export function buildSpikeReport(graph: ModelGraph, result: FrameResult, withMap
     const shape = officialSpikeShape(graph, op);
     const total = shape.reduce((a, b) => a * b, 1);
     const ones = counts.onesPerStep.reduce((a, b) => a + b, 0);
-    const layer: SpikeLayerReport = { name: op.name, shape, ones, total, rate: Math.round((ones / total) * 1e6) / 1e6 };
+    const layer: SpikeLayerReport = { name: op.name, shape, ones, total, rate: roundLikePython(ones / total, 6) };
     if (withMaps) {
       const map = result.spikeMaps.get(op.name);
       if (!map || map.length !== total) throw new Error(`spike map of ${op.name} missing from the result`);
