@@ -34,7 +34,7 @@ export default defineConfig({
         },
         test: {
           name: 'webgpu',
-          include: ['tests/webgpu/**/*.browser.test.ts'],
+          include: ['tests/**/*.browser.test.ts'],
           testTimeout: 180000,
           hookTimeout: 180000,
           browser: {

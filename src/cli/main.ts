@@ -7,7 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { openFileSource, type NodeFileSource } from '../io/nodeFileSource.ts';
 import { publishedSizeName } from '../model/config.ts';
-import { expectedParameters } from '../model/graph.ts';
+import { countLearnableParameters } from '../model/graph.ts';
 import { convertToSafetensors } from '../model/convertToSafetensors.ts';
 import { loadModel } from '../model/loadModel.ts';
 import { writeNpy } from '../io/npy.ts';
@@ -116,15 +116,14 @@ async function info(args: string[]): Promise<void> {
   const path = positionals[0];
   await withSource(path, async (src) => {
     const { config, tensors, checkpoint } = await loadModel(src, { onProgress: progressReporter('reading', src.size) });
-    const used = expectedParameters(config).filter((p) => p.used);
-    const params = used.reduce((a, p) => a + p.shape.reduce((x, y) => x * y, 1), 0);
+    const params = countLearnableParameters(config);
     const dtypes = [...new Set([...tensors.values()].map((t) => t.dtype))].join(', ');
     const size = publishedSizeName(config.embedDims);
     const lines = [
       `file:        ${path} (${checkpoint.format}, ${(src.size / 2 ** 20).toFixed(1)} MiB)`,
       `model:       Meta-SpikeFormer${size ? ` ${size}` : ''}, embed dims ${config.embedDims.join(', ')}, ` +
         `depths ${config.depths.join('+')}, ${config.numHeads} heads, MLP ratio ${config.mlpRatio}`,
-      `parameters:  ${params.toLocaleString('en-US')} (${tensors.size} tensors)`,
+      `parameters:  ${params.toLocaleString('en-US')} learnable (${tensors.size} tensors)`,
       `classes:     ${config.numClasses}${config.labels ? ` (${config.labels})` : ''}`,
       `time steps:  ${config.timeSteps}`,
       `kd head:     ${config.kd ? 'yes (output = (head + head_kd) / 2)' : 'no'}`,

@@ -22,6 +22,8 @@ export interface ParamSpec {
   shape: number[];
   dtype: 'float32' | 'int64';
   used: boolean;
+  /** A BatchNorm running statistic or counter: a buffer, not a learnable parameter. */
+  buffer?: boolean;
 }
 
 interface OpBase {
@@ -157,6 +159,13 @@ export function expectedParameters(config: ModelConfig): ParamSpec[] {
   return buildModelGraph(config, 16, 16).ops.flatMap((op) => op.params);
 }
 
+/** Learnable parameters (weights and biases; BatchNorm running statistics excluded), as the paper counts them. */
+export function countLearnableParameters(config: ModelConfig): number {
+  return expectedParameters(config)
+    .filter((p) => !p.buffer)
+    .reduce((sum, p) => sum + p.shape.reduce((a, b) => a * b, 1), 0);
+}
+
 /** True when `value` is produced by a neuron (holds only 0/1). */
 export function isSpikeValue(graph: ModelGraph, value: string): boolean {
   return graph.ops.some((op) => op.kind === 'lif' && op.output === value);
@@ -205,11 +214,11 @@ class GraphBuilder {
 
   batchNorm(prefix: string, input: string, pad = 0): string {
     const [c, h, w] = this.shape(input);
-    const vec = (k: string): ParamSpec => ({ key: `${prefix}.${k}`, shape: [c], dtype: 'float32', used: true });
+    const vec = (k: string, buffer = false): ParamSpec => ({ key: `${prefix}.${k}`, shape: [c], dtype: 'float32', used: true, buffer });
     return this.add<BatchNormOp>({
       kind: 'batchnorm', name: prefix, inputs: [input], output: prefix, prefix, eps: BN_EPS, pad,
-      params: [vec('weight'), vec('bias'), vec('running_mean'), vec('running_var'),
-        { key: `${prefix}.num_batches_tracked`, shape: [], dtype: 'int64', used: false }],
+      params: [vec('weight'), vec('bias'), vec('running_mean', true), vec('running_var', true),
+        { key: `${prefix}.num_batches_tracked`, shape: [], dtype: 'int64', used: false, buffer: true }],
     }, [c, h + 2 * pad, w + 2 * pad]);
   }
 
