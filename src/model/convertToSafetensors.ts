@@ -6,6 +6,7 @@ import { writeSafetensors } from '../checkpoint/safetensors.ts';
 import { toFloat16, type Tensor } from '../checkpoint/tensor.ts';
 import type { ByteSource } from '../io/byteSource.ts';
 import type { ModelConfig } from './config.ts';
+import { isTaskHeadKey } from './describe.ts';
 import { expectedParameters } from './graph.ts';
 import { CONFIG_METADATA_KEY, loadModel, type LoadModelOptions } from './loadModel.ts';
 
@@ -29,6 +30,7 @@ export async function convertToSafetensors(source: ByteSource, options: ConvertO
     const t = tensors.get(p.key);
     if (t) ordered.push([p.key, options.fp16 ? toFloat16(t) : t]);
   }
+  for (const [key, t] of tensors) if (isTaskHeadKey(key)) ordered.push([key, options.fp16 ? toFloat16(t) : t]);
   const metadata = {
     format: 'pt',
     [CONFIG_METADATA_KEY]: JSON.stringify(config),

@@ -12,6 +12,17 @@ import { expectedParameters } from './graph.ts';
 /** Name → shape (and dtype) of each tensor: all the description needs from a checkpoint. */
 export type TensorShapes = Map<string, { shape: number[]; dtype: string }>;
 
+/**
+ * State_dict prefixes of task heads trained on the same backbone (spiking FPN, segmentation and
+ * detection heads of the built-in model). Their tensors are kept and passed through, not reported
+ * as unexpected; the classification backbone is checked as usual.
+ */
+export const TASK_HEAD_PREFIXES = ['fpn.', 'seg_head.', 'det_head.'] as const;
+
+export function isTaskHeadKey(key: string): boolean {
+  return TASK_HEAD_PREFIXES.some((p) => key.startsWith(p));
+}
+
 export interface ModelMismatch {
   missing: string[];
   unexpected: string[];
@@ -95,7 +106,7 @@ export function compareWithConfig(tensors: TensorShapes, config: ModelConfig): M
       mismatch.misshaped.push({ key: p.key, expected: p.shape, found: t.shape });
     }
   }
-  for (const key of tensors.keys()) if (!expectedKeys.has(key)) mismatch.unexpected.push(key);
+  for (const key of tensors.keys()) if (!expectedKeys.has(key) && !isTaskHeadKey(key)) mismatch.unexpected.push(key);
   return mismatch;
 }
 

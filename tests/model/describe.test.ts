@@ -75,6 +75,15 @@ describe('mismatch reports', () => {
     expect(compareWithConfig(s, describeModel(s)).missing.length).toBe(133);
   });
 
+  it('keeps task-head tensors (fpn., seg_head., det_head.) out of the backbone check', () => {
+    const s = new Map(shapes);
+    s.set('fpn.lateral.0.weight', { shape: [64, 128, 1, 1], dtype: 'float32' });
+    s.set('det_head.cls.weight', { shape: [10, 64, 3, 3], dtype: 'float32' });
+    expect(() => describeModel(s)).not.toThrow();
+    s.set('segmentation.weight', { shape: [3], dtype: 'float32' });
+    expect(() => describeModel(s)).toThrowError(/1 unexpected \(segmentation\.weight\)/);
+  });
+
   it('takes T from the overrides', () => {
     expect(describeModel(shapes, { timeSteps: 4 }).timeSteps).toBe(4);
     expect(() => describeModel(shapes, { timeSteps: 0 })).toThrowError(/time steps 0/);
