@@ -1,115 +1,524 @@
-import { useEffect, useState } from 'react';
+/**
+ * SpikeFormer Web: Meta-SpikeFormer classifying the webcam live, with every spike visible.
+ *
+ * The app wires sources (webcam, files, samples), a model (built-in, random, or an opened
+ * checkpoint converted and cached in the browser) and an inference engine (WebGPU, else the CPU
+ * reference in a worker) into a frame loop with one frame in flight, and hands each frame's result
+ * to the views.
+ *
+ * Address options (for demos and tests): `?backend=cpu|webgpu|auto`, `?size=N` (input N×N),
+ * `?model=random` (skip the built-in model).
+ */
+import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent } from 'react';
+import { buildModelGraph, lifOps, type LifOp, type ModelGraph } from '../model/graph.ts';
+import { AttentionView } from './components/AttentionView.tsx';
+import { BackendStatus } from './components/BackendStatus.tsx';
+import { EnergyPanel } from './components/EnergyPanel.tsx';
+import { FiringRatePanel } from './components/FiringRatePanel.tsx';
+import { FrameControls } from './components/FrameControls.tsx';
+import { MembranePlot } from './components/MembranePlot.tsx';
+import { ModelPicker, type ModelProgress } from './components/ModelPicker.tsx';
+import { SourcePicker } from './components/SourcePicker.tsx';
+import { SpikeMapView, type NeuronRef } from './components/SpikeMapView.tsx';
+import { TopPredictions } from './components/TopPredictions.tsx';
+import { loadBuiltinModel, randomTinyModel } from './engine/builtinModel.ts';
+import { createEngine, fallbackMessage, type BackendPreference, type EngineChoice } from './engine/createEngine.ts';
+import { modelSizeBitmap } from './engine/frames.ts';
+import { ModelStore } from './engine/modelStore.ts';
+import { ModelWorkerClient } from './engine/modelWorkerClient.ts';
+import type { AppModel, EngineFrame, EngineRequest } from './engine/types.ts';
+import { WebGpuEngine } from './engine/webGpuEngine.ts';
+import { FrameScheduler } from './logic/frameScheduler.ts';
+import { frameTotals, type FrameTotals } from './logic/frameTotals.ts';
+import { labelSetFor } from './logic/labels.ts';
+import type { CachedModelEntry } from './logic/modelCacheIndex.ts';
+import { softmax, topK } from './logic/predictions.ts';
+import { RateMeter } from './logic/rateMeter.ts';
+import { channelAt, membraneTrace, type ChannelChoice } from './logic/spikeGrid.ts';
+import { attentionBlocks } from './logic/stages.ts';
+import { TimeSeriesBuffer } from './logic/timeSeries.ts';
+import { useFrameSource, type FrameSource } from './useFrameSource.ts';
 
-/** What the browser told us about WebGPU. */
-type GpuStatus =
-  | { state: 'checking' }
-  | { state: 'unavailable'; reason: string }
-  | { state: 'available'; vendor: string; architecture: string; description: string; fallback: boolean };
+const INPUT_SIZES = [32, 48, 64, 96, 128, 160, 192, 224];
+/** Membrane read-back for every layer only while it stays this small (bytes per frame). */
+const MEMBRANE_BUDGET = 48 * 1024 * 1024;
+const SPARKLINE_MS = 10_000;
+const DEFAULT_LAYER = 'ConvBlock1_1.0.Conv.lif1';
+const CHECKPOINT_EXT = /\.(pth|pt|safetensors|bin|tar)$/i;
 
-async function probeWebGpu(): Promise<GpuStatus> {
-  if (!('gpu' in navigator) || !navigator.gpu) {
-    return { state: 'unavailable', reason: 'WebGPU not available in this browser (navigator.gpu is missing).' };
+interface ShownFrame {
+  result: EngineFrame;
+  input: ImageBitmap;
+  graph: ModelGraph;
+  totals: FrameTotals;
+}
+
+interface Stats {
+  fps: number;
+  latency: number;
+  dropped: number;
+  frames: number;
+}
+
+/** Test and console hook: `window.__spikeformer`. */
+export interface SpikeformerHook {
+  loseDevice(): void;
+  state(): { backend: string | null; adapter: string | null; frames: number; recoveries: number; model: string | null; inputSize: number };
+}
+
+declare global {
+  interface Window {
+    __spikeformer?: SpikeformerHook;
   }
-  let adapter: GPUAdapter | null;
-  try {
-    adapter = await navigator.gpu.requestAdapter({ powerPreference: 'high-performance' });
-  } catch (e) {
-    return { state: 'unavailable', reason: `WebGPU not available in this browser: requestAdapter() failed (${(e as Error).message}).` };
-  }
-  if (!adapter) {
-    return { state: 'unavailable', reason: 'WebGPU not available in this browser: no suitable GPU adapter was found.' };
-  }
-  // `adapter.info` is current; older Chromium builds only had requestAdapterInfo().
-  const legacy = adapter as GPUAdapter & { requestAdapterInfo?: () => Promise<GPUAdapterInfo> };
-  const info: Partial<GPUAdapterInfo> & { isFallbackAdapter?: boolean } =
-    adapter.info ?? (legacy.requestAdapterInfo ? await legacy.requestAdapterInfo() : {});
+}
+
+function oneLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0];
+}
+
+function readParams(): { backend: BackendPreference; size: number | null; randomOnly: boolean } {
+  const p = new URLSearchParams(typeof location !== 'undefined' ? location.search : '');
+  const b = p.get('backend');
+  const size = Number(p.get('size'));
   return {
-    state: 'available',
-    vendor: info.vendor || 'unknown vendor',
-    architecture: info.architecture || 'unknown architecture',
-    description: info.description ?? '',
-    fallback: info.isFallbackAdapter === true,
+    backend: b === 'cpu' || b === 'webgpu' ? b : 'auto',
+    size: Number.isInteger(size) && size >= 16 && size % 16 === 0 ? size : null,
+    randomOnly: p.get('model') === 'random',
   };
 }
 
-function GpuStatusPanel({ status }: { status: GpuStatus }) {
-  if (status.state === 'checking') return <p>Checking for WebGPU…</p>;
-  if (status.state === 'unavailable') {
-    return (
-      <p className="status status-bad" role="alert">
-        {status.reason} Try a recent Chrome, Edge or Safari, or enable WebGPU in your browser's settings.
-      </p>
-    );
-  }
-  return (
-    <div className="status status-good">
-      <p>WebGPU is available.</p>
-      <dl>
-        <dt>Vendor</dt>
-        <dd>{status.vendor}</dd>
-        <dt>Architecture</dt>
-        <dd>{status.architecture}</dd>
-        {status.description && (
-          <>
-            <dt>Description</dt>
-            <dd>{status.description}</dd>
-          </>
-        )}
-      </dl>
-      {status.fallback && <p>This is a software fallback adapter, so inference will be slow.</p>}
-    </div>
-  );
-}
-
 export function App() {
-  const [gpu, setGpu] = useState<GpuStatus>({ state: 'checking' });
+  const params = useMemo(readParams, []);
+  const src = useFrameSource();
+  const source = src.source;
+
+  // ---- engine ---------------------------------------------------------------------------------
+  const [choice, setChoice] = useState<EngineChoice | null>(null);
+  const [engineError, setEngineError] = useState<string | null>(null);
+  const [events, setEvents] = useState<string[]>([]);
+  const engine = choice?.engine ?? null;
 
   useEffect(() => {
     let cancelled = false;
-    probeWebGpu().then(
-      (s) => !cancelled && setGpu(s),
-      (e: unknown) => !cancelled && setGpu({ state: 'unavailable', reason: `WebGPU check failed: ${String(e)}` }),
+    let made: EngineChoice | null = null;
+    createEngine(params.backend).then(
+      (c) => {
+        if (cancelled) {
+          c.engine.dispose();
+          return;
+        }
+        made = c;
+        setChoice(c);
+      },
+      (e: unknown) => !cancelled && setEngineError(`No inference engine could be started: ${oneLine(e)}`),
+    );
+    return () => {
+      cancelled = true;
+      made?.engine.dispose();
+    };
+  }, [params.backend]);
+
+  useEffect(() => {
+    if (!engine) return;
+    return engine.subscribe((e) => setEvents((list) => [...list.slice(-2), e.message]));
+  }, [engine]);
+
+  // ---- model ----------------------------------------------------------------------------------
+  const [worker] = useState(() => new ModelWorkerClient());
+  const [store] = useState(() => new ModelStore());
+  const [model, setModelState] = useState<AppModel | null>(null);
+  const [modelNote, setModelNote] = useState<string | null>(null);
+  const [progress, setProgress] = useState<ModelProgress | null>(null);
+  const [modelError, setModelError] = useState<string | null>(null);
+  const [cached, setCached] = useState<CachedModelEntry[]>([]);
+  const [cacheAvailable, setCacheAvailable] = useState(true);
+  const [sizeChoice, setSizeChoice] = useState<number | null>(params.size);
+  const previousModel = useRef<AppModel | null>(null);
+
+  const setModel = useCallback((m: AppModel, note: string | null = null) => {
+    setModelState((old) => {
+      previousModel.current = old;
+      return m;
+    });
+    setModelNote(note);
+    setSizeChoice(params.size);
+  }, [params.size]);
+
+  const loadBuiltin = useCallback(async (randomOnly: boolean, isCancelled: () => boolean = () => false) => {
+    setModelError(null);
+    setProgress({ file: randomOnly ? 'random weights' : 'built-in model', phase: 'loading', fraction: null });
+    try {
+      const { model: m, note } = randomOnly
+        ? { model: await randomTinyModel(worker), note: null }
+        : await loadBuiltinModel(worker);
+      if (!isCancelled()) setModel(m, note);
+    } catch (e) {
+      if (!isCancelled()) setModelError(`Could not make the built-in model: ${oneLine(e)}`);
+    } finally {
+      if (!isCancelled()) setProgress(null);
+    }
+  }, [setModel, worker]);
+
+  useEffect(() => {
+    let cancelled = false;
+    void loadBuiltin(params.randomOnly, () => cancelled);
+    store.list().then((list) => {
+      if (cancelled) return;
+      setCached(list);
+      setCacheAvailable(store.available);
+    }, () => setCacheAvailable(false));
+    return () => {
+      cancelled = true;
+    };
+  }, [params.randomOnly, store, loadBuiltin]);
+
+  const openCheckpoint = useCallback(async (file: File) => {
+    setModelError(null);
+    setProgress({ file: file.name, phase: 'reading checkpoint', fraction: 0 });
+    try {
+      const m = await worker.request({ type: 'convert', file, name: file.name }, (phase, fraction) => setProgress({ file: file.name, phase, fraction }));
+      let note = m.cacheNote ?? null;
+      if (m.entry && m.cached) {
+        // The model runs even when the list of kept models cannot be updated.
+        try {
+          setCached(await store.add(m.entry));
+        } catch (e) {
+          note = `not listed among the kept models: ${oneLine(e)}`;
+        }
+      }
+      setModel({ id: m.entry ? `cache:${m.entry.id}` : `file:${file.name}`, name: file.name, config: m.config, weights: m.weights, trained: true }, note);
+    } catch (e) {
+      setModelError(`Could not open ${file.name}: ${oneLine(e)}`);
+    } finally {
+      setProgress(null);
+    }
+  }, [setModel, store, worker]);
+
+  const loadCached = useCallback(async (id: string) => {
+    const entry = cached.find((e) => e.id === id);
+    setModelError(null);
+    setProgress({ file: entry?.name ?? id, phase: 'loading from browser storage', fraction: null });
+    try {
+      const file = await store.file(id);
+      const m = await worker.request({ type: 'parse', blob: file, name: entry?.name ?? id });
+      setModel({ id: `cache:${id}`, name: entry?.name ?? id, config: m.config, weights: m.weights, trained: true });
+    } catch (e) {
+      setModelError(`Could not load the cached model: ${oneLine(e)}`);
+    } finally {
+      setProgress(null);
+    }
+  }, [cached, setModel, store, worker]);
+
+  const deleteCached = useCallback(async (id: string) => {
+    try {
+      setCached(await store.remove(id));
+    } catch (e) {
+      setModelError(`Could not delete the cached model: ${oneLine(e)}`);
+    }
+  }, [store]);
+
+  // ---- graph and engine load ------------------------------------------------------------------
+  const maxSize = engine?.maxInputSize ?? 64;
+  const defaultSize = model?.config.numClasses === 1000 ? 224 : 64;
+  const inputSize = Math.min(sizeChoice ?? defaultSize, maxSize);
+  const inputSizes = INPUT_SIZES.filter((s) => s <= maxSize);
+  const graph = useMemo(() => (model ? buildModelGraph(model.config, inputSize, inputSize) : null), [model, inputSize]);
+  const lifs = useMemo<LifOp[]>(() => (graph ? lifOps(graph) : []), [graph]);
+  const shapes = useMemo(() => new Map(lifs.map((l) => [l.name, graph!.shapes.get(l.output)! as [number, number, number]])), [lifs, graph]);
+  const [loadedGraph, setLoadedGraph] = useState<ModelGraph | null>(null);
+
+  useEffect(() => {
+    if (!engine || !model || !graph) return;
+    let cancelled = false;
+    setLoadedGraph(null);
+    const T = model.config.timeSteps;
+    const membraneBytes = lifs.reduce((a, l) => a + shapes.get(l.name)!.reduce((x, y) => x * y, 1), 0) * T * 4;
+    const membranes = membraneBytes <= MEMBRANE_BUDGET ? lifs.map((l) => l.name) : [];
+    engine.load(model, { height: inputSize, width: inputSize, membranes }).then(
+      () => {
+        if (!cancelled) {
+          setEngineError(null);
+          setLoadedGraph(graph);
+        }
+      },
+      (e: unknown) => {
+        if (cancelled) return;
+        setModelError(`${model.name} could not be run on ${engine.backendName}: ${oneLine(e)}`);
+        // Keep the app working: go back to the model that ran before.
+        const prev = previousModel.current;
+        if (prev && prev !== model) {
+          previousModel.current = null;
+          setModelState(prev);
+        }
+      },
     );
     return () => {
       cancelled = true;
     };
-  }, []);
+  }, [engine, model, graph, inputSize, lifs, shapes]);
+
+  // ---- selection ------------------------------------------------------------------------------
+  const [layerChoice, setLayer] = useState(DEFAULT_LAYER);
+  const [channel, setChannel] = useState<ChannelChoice>('sum');
+  const [t, setT] = useState(0);
+  const [neuronChoice, setNeuron] = useState<NeuronRef | null>(null);
+  const [blockChoice, setBlock] = useState('block3.0');
+  const layer = shapes.has(layerChoice) ? layerChoice : (lifs.find((l) => l.name === DEFAULT_LAYER) ?? lifs[0])?.name ?? '';
+  const blocks = useMemo(() => attentionBlocks(lifs.map((l) => l.name)), [lifs]);
+  const block = blocks.includes(blockChoice) ? blockChoice : blocks[0] ?? '';
+  const T = model?.config.timeSteps ?? 1;
+  const membraneLayers = useMemo(() => (engine && loadedGraph ? engine.membraneLayers() : new Set<string>()), [engine, loadedGraph]);
+  const neuron = neuronChoice && shapes.has(neuronChoice.layer) ? neuronChoice : null;
+
+  const request: EngineRequest = useMemo(() => {
+    const maps = new Set<string>();
+    if (layer) maps.add(layer);
+    if (block) for (const k of ['q_lif', 'k_lif', 'v_lif', 'attn_lif']) maps.add(`${block}.attn.${k}`);
+    const memLayer = neuron?.layer ?? layer;
+    return { spikeMaps: [...maps], membranes: memLayer && membraneLayers.has(memLayer) ? [memLayer] : [] };
+  }, [layer, block, neuron, membraneLayers]);
+  const requestRef = useRef(request);
+  requestRef.current = request;
+
+  // ---- frame loop -----------------------------------------------------------------------------
+  const [frame, setFrame] = useState<ShownFrame | null>(null);
+  const [stats, setStats] = useState<Stats>({ fps: 0, latency: 0, dropped: 0, frames: 0 });
+  const [runError, setRunError] = useState<string | null>(null);
+  const [paused, setPaused] = useState(false);
+  const control = useRef({ paused: false, step: false, dirty: true });
+  const meter = useRef(new RateMeter());
+  const sparsity = useRef(new TimeSeriesBuffer(1200, SPARKLINE_MS));
+  const [history, setHistory] = useState<{ t: number; v: number }[]>([]);
+
+  useEffect(() => {
+    control.current.dirty = true;
+  }, [request, source]);
+
+  useEffect(() => {
+    if (!engine || !loadedGraph || !source || loadedGraph !== graph) return;
+    let stopped = false;
+    let raf = 0;
+    let lastVideoFrames = -1;
+    const g = loadedGraph;
+    const size = inputSize;
+    meter.current.reset();
+    /** The model-size picture of the last processed frame: re-run when the view changes while paused. */
+    let last: ImageBitmap | null = null;
+    const scheduler = new FrameScheduler<{ source: FrameSource; reuse: ImageBitmap | null }>(async ({ source: from, reuse }) => {
+      const t0 = performance.now();
+      const bitmap = reuse ?? (await modelSizeBitmap(from.element, size, size));
+      const result = await engine.runFrame(bitmap, requestRef.current);
+      if (stopped) return;
+      last = bitmap;
+      const now = performance.now();
+      meter.current.record(now, now - t0);
+      const totals = frameTotals(g, result.layers);
+      sparsity.current.push(now, totals.sparsity);
+      setFrame({ result, input: bitmap, graph: g, totals });
+      setHistory(sparsity.current.samples());
+      setRunError(null);
+      setStats({ fps: meter.current.fps(now), latency: meter.current.latency(), dropped: scheduler.stats.dropped, frames: scheduler.stats.completed + 1 });
+    }, (e) => {
+      if (!stopped) setRunError(`A frame failed: ${oneLine(e)}`);
+    });
+    const ready = () => {
+      const el = s.element;
+      if (el instanceof HTMLVideoElement) return el.readyState >= 2 && el.videoWidth > 0;
+      return el.complete && el.naturalWidth > 0;
+    };
+    const s = source;
+    /** A new picture to process: a new video frame, or (for images) a changed request. */
+    const newPicture = (): boolean => {
+      const el = s.element;
+      if (!(el instanceof HTMLVideoElement)) return false;
+      const q = el.getVideoPlaybackQuality?.();
+      if (!q) return true;
+      const n = q.totalVideoFrames;
+      if (n === lastVideoFrames) return false;
+      lastVideoFrames = n;
+      return true;
+    };
+    const tick = () => {
+      if (stopped) return;
+      const c = control.current;
+      if (ready()) {
+        const fresh = s.live ? newPicture() : false;
+        let job: { source: FrameSource; reuse: ImageBitmap | null } | null = null;
+        if (c.step || (s.live && !c.paused && fresh)) job = { source: s, reuse: null };
+        // A still picture, or a paused video whose view changed: run the same picture again.
+        else if (c.dirty && (!s.live || c.paused)) job = { source: s, reuse: s.live ? last : null };
+        if (job && scheduler.offer(job)) {
+          c.step = false;
+          c.dirty = false;
+        }
+      }
+      raf = requestAnimationFrame(tick);
+    };
+    raf = requestAnimationFrame(tick);
+    return () => {
+      stopped = true;
+      cancelAnimationFrame(raf);
+    };
+  }, [engine, loadedGraph, graph, source, inputSize]);
+
+  // Test and console hook.
+  const hookState = useRef({ backend: null as string | null, adapter: null as string | null, frames: 0, model: null as string | null, inputSize });
+  hookState.current = { backend: engine?.backendName ?? null, adapter: engine?.adapterName ?? null, frames: stats.frames, model: model?.id ?? null, inputSize };
+  useEffect(() => {
+    window.__spikeformer = {
+      loseDevice: () => {
+        if (!(engine instanceof WebGpuEngine)) throw new Error('the engine is not WebGPU: there is no device to lose');
+        engine.loseDevice();
+      },
+      state: () => ({ ...hookState.current, recoveries: engine instanceof WebGpuEngine ? engine.recoveries : 0 }),
+    };
+  }, [engine]);
+
+  // ---- what the views show --------------------------------------------------------------------
+  const shown = frame && frame.graph === graph ? frame : null;
+  const labels = useMemo(() => (model ? labelSetFor(model.config.labels, model.config.numClasses) : null), [model]);
+  const predictions = useMemo(
+    () => (shown && labels ? topK(softmax(shown.result.logits), 5, labels) : []),
+    [shown, labels],
+  );
+  const layerMap = shown?.result.spikeMaps.get(layer);
+  const layerShape = shapes.get(layer);
+  const tShown = Math.min(t, T - 1);
+  // Until a neuron is clicked, follow one at the centre of the chosen layer.
+  const followed: NeuronRef | null = neuron ?? (layerShape
+    ? {
+      layer,
+      channel: layerMap ? channelAt(layerMap, layerShape, tShown, layerShape[1] >> 1, layerShape[2] >> 1) : 0,
+      y: layerShape[1] >> 1,
+      x: layerShape[2] >> 1,
+    }
+    : null);
+  const followedShape = followed ? shapes.get(followed.layer) : undefined;
+  const membrane = followed ? shown?.result.membranes.get(followed.layer) : undefined;
+  const trace = followed && membrane && followedShape ? membraneTrace(membrane, followedShape, T, followed.channel, followed.y, followed.x) : null;
+  const threshold = lifs.find((l) => l.name === followed?.layer)?.threshold ?? 1;
+  const membraneMissing = followed && !membraneLayers.has(followed.layer) && loadedGraph
+    ? 'membrane read-back is off for a model this large'
+    : undefined;
+
+  const fallback = choice?.fallbackReason
+    ? params.backend === 'cpu'
+      ? `Running the CPU reference at ${inputSize}×${inputSize}, as the address asks (backend=cpu).`
+      : fallbackMessage(choice.fallbackReason, inputSize)
+    : null;
+
+  const onDrop = (e: DragEvent) => {
+    e.preventDefault();
+    const file = e.dataTransfer.files[0];
+    if (!file) return;
+    if (CHECKPOINT_EXT.test(file.name)) void openCheckpoint(file);
+    else if (!src.openFile(file)) setModelError(`${file.name}: not an image, a video or a checkpoint (.pth, .safetensors)`);
+  };
+
+  const canRun = !!source && !!loadedGraph;
 
   return (
-    <main className="app">
-      <header>
-        <h1>SpikeFormer Web</h1>
-        <p className="lead">
-          SpikeFormer Web will run Meta-SpikeFormer (Spike-driven Transformer V2), a spiking vision transformer,
-          entirely in your browser on WebGPU to classify what your webcam sees. Alongside the predictions it will show
-          the spikes each layer fires, so you can watch the network think.
-        </p>
+    <main className="app" onDragOver={(e) => e.preventDefault()} onDrop={onDrop}>
+      <header className="app-header">
+        <div>
+          <h1>SpikeFormer Web</h1>
+          <p className="lead">
+            Meta-SpikeFormer, a spiking vision transformer, running in your browser. Its neurons talk in spikes — 0 or 1 — and
+            only spikes cost work. Watch every layer fire.
+          </p>
+        </div>
+        <BackendStatus backend={engine?.backendName ?? null} adapter={engine?.adapterName ?? null} fallback={fallback} events={events} error={engineError ?? runError} />
+        <FrameControls
+          paused={paused}
+          canRun={canRun}
+          fps={stats.fps}
+          latencyMs={stats.latency}
+          dropped={stats.dropped}
+          frames={stats.frames}
+          onPause={() => {
+            control.current.paused = true;
+            setPaused(true);
+          }}
+          onResume={() => {
+            control.current.paused = false;
+            setPaused(false);
+          }}
+          onStep={() => {
+            control.current.step = true;
+          }}
+        />
       </header>
 
-      <section aria-labelledby="gpu-heading">
-        <h2 id="gpu-heading">WebGPU</h2>
-        <div aria-live="polite">
-          <GpuStatusPanel status={gpu} />
-        </div>
-      </section>
+      <div className="grid top-grid">
+        <SourcePicker src={src} onUnsupportedFile={(f) => (CHECKPOINT_EXT.test(f.name) ? void openCheckpoint(f) : setModelError(`${f.name}: not an image or a video`))} />
+        <TopPredictions predictions={predictions} labelsNote={labels?.description ?? '…'} trained={model?.trained ?? true} />
+        <EnergyPanel totals={shown?.totals ?? null} history={history} windowMs={SPARKLINE_MS} />
+      </div>
 
-      <section aria-labelledby="model-heading">
-        <h2 id="model-heading">Model</h2>
-        <label className="file-label" htmlFor="checkpoint-input" title="Comes with the model loader">
-          Open checkpoint…
-        </label>
-        <input
-          id="checkpoint-input"
-          type="file"
-          accept=".pth,.pt,.safetensors"
-          disabled
-          title="Comes with the model loader"
-          aria-describedby="checkpoint-note"
+      <FiringRatePanel
+        layers={shown?.result.layers ?? []}
+        selected={layer}
+        onSelect={(l) => {
+          setLayer(l);
+          setNeuron(null);
+        }}
+      />
+
+      <div className="grid two-grid">
+        <SpikeMapView
+          lifs={lifs}
+          shapes={shapes}
+          timeSteps={T}
+          layer={layer}
+          channel={channel}
+          t={tShown}
+          map={layerMap}
+          input={shown?.input ?? null}
+          mirrored={source?.mirrored ?? false}
+          neuron={followed}
+          onLayer={(l) => {
+            setLayer(l);
+            setNeuron(null);
+          }}
+          onChannel={setChannel}
+          onTime={setT}
+          onNeuron={setNeuron}
         />
-        <p id="checkpoint-note" className="note">
-          Loading checkpoints comes with the model loader; this control is disabled until then.
-        </p>
-      </section>
+        <MembranePlot neuron={followed} trace={trace} threshold={threshold} unavailable={membraneMissing} />
+      </div>
+
+      <AttentionView
+        blocks={blocks}
+        block={block}
+        onBlock={setBlock}
+        shapes={shapes}
+        maps={shown?.result.spikeMaps ?? new Map()}
+        timeSteps={T}
+        t={tShown}
+        mirrored={source?.mirrored ?? false}
+      />
+
+      <ModelPicker
+        model={model}
+        modelNote={modelNote}
+        loading={progress}
+        error={modelError}
+        cached={cached}
+        cacheAvailable={cacheAvailable}
+        inputSize={inputSize}
+        inputSizes={inputSizes}
+        onInputSize={setSizeChoice}
+        onOpen={(f) => void openCheckpoint(f)}
+        onUseCached={(id) => void loadCached(id)}
+        onDeleteCached={(id) => void deleteCached(id)}
+        onUseBuiltin={() => void loadBuiltin(false)}
+        onUseRandom={() => void loadBuiltin(true)}
+      />
+
+      <footer className="app-footer note">
+        Model: Meta-SpikeFormer (Yao et al., “Spike-driven Transformer V2”, ICLR 2024). Energy: the paper's 45 nm estimate.
+        ImageNet class names from @tensorflow-models/mobilenet (Apache-2.0).
+      </footer>
     </main>
   );
 }

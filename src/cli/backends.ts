@@ -2,9 +2,11 @@
  * The inference backends the CLI can run, behind one call. Each builds the graph from the same
  * model description and returns the backend-neutral `FrameResult`.
  */
+import { exportOnnx } from '../export/onnx.ts';
 import { buildModelGraph, type ModelGraph } from '../model/graph.ts';
 import type { LoadedModel } from '../model/loadModel.ts';
 import { CpuReferenceRuntime } from '../runtime/cpu/cpuReferenceRuntime.ts';
+import { OnnxRuntimeBackend } from '../runtime/onnx/onnxRuntimeBackend.ts';
 import type { FrameRequest, FrameResult } from '../runtime/types.ts';
 import { modelWeightsFromTensors } from '../runtime/weights.ts';
 import type { ModelInput } from './input.ts';
@@ -23,9 +25,26 @@ export const BACKENDS = {
     const runtime = new CpuReferenceRuntime(graph, modelWeightsFromTensors(model.tensors));
     return { result: runtime.run(input.data, request), backendUsed: 'cpu' };
   },
+  // The model exported to ONNX in memory, run by onnxruntime-web's wasm build (in Node it finds its
+  // .wasm next to its own module; no wasmPaths needed). Spike counts only, no spike maps.
+  'onnx-wasm': async (graph, model, input, request) => {
+    const ort = await import('onnxruntime-web');
+    const onnx = exportOnnx(graph, modelWeightsFromTensors(model.tensors));
+    const backend = await OnnxRuntimeBackend.create(ort, onnx, graph, { executionProvider: 'wasm' });
+    try {
+      return { result: await backend.run(input.data, request), backendUsed: backend.backendUsed };
+    } finally {
+      await backend.release();
+    }
+  },
 } satisfies Record<string, Backend>;
 
 export type BackendName = keyof typeof BACKENDS;
+
+/** Whether a backend can return full spike maps (`--dump-spikes`); the ONNX ones give counts only. */
+export function backendHasSpikeMaps(name: BackendName): boolean {
+  return !name.startsWith('onnx-');
+}
 
 export async function runBackend(name: BackendName, model: LoadedModel, input: ModelInput, request: FrameRequest): Promise<BackendRun> {
   const graph = buildModelGraph(model.config, input.height, input.width);

@@ -1,5 +1,5 @@
 /**
- * The `spikeformer` command line: convert, info, infer. Any bad input ends with exit code 1 and
+ * The `spikeformer` command line: convert, info, export-onnx, infer. Any bad input ends with exit code 1 and
  * one line saying what is wrong (no stack trace; set SPIKEFORMER_DEBUG=1 to see one).
  */
 import { mkdir, rename, rm, writeFile, open } from 'node:fs/promises';
@@ -7,18 +7,21 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { openFileSource, type NodeFileSource } from '../io/nodeFileSource.ts';
 import { publishedSizeName } from '../model/config.ts';
-import { countLearnableParameters } from '../model/graph.ts';
+import { buildModelGraph, countLearnableParameters, lifOps } from '../model/graph.ts';
+import { exportOnnx, ONNX_OPSET } from '../export/onnx.ts';
+import { modelWeightsFromTensors } from '../runtime/weights.ts';
 import { convertToSafetensors } from '../model/convertToSafetensors.ts';
 import { loadModel } from '../model/loadModel.ts';
 import { writeNpy } from '../io/npy.ts';
 import { buildSpikeReport } from '../runtime/spikeReport.ts';
 import { loadInput } from './input.ts';
-import { BACKENDS, runBackend, type BackendName } from './backends.ts';
+import { BACKENDS, backendHasSpikeMaps, runBackend, type BackendName } from './backends.ts';
 import { CliError } from './cliError.ts';
 
 const USAGE = `usage:
   spikeformer convert <in.pth|in.safetensors> -o <out.safetensors> [--time-steps T] [--fp16]
   spikeformer info <file>
+  spikeformer export-onnx <in.pth|in.safetensors> -o <out.onnx> [--time-steps T] [--size HxW]
   spikeformer infer --weights <file> --input <input.npy|image.png|image.jpg> --out <dir>
                     [--backend ${Object.keys(BACKENDS).join('|')}] [--time-steps T] [--size HxW] [--dump-spikes]`;
 
@@ -76,6 +79,25 @@ function progressReporter(label: string, size: number): ((done: number, total: n
   };
 }
 
+/** Writes next to the target, then renames: nothing appears at `path` unless the whole file was written. */
+async function writeViaTemp(path: string, chunks: Iterable<Uint8Array>): Promise<void> {
+  const out = resolve(path);
+  const tmp = `${out}.partial-${process.pid}`;
+  try {
+    await mkdir(dirname(out), { recursive: true });
+    const file = await open(tmp, 'w');
+    try {
+      for (const chunk of chunks) await file.write(chunk);
+    } finally {
+      await file.close();
+    }
+    await rename(tmp, out);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw new CliError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
 async function convert(args: string[]): Promise<void> {
   const { values, positionals } = parse(args, {
     out: { type: 'string', short: 'o' },
@@ -84,30 +106,34 @@ async function convert(args: string[]): Promise<void> {
   }, 1);
   const input = positionals[0];
   if (!input || !values.out) throw new CliError(`convert needs an input file and -o <out.safetensors>; see spikeformer --help`);
-  const out = resolve(values.out);
   const converted = await withSource(input, (src) => convertToSafetensors(src, {
     timeSteps: positiveInt(values['time-steps'], '--time-steps'),
     fp16: values.fp16,
     onProgress: progressReporter('reading', src.size),
   }));
-  // Write next to the target, then rename: nothing appears at -o unless the whole file was written.
-  const tmp = `${out}.partial-${process.pid}`;
-  try {
-    await mkdir(dirname(out), { recursive: true });
-    const file = await open(tmp, 'w');
-    try {
-      for (const chunk of converted.chunks) await file.write(chunk);
-    } finally {
-      await file.close();
-    }
-    await rename(tmp, out);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw new CliError(`cannot write ${values.out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  await writeViaTemp(values.out, converted.chunks);
   const c = converted.config;
   console.log(`wrote ${values.out}: ${converted.tensorCount} tensors, ${(converted.bytes / 2 ** 20).toFixed(1)} MiB, ` +
     `dims ${c.embedDims.join('/')}, ${c.numClasses} classes, T=${c.timeSteps}${c.kd ? ', kd head' : ''}${values.fp16 ? ', float16' : ''}`);
+}
+
+async function exportOnnxCommand(args: string[]): Promise<void> {
+  const { values, positionals } = parse(args, {
+    out: { type: 'string', short: 'o' },
+    'time-steps': { type: 'string' },
+    size: { type: 'string' },
+  }, 1);
+  const input = positionals[0];
+  if (!input || !values.out) throw new CliError(`export-onnx needs a weights file and -o <out.onnx>; see spikeformer --help`);
+  const [height, width] = parseSize(values.size) ?? [224, 224];
+  const timeSteps = positiveInt(values['time-steps'], '--time-steps');
+  const model = await withSource(input, (src) => loadModel(src, { timeSteps, onProgress: progressReporter('reading', src.size) }));
+  const graph = buildModelGraph(model.config, height, width);
+  const onnx = exportOnnx(graph, modelWeightsFromTensors(model.tensors));
+  await writeViaTemp(values.out, [onnx]);
+  const c = model.config;
+  console.log(`wrote ${values.out}: ONNX opset ${ONNX_OPSET}, ${(onnx.byteLength / 2 ** 20).toFixed(1)} MiB, input [1,${c.inChannels},${height},${width}], ` +
+    `T=${c.timeSteps}, outputs logits [1,${c.numClasses}]${c.kd ? ' (head + head_kd)' : ''} and ${lifOps(graph).length} spike counts [${c.timeSteps}]`);
 }
 
 async function info(args: string[]): Promise<void> {
@@ -147,6 +173,9 @@ async function infer(args: string[]): Promise<void> {
   if (!values.weights || !values.input || !values.out) throw new CliError(`infer needs --weights, --input and --out; see spikeformer --help`);
   const backend = values.backend as BackendName;
   if (!(backend in BACKENDS)) throw new CliError(`unknown backend "${values.backend}": use one of ${Object.keys(BACKENDS).join(', ')}`);
+  if (values['dump-spikes'] && !backendHasSpikeMaps(backend)) {
+    throw new CliError(`--dump-spikes: the ${backend} backend returns spike counts only; spike maps need the cpu or webgpu backend`);
+  }
   const size = parseSize(values.size);
   const timeSteps = positiveInt(values['time-steps'], '--time-steps');
   const model = await withSource(values.weights, (src) => loadModel(src, { timeSteps, onProgress: progressReporter('reading', src.size) }));
@@ -164,7 +193,7 @@ async function infer(args: string[]): Promise<void> {
     `${ones.toLocaleString('en-US')} spikes of ${total.toLocaleString('en-US')} neurons (rate ${(ones / total).toFixed(4)}) → ${values.out}`);
 }
 
-const COMMANDS: Record<string, (args: string[]) => Promise<void>> = { convert, info, infer };
+const COMMANDS: Record<string, (args: string[]) => Promise<void>> = { convert, info, infer, 'export-onnx': exportOnnxCommand };
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

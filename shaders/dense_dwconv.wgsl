@@ -1,0 +1,91 @@
+// Dense depthwise convolution (groups = channels) of a real-valued (or 0/1 f32) map: RepConv's
+// 3×3 after BN-and-pad, and SepConv's 7×7 in the `webgpu-dense` baseline. A thread computes
+// 4 channels × 4 consecutive output pixels of a row; no workgroup memory.
+//
+// Threads: one per (channel vec4, group of 4 output columns, output row, step), vec4 fastest.
+// Epilogue as in spike_conv.wgsl.
+//
+// Bindings:
+//   0 uniform U
+//   1 X  f32   [S][C][inH][inW]
+//   2 W  vec4  [k·k][CV] weights, CV = ceil(C/4)
+//   3 P  vec4  [hasBias + 2·nAffine][CV]
+//   4 O  f32   output
+
+//@include affine
+
+struct Uniforms {
+  c: u32, cv: u32, inH: u32, inW: u32,
+  outH: u32, outW: u32, outWQ: u32, k: u32,
+  stride: u32, pad: u32, total: u32, hasBias: u32,
+  nAffine: u32, xStepStride: u32, outStepStride: u32, outPlaneStride: u32,
+  outRowStride: u32, outOffset: u32, _pad0: u32, _pad1: u32,
+}
+
+@group(0) @binding(0) var<uniform> U: Uniforms;
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read> W: array<vec4f>;
+@group(0) @binding(3) var<storage, read> P: array<vec4f>;
+@group(0) @binding(4) var<storage, read_write> O: array<f32>;
+
+fn load4(base: u32, plane: u32, valid: vec4<bool>) -> vec4f {
+  // Channels c0..c0+3 at one input position (invalid channels read as 0).
+  return vec4f(
+    select(0.0, X[base], valid.x),
+    select(0.0, X[base + select(0u, plane, valid.y)], valid.y),
+    select(0.0, X[base + select(0u, 2u * plane, valid.z)], valid.z),
+    select(0.0, X[base + select(0u, 3u * plane, valid.w)], valid.w));
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let idx = (wid.y * nwg.x + wid.x) * 64u + lid;
+  if (idx >= U.total) { return; }
+  let cv = idx % U.cv;
+  var rest = idx / U.cv;
+  let ox0 = (rest % U.outWQ) * 4u; rest = rest / U.outWQ;
+  let oy = rest % U.outH;
+  let t = rest / U.outH;
+  let inPlane = U.inH * U.inW;
+  let c0 = cv * 4u;
+  let cvalid = (vec4u(c0) + vec4u(0u, 1u, 2u, 3u)) < vec4u(U.c);
+  let xBase = t * U.xStepStride + c0 * inPlane;
+  var init = vec4f(0.0);
+  if (U.hasBias != 0u) { init = P[cv]; }
+  var a0 = init; var a1 = init; var a2 = init; var a3 = init;
+  for (var ky = 0u; ky < U.k; ky++) {
+    let iy = i32(oy * U.stride + ky) - i32(U.pad);
+    if (iy < 0 || iy >= i32(U.inH)) { continue; }
+    let row = xBase + u32(iy) * U.inW;
+    for (var kx = 0u; kx < U.k; kx++) {
+      let w = W[(ky * U.k + kx) * U.cv + cv];
+      let ix0 = i32(ox0 * U.stride + kx) - i32(U.pad);
+      let s = i32(U.stride);
+      if (ix0 >= 0 && ix0 < i32(U.inW)) { a0 = fma(load4(row + u32(ix0), inPlane, cvalid), w, a0); }
+      let ix1 = ix0 + s;
+      if (ix1 >= 0 && ix1 < i32(U.inW)) { a1 = fma(load4(row + u32(ix1), inPlane, cvalid), w, a1); }
+      let ix2 = ix0 + 2 * s;
+      if (ix2 >= 0 && ix2 < i32(U.inW)) { a2 = fma(load4(row + u32(ix2), inPlane, cvalid), w, a2); }
+      let ix3 = ix0 + 3 * s;
+      if (ix3 >= 0 && ix3 < i32(U.inW)) { a3 = fma(load4(row + u32(ix3), inPlane, cvalid), w, a3); }
+    }
+  }
+  let pBase = U.hasBias;
+  for (var a = 0u; a < U.nAffine; a++) {
+    let sc = P[(pBase + 2u * a) * U.cv + cv];
+    let sh = P[(pBase + 2u * a + 1u) * U.cv + cv];
+    a0 = affine4(a0, sc, sh); a1 = affine4(a1, sc, sh); a2 = affine4(a2, sc, sh); a3 = affine4(a3, sc, sh);
+  }
+  let o = U.outOffset + t * U.outStepStride + oy * U.outRowStride + ox0;
+  let n = min(4u, U.outW - ox0);
+  for (var j = 0u; j < 4u; j++) {
+    let c = c0 + j;
+    if (c >= U.c) { break; }
+    let p = o + c * U.outPlaneStride;
+    O[p] = a0[j];
+    if (n > 1u) { O[p + 1u] = a1[j]; }
+    if (n > 2u) { O[p + 2u] = a2[j]; }
+    if (n > 3u) { O[p + 3u] = a3[j]; }
+  }
+}

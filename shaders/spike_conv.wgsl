@@ -1,0 +1,76 @@
+// Event-driven convolution (groups = 1) of a spike map: every output is the sum of the weights at
+// the input positions that spiked. No multiplications: a thread visits only the set bits of the
+// channel-packed input words (firstTrailingBit, clear lowest bit) and adds one vec4 of weights
+// (4 output channels) per spike; zero words cost one load.
+//
+// Threads: one per (output vec4 of 4 channels, output pixel, step), the vec4 index fastest, so
+// neighbouring lanes share the pixel (same bits, uniform loop) and read consecutive weights.
+// Epilogue: acc starts at the conv bias (if any); then the BatchNorm affines fused into this conv
+// (acc ← acc·scale + shift rounded once, see affine.wgsl, in order); the result is written to a [T][Cout][rows][cols] map,
+// possibly into the interior of a padded map (RepConv's BN-and-pad: the border is filled once).
+//
+// Bindings:
+//   0 uniform U
+//   1 X  u32   [T][ceil(Cin/32)][inH·inW] spikes, bit c%32 of word c/32
+//   2 W  vec4  [k·k][Cin][OV] weights, OV = ceil(Cout/4), zero-padded output channels
+//   3 P  vec4  [hasBias + 2·nAffine][OV]: bias, then per affine scale and shift
+//   4 O  f32   output
+
+//@include affine
+
+struct Uniforms {
+  cin: u32, cwin: u32, inH: u32, inW: u32,
+  cout: u32, ov: u32, outH: u32, outW: u32,
+  k: u32, stride: u32, pad: u32, total: u32,
+  hasBias: u32, nAffine: u32, xStepStride: u32, outStepStride: u32,
+  outPlaneStride: u32, outRowStride: u32, outOffset: u32, _pad0: u32,
+}
+
+@group(0) @binding(0) var<uniform> U: Uniforms;
+@group(0) @binding(1) var<storage, read> X: array<u32>;
+@group(0) @binding(2) var<storage, read> W: array<vec4f>;
+@group(0) @binding(3) var<storage, read> P: array<vec4f>;
+@group(0) @binding(4) var<storage, read_write> O: array<f32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let idx = (wid.y * nwg.x + wid.x) * 64u + lid;
+  if (idx >= U.total) { return; }
+  let ov = idx % U.ov;
+  var rest = idx / U.ov;
+  let ox = rest % U.outW; rest = rest / U.outW;
+  let oy = rest % U.outH;
+  let t = rest / U.outH;
+  let inPlane = U.inH * U.inW;
+  let xBase = t * U.xStepStride;
+  var acc = vec4f(0.0);
+  if (U.hasBias != 0u) { acc = P[ov]; }
+  for (var ky = 0u; ky < U.k; ky++) {
+    let iy = i32(oy * U.stride + ky) - i32(U.pad);
+    if (iy < 0 || iy >= i32(U.inH)) { continue; }
+    for (var kx = 0u; kx < U.k; kx++) {
+      let ix = i32(ox * U.stride + kx) - i32(U.pad);
+      if (ix < 0 || ix >= i32(U.inW)) { continue; }
+      let pix = u32(iy) * U.inW + u32(ix);
+      let wTap = (ky * U.k + kx) * U.cin;
+      for (var cw = 0u; cw < U.cwin; cw++) {
+        var word = X[xBase + cw * inPlane + pix];
+        while (word != 0u) {
+          let b = firstTrailingBit(word);
+          acc += W[(wTap + cw * 32u + b) * U.ov + ov];
+          word &= word - 1u;
+        }
+      }
+    }
+  }
+  let pBase = U.hasBias;
+  for (var a = 0u; a < U.nAffine; a++) {
+    acc = affine4(acc, P[(pBase + 2u * a) * U.ov + ov], P[(pBase + 2u * a + 1u) * U.ov + ov]);
+  }
+  let o = U.outOffset + t * U.outStepStride + oy * U.outRowStride + ox;
+  for (var j = 0u; j < 4u; j++) {
+    let c = ov * 4u + j;
+    if (c < U.cout) { O[o + c * U.outPlaneStride] = acc[j]; }
+  }
+}

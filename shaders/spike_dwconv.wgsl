@@ -1,0 +1,69 @@
+// Event-driven depthwise convolution (groups = channels) of a spike map, e.g. SepConv's 7×7:
+// out[c] = Σ over the taps whose input spiked of w[c][tap]. A thread owns 4 consecutive channels
+// of one output pixel; per tap it reads the channel-packed word holding them, and when any of the
+// 4 bits is set adds the tap's weights under a 4-lane select (no multiplications).
+//
+// Threads: one per (channel vec4, output pixel, step), the vec4 index fastest.
+// Epilogue as in spike_conv.wgsl (bias, fused BatchNorm affines, optionally padded output).
+//
+// Bindings:
+//   0 uniform U
+//   1 X  u32   [T][ceil(C/32)][inH·inW] spikes
+//   2 W  vec4  [k·k][CV] weights, CV = ceil(C/4)
+//   3 P  vec4  [hasBias + 2·nAffine][CV]
+//   4 O  f32   output
+
+//@include affine
+
+struct Uniforms {
+  c: u32, cv: u32, inH: u32, inW: u32,
+  outH: u32, outW: u32, k: u32, stride: u32,
+  pad: u32, total: u32, hasBias: u32, nAffine: u32,
+  xStepStride: u32, outStepStride: u32, outPlaneStride: u32, outRowStride: u32,
+  outOffset: u32, _pad0: u32, _pad1: u32, _pad2: u32,
+}
+
+@group(0) @binding(0) var<uniform> U: Uniforms;
+@group(0) @binding(1) var<storage, read> X: array<u32>;
+@group(0) @binding(2) var<storage, read> W: array<vec4f>;
+@group(0) @binding(3) var<storage, read> P: array<vec4f>;
+@group(0) @binding(4) var<storage, read_write> O: array<f32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let idx = (wid.y * nwg.x + wid.x) * 64u + lid;
+  if (idx >= U.total) { return; }
+  let cv = idx % U.cv;
+  var rest = idx / U.cv;
+  let ox = rest % U.outW; rest = rest / U.outW;
+  let oy = rest % U.outH;
+  let t = rest / U.outH;
+  let inPlane = U.inH * U.inW;
+  let wordBase = t * U.xStepStride + ((cv * 4u) / 32u) * inPlane;
+  let shift = (cv * 4u) % 32u;
+  let lanes = vec4u(1u, 2u, 4u, 8u);
+  var acc = vec4f(0.0);
+  if (U.hasBias != 0u) { acc = P[cv]; }
+  for (var ky = 0u; ky < U.k; ky++) {
+    let iy = i32(oy * U.stride + ky) - i32(U.pad);
+    if (iy < 0 || iy >= i32(U.inH)) { continue; }
+    for (var kx = 0u; kx < U.k; kx++) {
+      let ix = i32(ox * U.stride + kx) - i32(U.pad);
+      if (ix < 0 || ix >= i32(U.inW)) { continue; }
+      let nib = (X[wordBase + u32(iy) * U.inW + u32(ix)] >> shift) & 15u;
+      if (nib != 0u) {
+        acc += select(vec4f(0.0), W[(ky * U.k + kx) * U.cv + cv], (vec4u(nib) & lanes) != vec4u(0u));
+      }
+    }
+  }
+  let pBase = U.hasBias;
+  for (var a = 0u; a < U.nAffine; a++) {
+    acc = affine4(acc, P[(pBase + 2u * a) * U.cv + cv], P[(pBase + 2u * a + 1u) * U.cv + cv]);
+  }
+  let o = U.outOffset + t * U.outStepStride + oy * U.outRowStride + ox;
+  for (var j = 0u; j < 4u; j++) {
+    let c = cv * 4u + j;
+    if (c < U.c) { O[o + c * U.outPlaneStride] = acc[j]; }
+  }
+}

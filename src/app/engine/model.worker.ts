@@ -1,0 +1,95 @@
+/**
+ * Model work off the UI thread: reading and converting checkpoints (`.pth` → safetensors, with
+ * progress), saving the converted file to the origin-private file system, reading safetensors
+ * back into float32 weights, and making seeded random weights.
+ */
+import { blobSource } from '../../io/byteSource.ts';
+import type { ModelConfig } from '../../model/config.ts';
+import { convertToSafetensors } from '../../model/convertToSafetensors.ts';
+import { loadModel } from '../../model/loadModel.ts';
+import { randomModelWeights } from '../../model/randomWeights.ts';
+import { modelWeightsFromTensors, type ModelWeights } from '../../runtime/weights.ts';
+import { cacheId, type CachedModelEntry } from '../logic/modelCacheIndex.ts';
+import { MODELS_DIR } from './modelStore.ts';
+
+export type ModelWorkerRequest =
+  | { type: 'random'; id: number; config: ModelConfig; seed: number }
+  | { type: 'parse'; id: number; blob: Blob; name: string }
+  | { type: 'convert'; id: number; file: Blob; name: string };
+
+export type ModelWorkerResponse =
+  | { type: 'progress'; id: number; phase: string; fraction: number | null }
+  | { type: 'model'; id: number; config: ModelConfig; weights: [string, Float32Array][]; entry?: CachedModelEntry; cached?: boolean; cacheNote?: string }
+  | { type: 'error'; id: number; message: string };
+
+const scope = self as unknown as {
+  onmessage: ((e: MessageEvent<ModelWorkerRequest>) => void) | null;
+  postMessage(message: ModelWorkerResponse, transfer?: Transferable[]): void;
+};
+
+function reply(id: number, config: ModelConfig, weights: ModelWeights, extra: Partial<Extract<ModelWorkerResponse, { type: 'model' }>> = {}): void {
+  const entries = [...weights];
+  scope.postMessage({ type: 'model', id, config, weights: entries, ...extra }, entries.map(([, w]) => w.buffer));
+}
+
+/** Writes the converted file to OPFS (`models/<id>.safetensors`); false when this browser has no OPFS. */
+async function saveToOpfs(fileName: string, chunks: Uint8Array[]): Promise<boolean> {
+  const storage = navigator.storage as StorageManager | undefined;
+  if (!storage?.getDirectory) return false;
+  const dir = await (await storage.getDirectory()).getDirectoryHandle(MODELS_DIR, { create: true });
+  const handle = await dir.getFileHandle(fileName, { create: true });
+  const writable = await handle.createWritable();
+  try {
+    for (const c of chunks) await writable.write(c as Uint8Array<ArrayBuffer>);
+    await writable.close();
+  } catch (e) {
+    await writable.abort().catch(() => {});
+    await dir.removeEntry(fileName).catch(() => {});
+    throw e;
+  }
+  return true;
+}
+
+async function handle(msg: ModelWorkerRequest): Promise<void> {
+  const progress = (phase: string, fraction: number | null) => scope.postMessage({ type: 'progress', id: msg.id, phase, fraction });
+  if (msg.type === 'random') {
+    progress('making random weights', null);
+    reply(msg.id, msg.config, randomModelWeights(msg.config, { seed: msg.seed }));
+    return;
+  }
+  if (msg.type === 'parse') {
+    const { config, tensors } = await loadModel(blobSource(msg.blob, msg.name));
+    reply(msg.id, config, modelWeightsFromTensors(tensors));
+    return;
+  }
+  progress('reading checkpoint', 0);
+  const converted = await convertToSafetensors(blobSource(msg.file, msg.name), {
+    onProgress: (done, total) => progress('reading checkpoint', total > 0 ? Math.min(1, done / total) : null),
+  });
+  const id = cacheId(msg.name, msg.file.size, converted.config);
+  progress('saving to browser storage', null);
+  let cached = false;
+  let cacheNote: string | undefined;
+  try {
+    cached = await saveToOpfs(`${id}.safetensors`, converted.chunks);
+    if (!cached) cacheNote = 'not cached: this browser has no origin-private file system';
+  } catch (e) {
+    cacheNote = `not cached: ${(e as Error).message}`;
+  }
+  progress('loading weights', null);
+  const blob = new Blob(converted.chunks as Uint8Array<ArrayBuffer>[]);
+  const { config, tensors } = await loadModel(blobSource(blob, msg.name));
+  const entry: CachedModelEntry = {
+    id, name: msg.name, bytes: converted.bytes, addedAt: Date.now(),
+    summary: { embedDims: config.embedDims, numClasses: config.numClasses, timeSteps: config.timeSteps, kd: config.kd, labels: config.labels },
+  };
+  reply(msg.id, config, modelWeightsFromTensors(tensors), { entry, cached, cacheNote });
+}
+
+scope.onmessage = (e) => {
+  handle(e.data).catch((err: unknown) => {
+    // One line: validation errors can carry long lists of keys.
+    const text = err instanceof Error ? err.message : String(err);
+    scope.postMessage({ type: 'error', id: e.data.id, message: text.split('\n')[0] });
+  });
+};

@@ -1,0 +1,78 @@
+/**
+ * The app's inference engines: one interface over the WebGPU runtime, the CPU reference (in a
+ * worker) and, later, ONNX Runtime Web. The app never talks to a runtime directly.
+ */
+import type { ModelConfig } from '../../model/config.ts';
+import type { FrameResult } from '../../runtime/types.ts';
+import type { ModelWeights } from '../../runtime/weights.ts';
+
+/** A model ready to run: its config and float32 weights, and how the app should present it. */
+export interface AppModel {
+  /** Unique id (`builtin:digits-tiny`, `random:tiny`, `cache:<id>`). */
+  id: string;
+  /** Display name. */
+  name: string;
+  config: ModelConfig;
+  weights: ModelWeights;
+  /** False for seeded random weights: predictions mean nothing, spikes are still real. */
+  trained: boolean;
+  /** Shown with the name ("untrained — for exploring spikes"). */
+  note?: string;
+}
+
+export interface LoadOptions {
+  /** Model input size (multiples of 16). */
+  height: number;
+  width: number;
+  /** Neuron layers whose membrane potentials the app may ask for. */
+  membranes: string[];
+}
+
+/** What the app asks for in each frame besides logits and spike counts. */
+export interface EngineRequest {
+  spikeMaps: string[];
+  membranes: string[];
+}
+
+export interface EngineFrame extends FrameResult {
+  /** Membrane potentials `[T, C, H, W]` of the requested (and available) layers. */
+  membranes: Map<string, Float32Array>;
+  /** Wall time of this frame in the engine, ms (preprocessing included). */
+  ms: number;
+}
+
+/** A frame: an image of any size (centre-cropped and resized by the engine) or a normalized `[3,H,W]` input. */
+export type FrameInput = ImageBitmap | Float32Array;
+
+export interface EngineEvent {
+  kind: 'device-lost' | 'device-restored' | 'info' | 'error';
+  message: string;
+}
+
+export interface InferenceEngine {
+  /** What actually runs: "WebGPU", "CPU reference (Web Worker)". */
+  readonly backendName: string;
+  /** The adapter or device: "google · swiftshader (fallback adapter)", "JavaScript, 1 worker". */
+  readonly adapterName: string;
+  /** The largest input this engine should be given (the CPU reference is kept small). */
+  readonly maxInputSize: number;
+  load(model: AppModel, options: LoadOptions): Promise<void>;
+  runFrame(frame: FrameInput, request: EngineRequest): Promise<EngineFrame>;
+  /** Layers whose membranes this engine can return for the loaded model. */
+  membraneLayers(): ReadonlySet<string>;
+  /** Listens to device loss/recovery and other events; returns an unsubscribe function. */
+  subscribe(listener: (event: EngineEvent) => void): () => void;
+  dispose(): void;
+}
+
+/** A tiny listener list for engines. */
+export class EngineEvents {
+  private readonly listeners = new Set<(event: EngineEvent) => void>();
+  subscribe(listener: (event: EngineEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+  emit(event: EngineEvent): void {
+    for (const l of this.listeners) l(event);
+  }
+}

@@ -1,0 +1,45 @@
+/** Logits → probabilities → the top few classes, with their names. */
+import type { LabelSet } from './labels.ts';
+
+/** Softmax in float64, shifted by the maximum so large logits do not overflow. */
+export function softmax(logits: ArrayLike<number>): Float64Array {
+  const out = new Float64Array(logits.length);
+  if (logits.length === 0) return out;
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) if (logits[i] > max) max = logits[i];
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) {
+    const e = Math.exp(logits[i] - max);
+    out[i] = e;
+    sum += e;
+  }
+  for (let i = 0; i < out.length; i++) out[i] /= sum;
+  return out;
+}
+
+export interface Prediction {
+  classIndex: number;
+  /** Short name (first synonym), e.g. "tench". */
+  label: string;
+  /** Full label text, e.g. "tench, Tinca tinca". */
+  fullLabel: string;
+  probability: number;
+}
+
+/** The `k` most probable classes, most probable first; ties keep the lower class index first. */
+export function topK(probabilities: ArrayLike<number>, k: number, labels: LabelSet): Prediction[] {
+  const order = Array.from({ length: probabilities.length }, (_, i) => i);
+  order.sort((a, b) => probabilities[b] - probabilities[a] || a - b);
+  return order.slice(0, Math.max(0, k)).map((i) => ({
+    classIndex: i,
+    label: labels.shortName(i),
+    fullLabel: labels.name(i),
+    probability: probabilities[i],
+  }));
+}
+
+/** "97.3 %", "0.4 %", "<0.1 %". */
+export function formatProbability(p: number): string {
+  if (p > 0 && p < 0.001) return '<0.1 %';
+  return `${(p * 100).toFixed(1)} %`;
+}

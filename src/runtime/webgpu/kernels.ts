@@ -1,0 +1,167 @@
+/**
+ * One program description per kernel: from an op's sizes to the shader program, its uniform words
+ * and its thread count (the binding order is documented in each shader's header). The planner
+ * (`plan.ts`) and the kernel tests both build their dispatches here, so the uniform layouts live
+ * in one place next to the WGSL structs they fill.
+ */
+import type { ProgramKey } from './plan.ts';
+import type { SpikeLayout } from './packing.ts';
+
+export interface ProgramCall {
+  program: ProgramKey;
+  uniforms: number[];
+  threads: number;
+}
+
+export const f32bits = (x: number): number => new Uint32Array(new Float32Array([x]).buffer)[0];
+
+const LAYOUT_MODE: Record<SpikeLayout, number> = { channel: 0, token: 1, dense: 2 };
+
+/** `lif.wgsl`: T steps of a neuron layer of C channels × N positions. */
+export function lifKernel(a: {
+  timeSteps: number; layout: SpikeLayout; channels: number; positions: number; xStepStride: number;
+  nAffine: number; countBase: number; writeMembrane: boolean; threshold: number;
+}): ProgramCall {
+  const { channels: c, positions: n } = a;
+  const threads = a.layout === 'token' ? c * Math.ceil(n / 32) : Math.ceil(c / 32) * n;
+  return {
+    program: { shader: 'lif', entry: 'main', defines: { T: a.timeSteps, MODE: LAYOUT_MODE[a.layout] } },
+    uniforms: [c, n, a.xStepStride, a.nAffine, a.countBase, a.writeMembrane ? 1 : 0, threads, f32bits(a.threshold)],
+    threads,
+  };
+}
+
+/** Output placement of a conv: `[steps][C][rows][cols]` with the result at `offset` (padded maps). */
+export interface ConvOutput {
+  stepStride: number;
+  planeStride: number;
+  rowStride: number;
+  offset: number;
+}
+
+export function denseOutput(c: number, h: number, w: number, pad = 0): ConvOutput {
+  const ph = h + 2 * pad, pw = w + 2 * pad;
+  return { stepStride: c * ph * pw, planeStride: ph * pw, rowStride: pw, offset: pad * pw + pad };
+}
+
+export interface ConvShape {
+  cin: number; h: number; w: number; cout: number; oh: number; ow: number;
+  kernel: number; stride: number; pad: number; depthwise: boolean;
+  /** Steps computed (T, or 1 for a step-invariant input). */
+  steps: number;
+  hasBias: boolean;
+  nAffine: number;
+  /** Input elements (dense) or words (spikes) per step; 0 broadcasts one step. */
+  xStepStride: number;
+  out: ConvOutput;
+}
+
+/** `spike_conv.wgsl` / `spike_dwconv.wgsl`: event-driven conv over channel-packed spikes. */
+export function spikeConvKernel(s: ConvShape): ProgramCall {
+  const ov = Math.ceil(s.cout / 4);
+  const threads = s.steps * s.oh * s.ow * ov;
+  const o = s.out;
+  if (!s.depthwise) {
+    return {
+      program: { shader: 'spike_conv', entry: 'main', defines: {} },
+      uniforms: [s.cin, Math.ceil(s.cin / 32), s.h, s.w, s.cout, ov, s.oh, s.ow, s.kernel, s.stride, s.pad, threads,
+        s.hasBias ? 1 : 0, s.nAffine, s.xStepStride, o.stepStride, o.planeStride, o.rowStride, o.offset, 0],
+      threads,
+    };
+  }
+  return {
+    program: { shader: 'spike_dwconv', entry: 'main', defines: {} },
+    uniforms: [s.cout, ov, s.h, s.w, s.oh, s.ow, s.kernel, s.stride, s.pad, threads, s.hasBias ? 1 : 0, s.nAffine,
+      s.xStepStride, o.stepStride, o.planeStride, o.rowStride, o.offset, 0, 0, 0],
+    threads,
+  };
+}
+
+/** `dense_conv.wgsl` / `dense_dwconv.wgsl`: register-tiled conv over f32 maps. */
+export function denseConvKernel(s: ConvShape): ProgramCall {
+  const ov = Math.ceil(s.cout / 4);
+  const owq = Math.ceil(s.ow / 4);
+  const threads = s.steps * s.oh * owq * ov;
+  const o = s.out;
+  if (!s.depthwise) {
+    return {
+      program: { shader: 'dense_conv', entry: 'main', defines: {} },
+      uniforms: [s.cin, s.h, s.w, s.cout, ov, s.oh, s.ow, owq, s.kernel, s.stride, s.pad, threads, s.hasBias ? 1 : 0, s.nAffine,
+        s.xStepStride, o.stepStride, o.planeStride, o.rowStride, o.offset, 0],
+      threads,
+    };
+  }
+  return {
+    program: { shader: 'dense_dwconv', entry: 'main', defines: {} },
+    uniforms: [s.cout, ov, s.h, s.w, s.oh, s.ow, owq, s.kernel, s.stride, s.pad, threads, s.hasBias ? 1 : 0, s.nAffine,
+      s.xStepStride, o.stepStride, o.planeStride, o.rowStride, o.offset, 0, 0],
+    threads,
+  };
+}
+
+/** `add.wgsl`. */
+export function addKernel(a: { perStep: number; steps: number; aStepStride: number; bStepStride: number }): ProgramCall {
+  const threads = a.steps * a.perStep;
+  return { program: { shader: 'add', entry: 'main', defines: {} }, uniforms: [a.perStep, threads, a.aStepStride, a.bStepStride], threads };
+}
+
+export interface AttentionShape { timeSteps: number; channels: number; tokens: number; heads: number; dense: boolean }
+
+/** `attention_kv.wgsl`: KV `[T][heads][d][DP]` (f32), DP = d rounded up to 4. */
+export function attentionKvKernel(a: AttentionShape): ProgramCall {
+  const d = a.channels / a.heads;
+  const dp = Math.ceil(d / 4) * 4;
+  const threads = a.timeSteps * a.heads * d * dp;
+  return {
+    program: { shader: 'attention_kv', entry: 'main', defines: { MODE: a.dense ? 1 : 0 } },
+    uniforms: [a.channels, a.tokens, a.heads, d, dp, threads, 0, 0],
+    threads,
+  };
+}
+
+export function attentionKvBytes(a: AttentionShape): number {
+  const d = a.channels / a.heads;
+  return a.timeSteps * a.heads * d * Math.ceil(d / 4) * 4 * 4;
+}
+
+/** `attention_qkv.wgsl`. */
+export function attentionQkvKernel(a: AttentionShape & { scale: number }): ProgramCall {
+  const d = a.channels / a.heads;
+  const dv = Math.ceil(d / 4);
+  const threads = a.timeSteps * a.heads * a.tokens * dv;
+  return {
+    program: { shader: 'attention_qkv', entry: 'main', defines: { MODE: a.dense ? 1 : 0 } },
+    uniforms: [a.channels, a.tokens, a.heads, d, dv, threads, f32bits(a.scale), 0],
+    threads,
+  };
+}
+
+/** `head.wgsl` spatial_mean: `[S][C][N]` → `[S][C]`. */
+export function spatialMeanKernel(a: { channels: number; positions: number; steps: number; xStepStride: number }): ProgramCall {
+  const threads = a.steps * a.channels;
+  return {
+    program: { shader: 'head', entry: 'spatial_mean', defines: { MODE: 0 } },
+    uniforms: [a.channels, a.positions, 0, threads, a.steps, 0, a.xStepStride, 0],
+    threads,
+  };
+}
+
+/** `head.wgsl` linear over spikes `[T][in]` → `[T][out]`. */
+export function linearKernel(a: { timeSteps: number; inFeatures: number; outFeatures: number; dense: boolean }): ProgramCall {
+  const ov = Math.ceil(a.outFeatures / 4);
+  const threads = a.timeSteps * ov;
+  return {
+    program: { shader: 'head', entry: 'linear', defines: { MODE: a.dense ? 1 : 0 } },
+    uniforms: [a.inFeatures, ov, a.outFeatures, threads, a.timeSteps, 0, 0, 0],
+    threads,
+  };
+}
+
+/** `head.wgsl` logits: mean over T of each head, then over the (1 or 2) heads. */
+export function logitsKernel(a: { timeSteps: number; classes: number; heads: number }): ProgramCall {
+  return {
+    program: { shader: 'head', entry: 'logits', defines: { MODE: 0 } },
+    uniforms: [0, 0, a.classes, a.classes, a.timeSteps, a.heads, 0, 0],
+    threads: a.classes,
+  };
+}

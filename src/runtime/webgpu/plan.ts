@@ -1,0 +1,509 @@
+/**
+ * Compiles the model graph into an execution plan for the WebGPU runtime: one list of kernel
+ * dispatches (program, uniforms, buffer bindings, thread count) and one list of buffers with
+ * their sizes and initial contents. Pure TypeScript, no GPU: the runtime turns the plan into GPU
+ * objects once, and the memory report sums its buffers without running anything.
+ *
+ * The graph is walked op by op; nothing of the architecture is encoded here, only local patterns:
+ *  - a conv followed by single-use BatchNorms: the BNs become affines (x·scale + shift in f32,
+ *    scale and shift computed on the CPU exactly as the CPU reference does). If the last BN's only
+ *    reader is a neuron, the affines go into the neuron's kernel (BN + LIF fused, the raw conv
+ *    output goes in); otherwise into the conv's epilogue. A BN with padding (RepConv) writes into
+ *    the interior of a padded buffer whose border is filled once at creation.
+ *  - a conv whose input is spikes uses an event-driven kernel (`spike`) in `spike` mode; real
+ *    inputs, and every conv in `dense` mode, use the register-tiled dense kernels.
+ *  - a neuron runs over all T steps in one dispatch; its spikes are stored in the layouts its
+ *    readers need: channel-packed bits for convs, the head and q, token-packed bits for k and v,
+ *    0/1 f32 in `dense` mode.
+ * Values derived from the image only (the stem) have one step, not T: they are computed once and
+ * read with a step stride of 0.
+ * Activation buffers are reused once dead (greedy best fit over the op order).
+ */
+import type { ConvOp, LifOp, ModelGraph, Op, Shape3 } from '../../model/graph.ts';
+import { batchNormAffine } from '../cpu/ops.ts';
+import type { ModelWeights } from '../weights.ts';
+import {
+  addKernel, attentionKvBytes, attentionKvKernel, attentionQkvKernel, denseConvKernel, denseOutput, lifKernel, linearKernel,
+  logitsKernel, spatialMeanKernel, spikeConvKernel, type ConvShape, type ProgramCall,
+} from './kernels.ts';
+import {
+  packConvWeights, packDepthwiseWeights, packEpilogue, packLifAffines, packLinearWeights, roundUp4,
+  spikeWords, type SpikeLayout,
+} from './packing.ts';
+
+export type RuntimeMode = 'spike' | 'dense';
+
+export type BufferRole = 'input' | 'weights' | 'params' | 'activation' | 'spikes' | 'padded' | 'scratch' | 'counts' | 'logits' | 'membrane';
+
+export interface PlanBuffer {
+  id: number;
+  role: BufferRole;
+  /** Bytes (a multiple of 16). */
+  size: number;
+  label: string;
+  /** Initial contents (weights, parameters, padded borders); called once at creation. */
+  init?: () => Float32Array;
+}
+
+export type ShaderName = 'lif' | 'spike_conv' | 'spike_dwconv' | 'dense_conv' | 'dense_dwconv' | 'attention_kv' | 'attention_qkv' | 'add' | 'head';
+
+export interface ProgramKey {
+  shader: ShaderName;
+  entry: string;
+  /** `{{NAME}}` substitutions in the shader source. */
+  defines: Record<string, number>;
+}
+
+export interface PlanStep {
+  /** The graph op this dispatch implements (its main op). */
+  name: string;
+  /** Every graph op folded into this dispatch. */
+  ops: string[];
+  program: ProgramKey;
+  /** Uniform words (u32; f32 values stored as their bits). */
+  uniforms: Uint32Array;
+  /** Buffer ids for bindings 1..n (binding 0 is the uniform); -1: binding not used by the entry point. */
+  bindings: number[];
+  threads: number;
+  /** Dense multiply-accumulates of the op per frame, and the neuron layers whose spikes drive it. */
+  macs: number;
+  spikeInputs: string[];
+  /** For neuron steps: the layer, and where its spikes are. */
+  lif?: PlanLif;
+}
+
+export interface PlanLif {
+  name: string;
+  index: number;
+  layout: SpikeLayout;
+  buffer: number;
+  channels: number;
+  positions: number;
+  /** Membrane buffer (only for layers asked for at creation). */
+  membrane: number | null;
+  /** False for a second layout of the same layer (its counts go to a scratch row). */
+  primary: boolean;
+}
+
+export interface ExecutionPlan {
+  mode: RuntimeMode;
+  timeSteps: number;
+  buffers: PlanBuffer[];
+  steps: PlanStep[];
+  input: number;
+  logits: number;
+  counts: number;
+  classes: number;
+  /** Neuron layers in execution order (the order of `FrameResult.layers`). */
+  lifs: { name: string; channels: number; positions: number }[];
+  /** Bytes of physical buffers by role. */
+  memory: Record<BufferRole, number>;
+}
+
+export interface PlanOptions {
+  mode?: RuntimeMode;
+  /** Neuron layers whose membrane potentials can be read back (dedicated buffers). */
+  membranes?: string[];
+}
+
+interface RealValue {
+  kind: 'real';
+  buffer: number;
+  steps: number;
+  /** Elements per step in the buffer. */
+  stepStride: number;
+  /** BatchNorm affines not yet applied (only a neuron may read such a value). */
+  affines: { scale: Float32Array; shift: Float32Array }[];
+}
+
+interface SpikeValue {
+  kind: 'spikes';
+  layouts: Map<SpikeLayout, number>;
+  lif: string;
+}
+
+type Value = RealValue | SpikeValue;
+
+const WORKGROUP = 64;
+
+class Planner {
+  readonly buffers: PlanBuffer[] = [];
+  readonly steps: PlanStep[] = [];
+  /** Per virtual buffer: pooled or not, and [first write, last read] step indices. */
+  private readonly live = new Map<number, { first: number; last: number }>();
+  private readonly pooled = new Set<number>();
+  private readonly values = new Map<string, Value>();
+  private readonly consumers = new Map<string, { op: Op; index: number }[]>();
+  private readonly fused = new Set<string>();
+  readonly lifs: { name: string; channels: number; positions: number }[] = [];
+  private readonly T: number;
+  counts = -1;
+  logits = -1;
+  input = -1;
+
+  constructor(private readonly graph: ModelGraph, private readonly weights: ModelWeights | null,
+    readonly mode: RuntimeMode, private readonly membranes: Set<string>) {
+    this.T = graph.config.timeSteps;
+    graph.ops.forEach((op) => op.inputs.forEach((id, index) => {
+      const list = this.consumers.get(id) ?? [];
+      list.push({ op, index });
+      this.consumers.set(id, list);
+    }));
+  }
+
+  private weight(key: string): Float32Array {
+    if (!this.weights) return new Float32Array(0);
+    const w = this.weights.get(key);
+    if (!w) throw new Error(`WebGpuRuntime: weight ${key} is missing`);
+    return w;
+  }
+
+  private shape(value: string): Shape3 {
+    return this.graph.shapes.get(value)!;
+  }
+
+  buffer(role: BufferRole, bytes: number, label: string, init?: () => Float32Array): number {
+    const id = this.buffers.length;
+    this.buffers.push({ id, role, size: Math.max(16, Math.ceil(bytes / 16) * 16), label, init });
+    if (role === 'activation' || role === 'spikes' || role === 'scratch') this.pooled.add(id);
+    return id;
+  }
+
+  private affine(prefix: string, eps: number): { scale: Float32Array; shift: Float32Array } {
+    if (!this.weights) return { scale: new Float32Array(0), shift: new Float32Array(0) };
+    return batchNormAffine({
+      weight: this.weight(`${prefix}.weight`), bias: this.weight(`${prefix}.bias`),
+      runningMean: this.weight(`${prefix}.running_mean`), runningVar: this.weight(`${prefix}.running_var`), eps,
+    });
+  }
+
+  private step(s: Omit<PlanStep, 'uniforms'> & { uniforms: number[] }): void {
+    const index = this.steps.length;
+    const uniforms = Uint32Array.from(s.uniforms.map((u) => u >>> 0));
+    this.steps.push({ ...s, uniforms });
+    for (const b of s.bindings) {
+      if (b < 0) continue;
+      const l = this.live.get(b);
+      if (l) l.last = index;
+      else this.live.set(b, { first: index, last: index });
+    }
+  }
+
+  private real(value: string): RealValue {
+    const v = this.values.get(value);
+    if (!v || v.kind !== 'real') throw new Error(`WebGpuRuntime: ${value} is not a real-valued map here`);
+    if (v.affines.length) throw new Error(`WebGpuRuntime: ${value} has unapplied BatchNorms and is read by a non-neuron op`);
+    return v;
+  }
+
+  private spikes(value: string, layout: SpikeLayout): number {
+    const v = this.values.get(value);
+    if (!v || v.kind !== 'spikes') throw new Error(`WebGpuRuntime: ${value} is not a spike map`);
+    const b = v.layouts.get(layout);
+    if (b === undefined) throw new Error(`WebGpuRuntime: ${value} has no ${layout} layout`);
+    return b;
+  }
+
+  private isSpikes(value: string): boolean {
+    return this.values.get(value)?.kind === 'spikes';
+  }
+
+  build(): void {
+    const { graph } = this;
+    const [ic, ih, iw] = this.shape(graph.input);
+    this.input = this.buffer('input', ic * ih * iw * 4, 'input');
+    this.values.set(graph.input, { kind: 'real', buffer: this.input, steps: 1, stepStride: ic * ih * iw, affines: [] });
+    const lifOps = graph.ops.filter((op): op is LifOp => op.kind === 'lif');
+    this.counts = this.buffer('counts', (lifOps.length + 1) * this.T * 4, 'spike counts');
+    for (const op of graph.ops) {
+      if (this.fused.has(op.name)) continue;
+      switch (op.kind) {
+        case 'conv': this.conv(op); break;
+        case 'lif': this.lif(op); break;
+        case 'add': this.add(op); break;
+        case 'attention': this.attention(op); break;
+        case 'spatialMean': this.spatialMean(op); break;
+        case 'linear': this.linear(op); break;
+        case 'output': this.output(op); break;
+        case 'batchnorm': throw new Error(`WebGpuRuntime: BatchNorm ${op.name} does not follow a conv; not supported`);
+      }
+    }
+  }
+
+  private conv(op: ConvOp): void {
+    const [cin, h, w] = this.shape(op.inputs[0]);
+    const [cout, oh, ow] = this.shape(op.output);
+    // Absorb the BatchNorms that follow (each the only reader of the previous value).
+    const chain: { prefix: string; eps: number; pad: number; name: string }[] = [];
+    let out = op.output;
+    const ops = [op.name];
+    for (;;) {
+      const readers = this.consumers.get(out) ?? [];
+      if (readers.length !== 1 || readers[0].op.kind !== 'batchnorm') break;
+      if (chain.length && chain[chain.length - 1].pad > 0) break;
+      const bn = readers[0].op;
+      chain.push({ prefix: bn.prefix, eps: bn.eps, pad: bn.pad, name: bn.name });
+      this.fused.add(bn.name);
+      ops.push(bn.name);
+      out = bn.output;
+    }
+    const pad = chain.length ? chain[chain.length - 1].pad : 0;
+    const finalReaders = this.consumers.get(out) ?? [];
+    const toNeuron = pad === 0 && chain.length > 0 && finalReaders.length === 1 && finalReaders[0].op.kind === 'lif';
+    const affines = chain.map((bn) => this.affine(bn.prefix, bn.eps));
+    const epilogue = toNeuron ? [] : affines;
+
+    const spikeIn = this.isSpikes(op.inputs[0]);
+    const depthwise = op.groups > 1;
+    if (depthwise && !(op.groups === cin && cin === cout)) throw new Error(`WebGpuRuntime: grouped conv ${op.name} (groups ${op.groups}) is not depthwise`);
+    const steps = spikeIn ? this.T : this.real(op.inputs[0]).steps;
+    const ph = oh + 2 * pad, pw = ow + 2 * pad;
+    const bytes = steps * cout * ph * pw * 4;
+    let outBuf: number;
+    if (pad > 0) {
+      const shift = affines[affines.length - 1].shift;
+      outBuf = this.buffer('padded', bytes, `${out} (padded)`, () => {
+        const a = new Float32Array(steps * cout * ph * pw);
+        for (let s = 0; s < steps; s++) for (let c = 0; c < cout; c++) a.fill(shift[c], (s * cout + c) * ph * pw, (s * cout + c + 1) * ph * pw);
+        return a;
+      });
+    } else {
+      outBuf = this.buffer('activation', bytes, out);
+    }
+    const bias = op.bias ? this.weight(op.bias) : null;
+    const weightKey = op.weight;
+    const wBuf = this.buffer('weights', (depthwise ? op.kernel * op.kernel * roundUp4(cout) : op.kernel * op.kernel * cin * roundUp4(cout)) * 4,
+      weightKey, () => depthwise
+        ? packDepthwiseWeights(this.weight(weightKey), cout, op.kernel)
+        : packConvWeights(this.weight(weightKey), cout, cin, op.kernel));
+    const pBuf = this.buffer('params', Math.max(1, (bias ? 1 : 0) + 2 * epilogue.length) * roundUp4(cout) * 4, `${op.name} epilogue`,
+      () => packEpilogue(cout, bias, epilogue));
+    const macs = steps * cout * oh * ow * (cin / op.groups) * op.kernel * op.kernel;
+    const spikeInputs = spikeIn ? [(this.values.get(op.inputs[0]) as SpikeValue).lif] : [];
+    const shape: ConvShape = {
+      cin, h, w, cout, oh, ow, kernel: op.kernel, stride: op.stride, pad: op.pad, depthwise, steps,
+      hasBias: bias !== null, nAffine: epilogue.length,
+      xStepStride: 0, out: denseOutput(cout, oh, ow, pad),
+    };
+    let call: ProgramCall;
+    let xBuf: number;
+    if (spikeIn && this.mode === 'spike') {
+      xBuf = this.spikes(op.inputs[0], 'channel');
+      call = spikeConvKernel({ ...shape, xStepStride: Math.ceil(cin / 32) * h * w });
+    } else if (spikeIn) {
+      xBuf = this.spikes(op.inputs[0], 'dense');
+      call = denseConvKernel({ ...shape, xStepStride: cin * h * w });
+    } else {
+      const x = this.real(op.inputs[0]);
+      xBuf = x.buffer;
+      call = denseConvKernel({ ...shape, xStepStride: x.steps === 1 ? 0 : x.stepStride });
+    }
+    this.step({ name: op.name, ops, ...call, bindings: [xBuf, wBuf, pBuf, outBuf], macs, spikeInputs });
+    this.values.set(out, { kind: 'real', buffer: outBuf, steps, stepStride: cout * ph * pw, affines: toNeuron ? affines : [] });
+  }
+
+  private lif(op: LifOp): void {
+    const x = this.values.get(op.inputs[0]);
+    if (!x || x.kind !== 'real') throw new Error(`WebGpuRuntime: neuron ${op.name} reads ${op.inputs[0]}, which is not real-valued`);
+    const [c, h, w] = this.shape(op.output);
+    const n = h * w;
+    if (x.stepStride !== c * n) throw new Error(`WebGpuRuntime: neuron ${op.name} reads a padded map`);
+    const index = this.lifs.length;
+    this.lifs.push({ name: op.name, channels: c, positions: n });
+    const needed: SpikeLayout[] = [];
+    if (this.mode === 'dense') needed.push('dense');
+    else {
+      for (const { op: reader, index: i } of this.consumers.get(op.output) ?? []) {
+        const l: SpikeLayout = reader.kind === 'attention' && i > 0 ? 'token' : 'channel';
+        if (!needed.includes(l)) needed.push(l);
+      }
+      if (!needed.length) needed.push('channel');
+    }
+    const params = this.buffer('params', Math.max(4, 2 * c * x.affines.length) * 4, `${op.name} affines`, () => packLifAffines(c, x.affines));
+    const membrane = this.membranes.has(op.name) ? this.buffer('membrane', this.T * c * n * 4, `${op.name} membrane`) : null;
+    const layouts = new Map<SpikeLayout, number>();
+    needed.forEach((layout, k) => {
+      const buf = this.buffer('spikes', spikeWords(layout, this.T, c, n) * 4, `${op.name} (${layout})`);
+      layouts.set(layout, buf);
+      const primary = k === 0;
+      const writeMembrane = primary && membrane !== null;
+      const call = lifKernel({
+        timeSteps: this.T, layout, channels: c, positions: n, xStepStride: x.steps === 1 ? 0 : x.stepStride,
+        nAffine: x.affines.length, countBase: (primary ? index : this.lifCountRows()) * this.T, writeMembrane, threshold: op.threshold,
+      });
+      this.step({
+        name: op.name, ops: primary ? [op.name] : [], ...call,
+        bindings: [x.buffer, params, buf, this.counts, writeMembrane ? membrane! : this.scratchMembrane()],
+        macs: 0, spikeInputs: [],
+        lif: { name: op.name, index, layout, buffer: buf, channels: c, positions: n, membrane: writeMembrane ? membrane : null, primary },
+      });
+    });
+    this.values.set(op.output, { kind: 'spikes', layouts, lif: op.name });
+  }
+
+  /** Row of the counts buffer for secondary layouts (after all layers). */
+  private lifCountRows(): number {
+    return this.graph.ops.filter((o) => o.kind === 'lif').length;
+  }
+
+  private scratchMem = -1;
+  private scratchMembrane(): number {
+    if (this.scratchMem < 0) this.scratchMem = this.buffer('params', 16, 'no membrane');
+    return this.scratchMem;
+  }
+
+  private add(op: Op): void {
+    const a = this.real(op.inputs[0]);
+    const b = this.real(op.inputs[1]);
+    const [c, h, w] = this.shape(op.output);
+    const per = c * h * w;
+    if (a.stepStride !== per || b.stepStride !== per) throw new Error(`WebGpuRuntime: add ${op.name} of padded maps`);
+    const steps = Math.max(a.steps, b.steps);
+    const out = this.buffer('activation', steps * per * 4, op.output);
+    const call = addKernel({ perStep: per, steps, aStepStride: a.steps === 1 ? 0 : per, bStepStride: b.steps === 1 ? 0 : per });
+    this.step({ name: op.name, ops: [op.name], ...call, bindings: [a.buffer, b.buffer, out], macs: 0, spikeInputs: [] });
+    this.values.set(op.output, { kind: 'real', buffer: out, steps, stepStride: per, affines: [] });
+  }
+
+  private attention(op: Op & { kind: 'attention' }): void {
+    const [c, h, w] = this.shape(op.output);
+    const n = h * w;
+    const heads = op.heads;
+    const d = c / heads;
+    if (!Number.isInteger(d)) throw new Error(`WebGpuRuntime: ${c} channels do not split into ${heads} heads`);
+    const T = this.T;
+    const dense = this.mode === 'dense';
+    const lifName = (i: number) => (this.values.get(op.inputs[i]) as SpikeValue).lif;
+    const q = this.spikes(op.inputs[0], dense ? 'dense' : 'channel');
+    const k = this.spikes(op.inputs[1], dense ? 'dense' : 'token');
+    const v = this.spikes(op.inputs[2], dense ? 'dense' : 'token');
+    const shape = { timeSteps: T, channels: c, tokens: n, heads, dense };
+    const kv = this.buffer('scratch', attentionKvBytes(shape), `${op.name} kᵀv`);
+    this.step({
+      name: `${op.name}.kTv`, ops: [], ...attentionKvKernel(shape), bindings: [k, v, kv],
+      macs: T * heads * d * d * n, spikeInputs: [lifName(1), lifName(2)],
+    });
+    const out = this.buffer('activation', T * c * n * 4, op.output);
+    this.step({
+      name: op.name, ops: [op.name], ...attentionQkvKernel({ ...shape, scale: op.scale }), bindings: [q, kv, out],
+      macs: T * heads * n * d * d, spikeInputs: [lifName(0)],
+    });
+    this.values.set(op.output, { kind: 'real', buffer: out, steps: T, stepStride: c * n, affines: [] });
+  }
+
+  private spatialMean(op: Op): void {
+    const x = this.real(op.inputs[0]);
+    const [c, h, w] = this.shape(op.inputs[0]);
+    const out = this.buffer('activation', x.steps * c * 4, op.output);
+    const call = spatialMeanKernel({ channels: c, positions: h * w, steps: x.steps, xStepStride: x.steps === 1 ? 0 : x.stepStride });
+    this.step({ name: op.name, ops: [op.name], ...call, bindings: [x.buffer, -1, -1, out], macs: 0, spikeInputs: [] });
+    this.values.set(op.output, { kind: 'real', buffer: out, steps: x.steps, stepStride: c, affines: [] });
+  }
+
+  private linear(op: Op & { kind: 'linear' }): void {
+    const spikeIn = this.isSpikes(op.inputs[0]);
+    if (!spikeIn) throw new Error(`WebGpuRuntime: linear ${op.name} on a real-valued input is not supported`);
+    const dense = this.mode === 'dense';
+    const x = this.spikes(op.inputs[0], dense ? 'dense' : 'channel');
+    const { inFeatures, outFeatures } = op;
+    const ov = Math.ceil(outFeatures / 4);
+    const wKey = op.weight, bKey = op.bias;
+    const wBuf = this.buffer('weights', inFeatures * ov * 16, wKey, () => packLinearWeights(this.weight(wKey), outFeatures, inFeatures));
+    const pBuf = this.buffer('params', ov * 16, bKey, () => packEpilogue(outFeatures, this.weight(bKey), []));
+    const out = this.buffer('activation', this.T * outFeatures * 4, op.output);
+    this.step({
+      name: op.name, ops: [op.name], ...linearKernel({ timeSteps: this.T, inFeatures, outFeatures, dense }), bindings: [x, wBuf, pBuf, out],
+      macs: this.T * inFeatures * outFeatures, spikeInputs: [(this.values.get(op.inputs[0]) as SpikeValue).lif],
+    });
+    this.values.set(op.output, { kind: 'real', buffer: out, steps: this.T, stepStride: outFeatures, affines: [] });
+  }
+
+  private output(op: Op): void {
+    if (op.inputs.length > 2) throw new Error(`WebGpuRuntime: output of ${op.inputs.length} heads is not supported`);
+    const ys = op.inputs.map((id) => this.real(id));
+    const [classes] = this.shape(op.output);
+    this.logits = this.buffer('logits', classes * 4, 'logits');
+    this.step({
+      name: op.name, ops: [op.name], ...logitsKernel({ timeSteps: this.T, classes, heads: ys.length }),
+      bindings: [ys[0].buffer, (ys[1] ?? ys[0]).buffer, -1, this.logits], macs: 0, spikeInputs: [],
+    });
+    this.values.set(op.output, { kind: 'real', buffer: this.logits, steps: 1, stepStride: classes, affines: [] });
+  }
+
+  /**
+   * Maps pooled (activation, spike, scratch) buffers onto physical ones: a buffer is free after
+   * the last step that binds it; each new one takes the smallest free buffer that fits, or a new one.
+   */
+  allocate(): { buffers: PlanBuffer[]; remap: Map<number, number> } {
+    const remap = new Map<number, number>();
+    const physical: PlanBuffer[] = [];
+    for (const b of this.buffers) {
+      if (!this.pooled.has(b.id)) {
+        remap.set(b.id, physical.length);
+        physical.push({ ...b, id: physical.length });
+      }
+    }
+    const free: number[] = [];
+    const endsAt = new Map<number, number[]>();
+    const order = [...this.pooled].sort((a, b) => (this.live.get(a)?.first ?? 0) - (this.live.get(b)?.first ?? 0));
+    const byFirst = new Map<number, number[]>();
+    for (const id of order) {
+      const f = this.live.get(id)?.first ?? 0;
+      byFirst.set(f, [...(byFirst.get(f) ?? []), id]);
+    }
+    for (let s = 0; s < this.steps.length; s++) {
+      for (const id of byFirst.get(s) ?? []) {
+        const need = this.buffers[id].size;
+        let best = -1;
+        for (let i = 0; i < free.length; i++) {
+          const p = physical[free[i]];
+          if (p.role === this.buffers[id].role && p.size >= need && (best < 0 || p.size < physical[free[best]].size)) best = i;
+        }
+        let pid: number;
+        if (best >= 0) {
+          pid = free[best];
+          free.splice(best, 1);
+        } else {
+          pid = physical.length;
+          physical.push({ ...this.buffers[id], id: pid, label: this.buffers[id].role });
+        }
+        remap.set(id, pid);
+        const last = this.live.get(id)?.last ?? s;
+        endsAt.set(last, [...(endsAt.get(last) ?? []), pid]);
+      }
+      for (const pid of endsAt.get(s) ?? []) free.push(pid);
+    }
+    // Pooled buffers never bound by a step (none expected) still get a home.
+    for (const id of this.pooled) {
+      if (!remap.has(id)) { remap.set(id, physical.length); physical.push({ ...this.buffers[id], id: physical.length }); }
+    }
+    return { buffers: physical, remap };
+  }
+}
+
+/** Builds the plan. With `weights = null` only sizes are planned (for the memory report). */
+export function buildPlan(graph: ModelGraph, weights: ModelWeights | null, options: PlanOptions = {}): ExecutionPlan {
+  const mode = options.mode ?? 'spike';
+  const p = new Planner(graph, weights, mode, new Set(options.membranes ?? []));
+  p.build();
+  const { buffers, remap } = p.allocate();
+  const steps = p.steps.map((s) => ({
+    ...s,
+    bindings: s.bindings.map((b) => (b < 0 ? -1 : remap.get(b)!)),
+    lif: s.lif ? { ...s.lif, buffer: remap.get(s.lif.buffer)!, membrane: s.lif.membrane === null ? null : remap.get(s.lif.membrane)! } : undefined,
+  }));
+  const memory = { input: 0, weights: 0, params: 0, activation: 0, spikes: 0, padded: 0, scratch: 0, counts: 0, logits: 0, membrane: 0 } as Record<BufferRole, number>;
+  for (const b of buffers) memory[b.role] += b.size;
+  return {
+    mode, timeSteps: graph.config.timeSteps, buffers, steps,
+    input: remap.get(p.input)!, logits: remap.get(p.logits)!, counts: remap.get(p.counts)!,
+    classes: graph.shapes.get(graph.output)![0], lifs: p.lifs, memory,
+  };
+}
+
+/** Workgroup grid for a thread count: x ≤ 65535 workgroups of 64, y as needed. */
+export function workgroupGrid(threads: number): [number, number] {
+  const groups = Math.max(1, Math.ceil(threads / WORKGROUP));
+  const x = Math.min(groups, 65535);
+  return [x, Math.ceil(groups / x)];
+}

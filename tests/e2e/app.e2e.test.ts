@@ -1,0 +1,167 @@
+/**
+ * End to end: the app in headless Chromium (playwright-core driving /usr/bin/chromium) against a
+ * Vite dev server started here, with a fake webcam playing a clip written from a sample picture.
+ *
+ *  1. WebGPU (SwiftShader): camera → "Top predictions" (5 items), the "Firing rate per layer" chart,
+ *     an "fps" readout and the backend name; a destroyed GPU device is recreated and frames go on;
+ *     a bad checkpoint shows one line and breaks nothing; a good one is converted, cached in OPFS,
+ *     and still listed after a reload.
+ *  2. No WebGPU (no --enable-unsafe-webgpu): the fallback message, and predictions from the CPU
+ *     reference.
+ * Inputs are 32×32 so SwiftShader and the CPU reference keep up. Screenshots go to test-results/.
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { createServer, type ViteDevServer } from 'vite';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { defaultConfig } from '../../src/model/config.ts';
+import { randomSafetensors } from '../helpers/randomCheckpoint.ts';
+import { encodeY4m, frameOf, readPngRgb } from './y4m.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const RESULTS = join(ROOT, 'test-results');
+const BASE_FLAGS = [
+  '--headless=new', '--no-sandbox', '--disable-gpu-sandbox', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+const WEBGPU_FLAGS = ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'];
+
+let server: ViteDevServer;
+let url: string;
+let work: string;
+let clip: string;
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'spikeformer-e2e-'));
+  mkdirSync(RESULTS, { recursive: true });
+  // A few frames of a sample digit drifting sideways, 4:2:0.
+  const picture = readPngRgb(join(ROOT, 'public/samples/digit-3.png'));
+  clip = join(work, 'clip.y4m');
+  writeFileSync(clip, encodeY4m(Array.from({ length: 8 }, (_, i) => frameOf(picture, 320, 240, (i - 4) * 3))));
+  server = await createServer({
+    configFile: join(ROOT, 'vite.config.ts'),
+    logLevel: 'error',
+    clearScreen: false,
+    server: { host: '127.0.0.1', port: 0, hmr: false },
+    // Pre-bundle what the workers import, so no re-optimization reloads the page mid-test.
+    optimizeDeps: { include: ['react', 'react-dom', 'react-dom/client', 'd3-scale', 'd3-scale-chromatic', 'fflate'] },
+  });
+  await server.listen();
+  url = server.resolvedUrls!.local[0];
+}, 60_000);
+
+afterAll(async () => {
+  await server?.close();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+async function launch(webgpu: boolean): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
+  const context = await chromium.launchPersistentContext(mkdtempSync(join(work, 'profile-')), {
+    executablePath: CHROMIUM,
+    args: [
+      ...BASE_FLAGS,
+      ...(webgpu ? WEBGPU_FLAGS : []),
+      '--use-fake-ui-for-media-stream',
+      '--use-fake-device-for-media-stream',
+      `--use-file-for-fake-video-capture=${clip}`,
+    ],
+    viewport: { width: 1360, height: 1000 },
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  return { context, page, errors };
+}
+
+async function framesDone(page: Page): Promise<number> {
+  return page.evaluate(() => window.__spikeformer?.state().frames ?? 0);
+}
+
+/** The checks both backends must pass once the camera runs. */
+async function expectLiveClassification(page: Page, backend: RegExp): Promise<void> {
+  await page.getByRole('button', { name: 'Start camera' }).click();
+  const predictions = page.getByRole('list', { name: 'Top predictions' });
+  await predictions.waitFor({ timeout: 45_000 });
+  await expect.poll(() => predictions.getByRole('listitem').count(), { timeout: 10_000 }).toBe(5);
+  await page.getByRole('img', { name: 'Firing rate per layer' }).waitFor();
+  const fps = page.getByTestId('fps');
+  await expect(fps.textContent()).resolves.toMatch(/^\d+(\.\d)? fps$/);
+  await expect.poll(async () => parseFloat((await fps.textContent()) ?? ''), { timeout: 20_000 }).toBeGreaterThan(0);
+  await expect(page.getByTestId('backend-name').textContent()).resolves.toMatch(backend);
+  // The hidden table has one row per neuron layer (77 in Meta-SpikeFormer).
+  await expect.poll(() => page.locator('table tbody tr').count(), { timeout: 5_000 }).toBe(77);
+}
+
+describe.skipIf(!existsSync(CHROMIUM))('app end to end (headless Chromium)', () => {
+  test('WebGPU: webcam → predictions, firing rates, fps, backend; survives a lost device; checkpoints', async () => {
+    const { context, page, errors } = await launch(true);
+    try {
+      await page.goto(`${url}?size=32`);
+      await expectLiveClassification(page, /WebGPU/);
+      await expect(page.getByTestId('adapter-name').textContent()).resolves.toMatch(/swiftshader/i);
+      await page.screenshot({ path: join(RESULTS, 'app-webgpu.png'), fullPage: true });
+
+      // Pause stops the frames; one step runs exactly one more.
+      await page.getByRole('button', { name: 'Pause' }).click();
+      await page.waitForTimeout(600);
+      const paused = await framesDone(page);
+      await page.waitForTimeout(600);
+      expect(await framesDone(page)).toBe(paused);
+      await page.getByRole('button', { name: 'Step one frame' }).click();
+      await expect.poll(() => framesDone(page), { timeout: 10_000 }).toBe(paused + 1);
+      await page.getByRole('button', { name: 'Resume' }).click();
+
+      // A lost device is recreated and the frames go on.
+      const before = await framesDone(page);
+      await page.evaluate(() => window.__spikeformer!.loseDevice());
+      await page.getByText(/has been recreated; carrying on/).waitFor({ timeout: 30_000 });
+      await expect.poll(() => page.evaluate(() => window.__spikeformer!.state().recoveries), { timeout: 10_000 }).toBe(1);
+      await expect.poll(() => framesDone(page), { timeout: 30_000 }).toBeGreaterThan(before + 3);
+
+      // A bad checkpoint: one line, and the app carries on.
+      const input = page.getByTestId('checkpoint-input');
+      await input.setInputFiles({ name: 'broken.pth', mimeType: 'application/octet-stream', buffer: Buffer.from('not a checkpoint at all') });
+      const alert = page.getByRole('alert').filter({ hasText: 'Could not open broken.pth' });
+      await alert.waitFor({ timeout: 20_000 });
+      expect((await alert.textContent())!.split('\n')).toHaveLength(1);
+      const afterBad = await framesDone(page);
+      await expect.poll(() => framesDone(page), { timeout: 20_000 }).toBeGreaterThan(afterBad + 2);
+
+      // A good one (safetensors, T = 1) is converted, cached and used; the cache survives a reload.
+      const config = defaultConfig({ embedDims: [16, 32, 64, 96], numClasses: 10, timeSteps: 1, depths: [1, 1], labels: 'mnist-digits' });
+      await input.setInputFiles({ name: 'tiny-test.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from(randomSafetensors(config, 3)) });
+      const cachedList = page.getByRole('list', { name: 'Cached models' });
+      await cachedList.getByText('tiny-test.safetensors').waitFor({ timeout: 30_000 });
+      await page.getByText(/dims 16·32·64·96, 2 transformer blocks, 10 classes, T = 1 time step\./).waitFor({ timeout: 30_000 });
+      // 4 ConvBlocks × 4 + 4 downsampling neurons + 2 transformer blocks × 7 + the head's = 35 layers.
+      await expect.poll(() => page.locator('table tbody tr').count(), { timeout: 20_000 }).toBe(35);
+      await page.reload();
+      await page.getByRole('list', { name: 'Cached models' }).getByText('tiny-test.safetensors').waitFor({ timeout: 20_000 });
+      await page.getByRole('button', { name: 'Use tiny-test.safetensors' }).click();
+      await page.getByText(/2 transformer blocks, 10 classes, T = 1 time step\./).waitFor({ timeout: 20_000 });
+      await page.getByRole('button', { name: 'Delete tiny-test.safetensors' }).click();
+      await page.getByText('None yet: opened checkpoints are converted once and kept here.').waitFor({ timeout: 10_000 });
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 150_000);
+
+  test('without WebGPU: the CPU reference runs, and says so', async () => {
+    const { context, page, errors } = await launch(false);
+    try {
+      await page.goto(`${url}?size=32`);
+      await page.getByText('WebGPU is not available').waitFor({ timeout: 30_000 });
+      await expect(page.getByRole('alert').filter({ hasText: 'WebGPU is not available' }).textContent()).resolves.toMatch(/running the CPU reference at 32×32/);
+      await expectLiveClassification(page, /CPU reference/);
+      await page.screenshot({ path: join(RESULTS, 'app-cpu-fallback.png'), fullPage: true });
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 120_000);
+});

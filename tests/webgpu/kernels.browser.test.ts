@@ -1,0 +1,301 @@
+/**
+ * Every WebGPU kernel against the CPU reference ops, on random inputs of odd shapes (channels not
+ * multiples of 32 or 4, odd H and W), at firing rates 0, ~5%, 50% and 100%, for T = 1 and 3.
+ * Spikes and integer results must be exactly equal; real-valued sums within f32 rounding.
+ */
+import { beforeAll, describe, expect, test } from 'vitest';
+import { seededNormal, seededRandom } from '../../src/model/randomWeights.ts';
+import { add, batchNorm, batchNormAffine, conv2d, lif, linear, spatialMean, spikeAttention, type BatchNormParams } from '../../src/runtime/cpu/ops.ts';
+import { readBuffer, runKernel, storageBuffer } from '../../src/runtime/webgpu/dispatch.ts';
+import {
+  addKernel, attentionKvBytes, attentionKvKernel, attentionQkvKernel, denseConvKernel, denseOutput, lifKernel, linearKernel,
+  logitsKernel, spatialMeanKernel, spikeConvKernel, type ConvShape,
+} from '../../src/runtime/webgpu/kernels.ts';
+import {
+  packConvWeights, packDepthwiseWeights, packEpilogue, packLifAffines, packLinearWeights, packSpikes, unpackSpikes, type SpikeLayout,
+} from '../../src/runtime/webgpu/packing.ts';
+import { PipelineCache } from '../../src/runtime/webgpu/programs.ts';
+import { testDevice } from './gpu.ts';
+
+let device: GPUDevice;
+let cache: PipelineCache;
+beforeAll(async () => {
+  device = await testDevice();
+  cache = new PipelineCache(device);
+});
+
+const RATES = [0, 0.05, 0.5, 1];
+const rand = seededRandom(2024);
+const normal = seededNormal(2025);
+
+function randomSpikes(n: number, rate: number): Uint8Array {
+  const s = new Uint8Array(n);
+  for (let i = 0; i < n; i++) s[i] = rate >= 1 ? 1 : rand() < rate ? 1 : 0;
+  return s;
+}
+function randomNormal(n: number, scale = 1, mean = 0): Float32Array {
+  return Float32Array.from({ length: n }, () => mean + scale * normal());
+}
+function randomBn(c: number): BatchNormParams {
+  return {
+    weight: Float32Array.from({ length: c }, () => 0.5 + rand()),
+    bias: randomNormal(c, 0.3),
+    runningMean: randomNormal(c, 0.5),
+    runningVar: Float32Array.from({ length: c }, () => 0.2 + rand() * 2),
+    eps: 1e-5,
+  };
+}
+const f32 = (buf: ArrayBuffer) => new Float32Array(buf);
+const u32 = (buf: ArrayBuffer) => new Uint32Array(buf);
+
+/** Max of |a − b| / (1 + |b|). */
+function relDiff(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) / (1 + Math.abs(b[i])));
+  return m;
+}
+
+describe('lif.wgsl: BatchNorm + LIF over T, packed spikes, counts, membranes', () => {
+  const C = 37, N = 35;
+  for (const T of [1, 3]) {
+    for (const layout of ['channel', 'token', 'dense'] as SpikeLayout[]) {
+      test(`T=${T}, ${layout}`, async () => {
+        const cases: { rate: number | null; nAffine: number; broadcast: boolean; threshold: number }[] = [
+          ...RATES.map((rate) => ({ rate, nAffine: 0, broadcast: false, threshold: 1 })),
+          { rate: null, nAffine: 1, broadcast: false, threshold: 1 },
+          { rate: null, nAffine: 2, broadcast: true, threshold: 1 },
+          { rate: 0.5, nAffine: 0, broadcast: false, threshold: 0.5 },
+        ];
+        for (const c of cases) {
+          const steps = c.broadcast ? 1 : T;
+          // Inputs around the firing threshold, with some exactly at it.
+          const x = c.rate === 0 ? Float32Array.from({ length: steps * C * N }, () => -3 - rand())
+            : c.rate === 1 ? Float32Array.from({ length: steps * C * N }, () => 2 * c.threshold + 1 + rand())
+              : c.rate === 0.05 ? randomNormal(steps * C * N, 1, 2 * c.threshold - 1.64)
+                : randomNormal(steps * C * N, 1.5, 2 * c.threshold - 0.3);
+          for (let i = 0; i < x.length; i += 17) if (c.rate !== 0 && c.rate !== 1) x[i] = 2 * c.threshold;
+          const bns = Array.from({ length: c.nAffine }, () => randomBn(C));
+          // CPU: BNs then LIF, per step.
+          const inputs = Array.from({ length: T }, (_, t) => {
+            let v: Float32Array = x.slice((c.broadcast ? 0 : t) * C * N, ((c.broadcast ? 0 : t) + 1) * C * N);
+            for (const bn of bns) v = batchNorm(v, C, 1, N, bn);
+            return v;
+          });
+          const ref = lif(inputs, c.threshold, true);
+          const spikesRef = new Uint8Array(T * C * N);
+          ref.spikes.forEach((s, t) => spikesRef.set(s, t * C * N));
+          // GPU.
+          const xb = storageBuffer(device, x);
+          const pb = storageBuffer(device, packLifAffines(C, bns.map((bn) => batchNormAffine(bn))));
+          const words = layout === 'token' ? T * C * Math.ceil(N / 32) : layout === 'channel' ? T * Math.ceil(C / 32) * N : T * C * N;
+          const ob = storageBuffer(device, words * 4);
+          const cb = storageBuffer(device, new Uint32Array(2 * T));
+          const mb = storageBuffer(device, T * C * N * 4);
+          const call = lifKernel({ timeSteps: T, layout, channels: C, positions: N, xStepStride: c.broadcast ? 0 : C * N, nAffine: c.nAffine, countBase: T, writeMembrane: true, threshold: c.threshold });
+          await runKernel(device, cache, call, [xb, pb, ob, cb, mb]);
+          const spikes = unpackSpikes(u32(await readBuffer(device, ob, words * 4)), layout, T, C, N);
+          const counts = Array.from(u32(await readBuffer(device, cb, 2 * T * 4)).subarray(T));
+          const membrane = f32(await readBuffer(device, mb, T * C * N * 4));
+          const what = `rate ${c.rate} affines ${c.nAffine} broadcast ${c.broadcast} threshold ${c.threshold}`;
+          let diff = 0;
+          for (let i = 0; i < spikesRef.length; i++) if (spikes[i] !== spikesRef[i]) diff++;
+          expect(diff, what).toBe(0);
+          expect(counts, what).toEqual(ref.spikes.map((s) => s.reduce((a, b) => a + b, 0)));
+          let mdiff = 0;
+          ref.membrane!.forEach((h, t) => h.forEach((v, i) => { if (v !== membrane[t * C * N + i]) mdiff++; }));
+          expect(mdiff, `${what}: membranes bit-equal`).toBe(0);
+          if (c.rate === 0) expect(counts.every((n) => n === 0)).toBe(true);
+          if (c.rate === 1) expect(counts.every((n) => n === C * N)).toBe(true);
+          for (const b of [xb, pb, ob, cb, mb]) b.destroy();
+        }
+      });
+    }
+  }
+});
+
+interface ConvCase { cin: number; cout: number; h: number; w: number; k: number; s: number; p: number; dw?: boolean }
+const CONV_CASES: ConvCase[] = [
+  { cin: 37, cout: 19, h: 9, w: 11, k: 1, s: 1, p: 0 },
+  { cin: 37, cout: 19, h: 9, w: 11, k: 3, s: 1, p: 1 },
+  { cin: 33, cout: 10, h: 9, w: 11, k: 3, s: 2, p: 1 },
+  { cin: 70, cout: 6, h: 5, w: 7, k: 3, s: 1, p: 1 },
+  { cin: 37, cout: 37, h: 9, w: 11, k: 7, s: 1, p: 3, dw: true },
+  { cin: 10, cout: 10, h: 9, w: 11, k: 3, s: 2, p: 1, dw: true },
+  { cin: 6, cout: 6, h: 11, w: 13, k: 3, s: 1, p: 0, dw: true },
+];
+
+/** CPU reference of a conv with bias and BNs, per step; `x` is `[steps][Cin][H][W]`. */
+function cpuConv(x: Float32Array, steps: number, cc: ConvCase, weight: Float32Array, bias: Float32Array | null, bns: BatchNormParams[], outPad: number) {
+  const outs: Float32Array[] = [];
+  let oh = 0, ow = 0;
+  for (let t = 0; t < steps; t++) {
+    const r = conv2d(x.subarray(t * cc.cin * cc.h * cc.w, (t + 1) * cc.cin * cc.h * cc.w), cc.h, cc.w, weight, bias,
+      { inChannels: cc.cin, outChannels: cc.cout, kernel: cc.k, stride: cc.s, pad: cc.p, groups: cc.dw ? cc.cin : 1 });
+    oh = r.height; ow = r.width;
+    let v = r.data;
+    bns.forEach((bn, i) => { v = batchNorm(v, cc.cout, oh, ow, bn, i === bns.length - 1 ? outPad : 0); });
+    outs.push(v);
+  }
+  const out = new Float32Array(outs.reduce((a, o) => a + o.length, 0));
+  outs.forEach((o, t) => out.set(o, t * o.length));
+  return { out, oh, ow };
+}
+
+async function gpuConv(kind: 'spike' | 'dense', x: ArrayBufferView, steps: number, xStepStride: number, cc: ConvCase,
+  weight: Float32Array, bias: Float32Array | null, bns: BatchNormParams[], outPad: number, oh: number, ow: number, init?: Float32Array) {
+  const affines = bns.map((bn) => batchNormAffine(bn));
+  const shape: ConvShape = {
+    cin: cc.cin, h: cc.h, w: cc.w, cout: cc.cout, oh, ow, kernel: cc.k, stride: cc.s, pad: cc.p, depthwise: !!cc.dw,
+    steps, hasBias: !!bias, nAffine: affines.length, xStepStride, out: denseOutput(cc.cout, oh, ow, outPad),
+  };
+  const call = kind === 'spike' ? spikeConvKernel(shape) : denseConvKernel(shape);
+  const w = cc.dw ? packDepthwiseWeights(weight, cc.cout, cc.k) : packConvWeights(weight, cc.cout, cc.cin, cc.k);
+  const bytes = steps * cc.cout * (oh + 2 * outPad) * (ow + 2 * outPad) * 4;
+  const bufs = [storageBuffer(device, x), storageBuffer(device, w), storageBuffer(device, packEpilogue(cc.cout, bias, affines)), storageBuffer(device, init ?? bytes)];
+  await runKernel(device, cache, call, bufs);
+  const out = f32(await readBuffer(device, bufs[3], bytes));
+  bufs.forEach((b) => b.destroy());
+  return out;
+}
+
+describe('spike_conv.wgsl / spike_dwconv.wgsl: event-driven convs on packed spikes', () => {
+  for (const T of [1, 3]) {
+    test(`T=${T}`, async () => {
+      for (const cc of CONV_CASES) {
+        for (const rate of RATES) {
+          for (const variant of [0, 1, 2]) {
+            const fanIn = (cc.dw ? 1 : cc.cin) * cc.k * cc.k;
+            const weight = randomNormal(cc.cout * fanIn, 1 / Math.sqrt(fanIn));
+            const bias = variant === 1 ? null : randomNormal(cc.cout, 0.1);
+            const bns = Array.from({ length: variant }, () => randomBn(cc.cout));
+            const outPad = variant === 1 ? 1 : 0; // RepConv's BN-and-pad: border filled beforehand
+            const spikes = randomSpikes(T * cc.cin * cc.h * cc.w, rate);
+            const ref = cpuConv(Float32Array.from(spikes), T, cc, weight, bias, bns, outPad);
+            const init = outPad ? ref.out.map((v, i) => (isBorder(i, ref.oh + 2, ref.ow + 2) ? v : 0)) : undefined;
+            const packed = packSpikes(spikes, 'channel', T, cc.cin, cc.h * cc.w);
+            const out = await gpuConv('spike', packed, T, Math.ceil(cc.cin / 32) * cc.h * cc.w, cc, weight, bias, bns, outPad, ref.oh, ref.ow, init);
+            expect(relDiff(out, ref.out), `${JSON.stringify(cc)} rate ${rate} variant ${variant}`).toBeLessThan(2e-6);
+          }
+        }
+      }
+    });
+  }
+});
+
+function isBorder(i: number, ph: number, pw: number): boolean {
+  const p = i % (ph * pw);
+  const y = Math.floor(p / pw), x = p % pw;
+  return y === 0 || x === 0 || y === ph - 1 || x === pw - 1;
+}
+
+describe('dense_conv.wgsl / dense_dwconv.wgsl: register-tiled convs on f32 maps', () => {
+  const cases: ConvCase[] = [...CONV_CASES, { cin: 3, cout: 8, h: 17, w: 23, k: 7, s: 2, p: 3 }];
+  for (const T of [1, 3]) {
+    test(`T=${T}, real and 0/1 inputs`, async () => {
+      for (const cc of cases) {
+        for (const input of ['real', 'spikes', 'broadcast'] as const) {
+          const fanIn = (cc.dw ? 1 : cc.cin) * cc.k * cc.k;
+          const weight = randomNormal(cc.cout * fanIn, 1 / Math.sqrt(fanIn));
+          const bias = randomNormal(cc.cout, 0.1);
+          const bns = [randomBn(cc.cout)];
+          const steps = input === 'broadcast' ? 1 : T;
+          const x = input === 'spikes' ? Float32Array.from(randomSpikes(T * cc.cin * cc.h * cc.w, 0.3)) : randomNormal(steps * cc.cin * cc.h * cc.w);
+          const ref = cpuConv(x, steps, cc, weight, bias, bns, 0);
+          const out = await gpuConv('dense', x, steps, input === 'broadcast' ? 0 : cc.cin * cc.h * cc.w, cc, weight, bias, bns, 0, ref.oh, ref.ow);
+          expect(relDiff(out, ref.out), `${JSON.stringify(cc)} ${input}`).toBeLessThan(input === 'spikes' ? 2e-6 : 1e-5);
+        }
+      }
+    });
+  }
+});
+
+describe('attention_kv.wgsl + attention_qkv.wgsl: spike-driven attention', () => {
+  for (const T of [1, 3]) {
+    for (const dense of [false, true]) {
+      test(`T=${T}, ${dense ? 'dense' : 'spike'}`, async () => {
+        for (const [C, N] of [[40, 35], [96, 6], [64, 70]]) {
+          for (const rate of RATES) {
+            const heads = 8;
+            const [q, k, v] = [0, 1, 2].map(() => randomSpikes(T * C * N, rate));
+            const shape = { timeSteps: T, channels: C, tokens: N, heads, dense };
+            const qb = storageBuffer(device, packSpikes(q, dense ? 'dense' : 'channel', T, C, N));
+            const kb = storageBuffer(device, packSpikes(k, dense ? 'dense' : 'token', T, C, N));
+            const vb = storageBuffer(device, packSpikes(v, dense ? 'dense' : 'token', T, C, N));
+            const kvb = storageBuffer(device, attentionKvBytes(shape));
+            const ob = storageBuffer(device, T * C * N * 4);
+            await runKernel(device, cache, attentionKvKernel(shape), [kb, vb, kvb]);
+            await runKernel(device, cache, attentionQkvKernel({ ...shape, scale: 0.125 }), [qb, kvb, ob]);
+            const out = f32(await readBuffer(device, ob, T * C * N * 4));
+            const ref = new Float32Array(T * C * N);
+            for (let t = 0; t < T; t++) {
+              const sl = (a: Uint8Array) => Float32Array.from(a.subarray(t * C * N, (t + 1) * C * N));
+              ref.set(spikeAttention(sl(q), sl(k), sl(v), C, N, heads, 0.125), t * C * N);
+            }
+            expect(Array.from(out), `C ${C} N ${N} rate ${rate}`).toEqual(Array.from(ref));
+            for (const b of [qb, kb, vb, kvb, ob]) b.destroy();
+          }
+        }
+      });
+    }
+  }
+});
+
+describe('add.wgsl and head.wgsl', () => {
+  test('residual add with a step-invariant input', async () => {
+    const T = 3, per = 37 * 35;
+    const a = randomNormal(per), b = randomNormal(T * per);
+    const bufs = [storageBuffer(device, a), storageBuffer(device, b), storageBuffer(device, T * per * 4)];
+    await runKernel(device, cache, addKernel({ perStep: per, steps: T, aStepStride: 0, bStepStride: per }), bufs);
+    const out = f32(await readBuffer(device, bufs[2], T * per * 4));
+    for (let t = 0; t < T; t++) expect(Array.from(out.subarray(t * per, (t + 1) * per))).toEqual(Array.from(add(a, b.subarray(t * per, (t + 1) * per))));
+  });
+
+  test('spatial mean', async () => {
+    const T = 3, C = 37, N = 35;
+    const x = randomNormal(T * C * N, 1, 1);
+    const bufs = [storageBuffer(device, x), null, null, storageBuffer(device, T * C * 4)];
+    await runKernel(device, cache, spatialMeanKernel({ channels: C, positions: N, steps: T, xStepStride: C * N }), bufs);
+    const out = f32(await readBuffer(device, bufs[3]!, T * C * 4));
+    const ref = new Float32Array(T * C);
+    for (let t = 0; t < T; t++) ref.set(spatialMean(x.subarray(t * C * N, (t + 1) * C * N), C, N), t * C);
+    expect(relDiff(out, ref)).toBeLessThan(3e-7);
+  });
+
+  for (const T of [1, 3]) {
+    for (const dense of [false, true]) {
+      test(`linear head on spikes, T=${T}, ${dense ? 'dense' : 'spike'}`, async () => {
+        for (const rate of RATES) {
+          const I = 70, O = 10;
+          const s = randomSpikes(T * I, rate);
+          const w = randomNormal(O * I, 0.1), bias = randomNormal(O, 0.1);
+          const bufs = [storageBuffer(device, packSpikes(s, dense ? 'dense' : 'channel', T, I, 1)), storageBuffer(device, packLinearWeights(w, O, I)),
+            storageBuffer(device, packEpilogue(O, bias, [])), storageBuffer(device, T * O * 4)];
+          console.log('linear', T, dense, rate, 'dispatch');
+          await runKernel(device, cache, linearKernel({ timeSteps: T, inFeatures: I, outFeatures: O, dense }), bufs);
+          console.log('linear', T, dense, rate, 'read');
+          const out = f32(await readBuffer(device, bufs[3], T * O * 4));
+          console.log('linear', T, dense, rate, 'done');
+          const ref = new Float32Array(T * O);
+          for (let t = 0; t < T; t++) ref.set(linear(Float32Array.from(s.subarray(t * I, (t + 1) * I)), w, bias, O), t * O);
+          expect(relDiff(out, ref), `rate ${rate}`).toBeLessThan(1e-6);
+        }
+      });
+    }
+  }
+
+  test('logits: mean over T, then over head and head_kd', async () => {
+    const T = 3, O = 7;
+    const y0 = randomNormal(T * O), y1 = randomNormal(T * O);
+    for (const heads of [1, 2]) {
+      const bufs = [storageBuffer(device, y0), storageBuffer(device, y1), null, storageBuffer(device, O * 4)];
+      await runKernel(device, cache, logitsKernel({ timeSteps: T, classes: O, heads }), bufs);
+      const out = f32(await readBuffer(device, bufs[3]!, O * 4));
+      const ref = Float32Array.from({ length: O }, (_, o) => {
+        const m = (y: Float32Array) => Math.fround([0, 1, 2].reduce((s, t) => s + y[t * O + o], 0) / T);
+        return heads === 1 ? m(y0) : (m(y0) + m(y1)) / 2;
+      });
+      expect(relDiff(out, ref)).toBeLessThan(1e-6);
+    }
+  });
+});

@@ -1,0 +1,31 @@
+import { describe, expect, test } from 'vitest';
+import { defaultConfig } from '../../src/model/config.ts';
+import { buildModelGraph } from '../../src/model/graph.ts';
+import { randomModelWeights, randomSmoothImage } from '../../src/model/randomWeights.ts';
+import { CpuReferenceRuntime } from '../../src/runtime/cpu/cpuReferenceRuntime.ts';
+import { WebGpuRuntime } from '../../src/runtime/webgpu/webGpuRuntime.ts';
+import { expectSameFrame, testDevice } from './gpu.ts';
+
+describe('whole network vs CpuReferenceRuntime (random calibrated tiny model)', () => {
+  for (const [T, kd, mode] of [[1, false, 'spike'], [3, true, 'spike'], [3, true, 'dense']] as const) {
+    test(`dims 16,32,64,96 at 32×48, T=${T}${kd ? ', kd' : ''}, ${mode}`, async () => {
+      const device = await testDevice();
+      const config = defaultConfig({ embedDims: [16, 32, 64, 96], numClasses: 10, timeSteps: T, kd });
+      const weights = randomModelWeights(config, { seed: 7 + T, kvRate: 0.35 });
+      const graph = buildModelGraph(config, 32, 48);
+      const input = randomSmoothImage(3, 32, 48, 11);
+      const cpu = new CpuReferenceRuntime(graph, weights).run(input, { spikeMaps: 'all' });
+      const gpu = await WebGpuRuntime.create(device, graph, weights, { mode });
+      const t0 = performance.now();
+      const r = await gpu.run(input, { spikeMaps: 'all' });
+      const ms = performance.now() - t0;
+      const { maxLogitDiff, spikes } = expectSameFrame(r, cpu);
+      console.log(`T=${T} ${mode}: ${spikes} spikes equal, max logit diff ${maxLogitDiff.toExponential(2)}, ${ms.toFixed(0)} ms`);
+      // A second frame on the same runtime gives the same result (state is reset per frame).
+      const again = await gpu.run(input);
+      expect(Array.from(again.logits)).toEqual(Array.from(r.logits));
+      expect(again.layers).toEqual(r.layers);
+      gpu.destroy();
+    });
+  }
+});
