@@ -7,7 +7,8 @@
  * is the same at every step (the image `input` `[1, 3, H, W]` and everything computed from it alone,
  * i.e. the stem). Convs, BatchNorms and adds run on all steps at once (a `[1,…]` value broadcasts
  * against a `[T,…]` one); only a neuron unrolls over T (Split, then per step the LIF update, then
- * Concat). The stem is therefore computed once, as the official code could.
+ * Concat). So the image is never tiled: the stem runs once, and the first neuron reads the same
+ * `[1,…]` input at every step.
  *
  * Numerics follow the CPU reference (`runtime/cpu/ops.ts`), which is the spec:
  *  - BatchNorm is written as Mul by `scale` and Add of `shift`, with scale/shift computed by the
@@ -22,15 +23,21 @@
  *    out = (v·kᵀ)·q = ((kᵀv)ᵀ·q), which is `[d, N]` without transposing q or the result back; then
  *    ·0.125 (exact).
  *  - Convs, ReduceMean and Gemm round as ONNX Runtime's kernels do (the reference sums in float64);
- *    on the reference models that moves no spike (see tests/export).
+ *    on the reference models that moves no spike (tests/export); on a 15M-size model it now and
+ *    then flips a neuron sitting within ~1e-6 of its threshold (see onnxRuntimeBackend.ts).
+ *
+ * Ops (all in ORT's CPU/wasm and WebGPU execution providers, which ran every node of it): Conv,
+ * Mul, Add, Sub, Div, Pad, Split, GreaterOrEqual, Cast, Where, Concat, ReduceSum, ReduceMean,
+ * Reshape, Transpose, MatMul, Flatten, Gemm.
  *
  * Outputs: `logits` `[1, classes]` (each head's mean over T, then the mean of head and head_kd), and
  * for every neuron layer `spikes/<official name>` `[T]`: its spike count per time step (float32;
- * exact, counts stay far below 2^24), so sparsity views work on this backend too.
+ * exact while a layer has < 2^24 neurons per step, which the export checks), so sparsity views work
+ * on this backend too.
  *
- * ONNX Runtime's graph optimizations (basic level and up) fold Mul/Add after a Conv into the conv's
- * weights and bias (ConvMulFusion/ConvAddFusion), which re-rounds BN outputs; see
- * `runtime/onnx/onnxRuntimeBackend.ts` for the level the runtime uses and why.
+ * ONNX Runtime's graph optimizations (basic level and up) fold a Mul/Add after a Conv into the
+ * conv's weights and bias (ConvMulFusion/ConvAddFusion), which re-rounds BN outputs;
+ * `runtime/onnx/onnxRuntimeBackend.ts` turns those rules off and says why.
  */
 import { batchNormAffine } from '../runtime/cpu/ops.ts';
 import type { ModelWeights } from '../runtime/weights.ts';
@@ -188,10 +195,13 @@ export function exportOnnx(graph: ModelGraph, weights: ModelWeights, options: On
         break;
       }
       case 'lif': {
+        const [c, h, w] = shapeOf(op.output);
+        if (withCounts && c * h * w >= 2 ** 24) {
+          throw new Error(`onnx export: ${op.name} has ${c * h * w} neurons per step; float32 spike counts are exact only below 2^24 (use a smaller input)`);
+        }
         const spikes = lifNode(b, op, input(op, 0), T);
         values.set(op.output, { name: spikes, perStep: true });
         if (options.spikeMaps) {
-          const [c, h, w] = shapeOf(op.output);
           spikeOutputs.push({ name: spikes, elemType: DataType.FLOAT, shape: [T, c, h, w] });
         }
         if (withCounts) {

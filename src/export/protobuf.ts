@@ -19,7 +19,7 @@ export const DataType = { FLOAT: 1, INT64: 7, BOOL: 9 } as const;
 export type DataTypeCode = (typeof DataType)[keyof typeof DataType];
 
 /** `AttributeProto.AttributeType`. */
-const AttributeType = { FLOAT: 1, INT: 2, STRING: 3, FLOATS: 6, INTS: 7 } as const;
+const AttributeType = { INT: 2, STRING: 3, INTS: 7 } as const;
 
 export interface TensorProto {
   name: string;
@@ -29,16 +29,15 @@ export interface TensorProto {
   rawData: Uint8Array;
 }
 
-export type AttributeValue = number | string | number[] | { floats: number[] };
+/** The attribute kinds the exporter needs: INT, STRING, INTS. */
+export type AttributeValue = number | string | number[];
 
 export interface NodeProto {
   opType: string;
   name: string;
   inputs: string[];
   outputs: string[];
-  /** Integers are written as INT unless listed in `floatAttributes`; arrays as INTS. */
   attributes?: Record<string, AttributeValue>;
-  floatAttributes?: string[];
 }
 
 export interface ValueInfoProto {
@@ -68,7 +67,6 @@ export interface ModelProto {
 
 const VARINT = 0;
 const LEN = 2;
-const FIXED32 = 5;
 
 type Writer = protobuf.Writer;
 
@@ -97,23 +95,18 @@ function writeTensor(w: Writer, t: TensorProto): void {
   tag(w, 9, LEN).bytes(t.rawData); // raw_data
 }
 
-function writeAttribute(w: Writer, name: string, value: AttributeValue, isFloat: boolean): void {
+function writeAttribute(w: Writer, name: string, value: AttributeValue): void {
   str(w, 1, name); // name
   if (typeof value === 'string') {
     tag(w, 4, LEN).bytes(new TextEncoder().encode(value)); // s
-    tag(w, 20, VARINT).int32(AttributeType.STRING);
-  } else if (typeof value === 'number' && isFloat) {
-    tag(w, 2, FIXED32).float(value); // f
-    tag(w, 20, VARINT).int32(AttributeType.FLOAT);
+    tag(w, 20, VARINT).int32(AttributeType.STRING); // type
   } else if (typeof value === 'number') {
+    if (!Number.isInteger(value)) throw new Error(`attribute ${name}: ${value} is not an integer`);
     int(w, 3, value); // i
     tag(w, 20, VARINT).int32(AttributeType.INT);
-  } else if (Array.isArray(value)) {
+  } else {
     for (const v of value) int(w, 8, v); // ints
     tag(w, 20, VARINT).int32(AttributeType.INTS);
-  } else {
-    for (const v of value.floats) tag(w, 7, FIXED32).float(v); // floats
-    tag(w, 20, VARINT).int32(AttributeType.FLOATS);
   }
 }
 
@@ -123,7 +116,7 @@ function writeNode(w: Writer, n: NodeProto): void {
   str(w, 3, n.name); // name
   str(w, 4, n.opType); // op_type
   for (const [name, value] of Object.entries(n.attributes ?? {})) {
-    message(w, 5, (a) => writeAttribute(a, name, value, n.floatAttributes?.includes(name) ?? false)); // attribute
+    message(w, 5, (a) => writeAttribute(a, name, value)); // attribute
   }
 }
 

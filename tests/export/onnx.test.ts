@@ -4,15 +4,21 @@
  * spike map bit for bit, spike counts per layer equal to `spikes.json`, logits to 1e-4, same top-1.
  * And the export of every published size builds a graph ONNX Runtime accepts and runs.
  */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
+import protobuf from 'protobufjs/minimal.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { exportOnnx, ONNX_LOGITS, spikeCountOutput } from '../../src/export/onnx.ts';
 import { openFileSource } from '../../src/io/nodeFileSource.ts';
 import { defaultConfig, PUBLISHED_EMBED_DIMS, type ModelConfig } from '../../src/model/config.ts';
 import { buildModelGraph, expectedParameters, lifOps } from '../../src/model/graph.ts';
 import { loadModel } from '../../src/model/loadModel.ts';
-import { OnnxRuntimeBackend, type OnnxExecutionProvider, type OrtModule } from '../../src/runtime/onnx/onnxRuntimeBackend.ts';
+import {
+  onnxSessionOptions, OnnxRuntimeBackend, type OnnxExecutionProvider, type OrtModule,
+} from '../../src/runtime/onnx/onnxRuntimeBackend.ts';
 import { buildSpikeReport } from '../../src/runtime/spikeReport.ts';
 import { modelWeightsFromTensors, type ModelWeights } from '../../src/runtime/weights.ts';
 import {
@@ -81,6 +87,51 @@ describe('ONNX runtime backend', () => {
     } finally {
       await backend.release();
     }
+  });
+});
+
+/** `[name, op_type]` of every node of a serialized ModelProto (graph = field 7, node = 1, name = 3, op_type = 4). */
+function nodesOf(model: Uint8Array): [string, string][] {
+  const fields = (bytes: Uint8Array, visit: (field: number, r: protobuf.Reader) => boolean) => {
+    const r = protobuf.Reader.create(bytes);
+    while (r.pos < r.len) {
+      const tag = r.uint32();
+      if (!visit(tag >>> 3, r)) r.skipType(tag & 7);
+    }
+  };
+  const nodes: [string, string][] = [];
+  fields(model, (f, r) => f === 7 && (fields(r.bytes(), (g, rg) => g === 1 && (() => {
+    const node: [string, string] = ['', ''];
+    fields(rg.bytes(), (n, rn) => (n === 3 || n === 4) && ((node[n - 3] = rn.string()), true));
+    nodes.push(node);
+    return true;
+  })()), true));
+  return nodes;
+}
+
+describe('ONNX Runtime session options', () => {
+  it('keep every BatchNorm as its own Mul/Add (no folding into the conv before it)', async () => {
+    const model = 'metaspikformer-tiny-t1';
+    const src = await openFileSource(referencePath(model, 'checkpoint.pth'));
+    const loaded = await loadModel(src);
+    await src.close();
+    const graph = buildModelGraph(loaded.config, 32, 32);
+    const onnx = exportOnnx(graph, modelWeightsFromTensors(loaded.tensors));
+    const bnScales = graph.ops.filter((op) => op.kind === 'batchnorm').map((op) => `node:${op.name}/scale`);
+    const dir = mkdtempSync(join(tmpdir(), 'spikeformer-onnx-opt-'));
+    const optimizedScales = async (foldBatchNorm: boolean) => {
+      const optimizedModelFilePath = join(dir, `folded-${foldBatchNorm}.onnx`);
+      const session = await ortNode.InferenceSession.create(onnx, {
+        ...onnxSessionOptions({ executionProvider: 'cpu', graphOptimizationLevel: 'extended', foldBatchNorm }), optimizedModelFilePath,
+      });
+      await session.release();
+      const names = new Set(nodesOf(readFileSync(optimizedModelFilePath)).map(([name]) => name));
+      return bnScales.filter((n) => names.has(n)).length;
+    };
+    expect(nodesOf(onnx).filter(([name, op]) => bnScales.includes(name) && op === 'Mul')).toHaveLength(bnScales.length);
+    expect(await optimizedScales(false)).toBe(bnScales.length);
+    // The check has teeth: with folding allowed, ONNX Runtime does fold most of them.
+    expect(await optimizedScales(true)).toBeLessThan(bnScales.length / 2);
   });
 });
 

@@ -10,18 +10,19 @@
  * onnxruntime-node. In a browser, set `ort.env.wasm.wasmPaths` to where `onnxruntime-web/dist` is
  * served before creating a session; in Node, onnxruntime-web finds its wasm next to its own module.
  *
- * Graph optimizations (default 'all'): from the basic level on, ONNX Runtime folds each BN's
- * Mul/Add into the preceding conv (ConvMulFusion/ConvAddFusion), and 'all' also swaps in other conv
- * kernels; either re-rounds pre-activations. Measured against the CPU reference (tests/export and
- * a 15M-size study with calibrated random weights, 112² T=1/4 and 224² T=1, two seeds, two
- * images): on the reference models every level, in onnxruntime-node and onnxruntime-web (wasm, and
- * webgpu in Chromium), reproduces every spike bit for bit and the logits to ≤ 2.4e-7. On the 15M
- * runs, 'disabled' is not closer than 'all': ORT's float32 conv sums already differ from the
- * reference's float64 ones by a few ulps, which flips a neuron sitting within ~1e-6 of its
- * threshold now and then (0–2 such flips per run at any level, not always the same ones); at T=4 one
- * such flip can cascade through the attention blocks (one run: 116k of 11.6M spikes with
- * 'disabled', 177k with BN folding, top-1 unchanged everywhere). Since no level is more exact,
- * the default is the fastest: 'all' runs the 15M model 1.3–3.6× faster than 'disabled' on wasm.
+ * Graph optimizations: level 'all', minus the rules that fold a BatchNorm into the conv before it
+ * (ConvBNFusion, ConvMulFusion, ConvAddFusion; the export writes BN as Mul/Add, which the latter two
+ * would fold from the basic level on). Folding re-rounds every BN output, and a neuron within an
+ * ulp of its threshold then flips; at T = 4 one flip can cascade through the attention blocks.
+ * Measured against the CPU reference on 15M-size models (random weights, 11.6M neurons per run),
+ * onnxruntime-web wasm:
+ *   - 224² T=1: 'disabled' 0 spikes differ, 'all' 146,829, 'all' without folding 0;
+ *   - 112² T=4: 'disabled' 116,462, 'all' 176,925, 'all' without folding 116,462 (two source
+ *     flips at |h − θ| ≤ 2e-6 from ORT's float32 conv sums vs the reference's float64 ones, then
+ *     the cascade; the same at every level, top-1 unchanged);
+ *   - and 'all' without folding ran 2–4× faster than 'disabled'.
+ * So without folding, 'all' gives exactly the spikes of 'disabled' at the speed of 'all'. On the
+ * reference models every variant is bit-exact (tests/export).
  */
 import type * as Ort from 'onnxruntime-web';
 import { lifOps, type ModelGraph } from '../../model/graph.ts';
@@ -40,10 +41,26 @@ export type GraphOptimizationLevel = NonNullable<Ort.InferenceSession.SessionOpt
 
 export const DEFAULT_GRAPH_OPTIMIZATION_LEVEL: GraphOptimizationLevel = 'all';
 
+/** ONNX Runtime rules that fold a BatchNorm (or the Mul/Add the export writes for it) into a conv. */
+export const BN_FOLDING_OPTIMIZERS = ['ConvBNFusion', 'ConvMulFusion', 'ConvAddFusion'] as const;
+
+/** The session options the backend uses (also for callers that create sessions themselves). */
+export function onnxSessionOptions(options: OnnxBackendOptions): Ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: [options.executionProvider],
+    graphOptimizationLevel: options.graphOptimizationLevel ?? DEFAULT_GRAPH_OPTIMIZATION_LEVEL,
+    // Session config entry `optimization.disable_specified_optimizers` (';'-separated rule names).
+    extra: options.foldBatchNorm ? {} : { optimization: { disable_specified_optimizers: BN_FOLDING_OPTIMIZERS.join(';') } },
+  };
+}
+
 export interface OnnxBackendOptions {
   /** The one execution provider to run on (no silent fallback list): `cpu` is onnxruntime-node's. */
   executionProvider: OnnxExecutionProvider;
+  /** Default 'all'. */
   graphOptimizationLevel?: GraphOptimizationLevel;
+  /** Let ONNX Runtime fold BatchNorms into convs (default false: it re-rounds pre-activations). */
+  foldBatchNorm?: boolean;
   /** What to report as `backendUsed` (default `onnx-<provider>`). */
   label?: string;
 }
@@ -73,10 +90,7 @@ export class OnnxRuntimeBackend {
 
   /** Creates a session on the exported model bytes for `graph` (same config, input size and T). */
   static async create(ort: OrtModule, model: Uint8Array, graph: ModelGraph, options: OnnxBackendOptions): Promise<OnnxRuntimeBackend> {
-    const session = await ort.InferenceSession.create(model, {
-      executionProviders: [options.executionProvider],
-      graphOptimizationLevel: options.graphOptimizationLevel ?? DEFAULT_GRAPH_OPTIMIZATION_LEVEL,
-    });
+    const session = await ort.InferenceSession.create(model, onnxSessionOptions(options));
     try {
       return new OnnxRuntimeBackend(ort, session, graph, options.label ?? `onnx-${options.executionProvider}`);
     } catch (e) {
