@@ -143,11 +143,11 @@ function cpuConv(x: Float32Array, steps: number, cc: ConvCase, weight: Float32Ar
 }
 
 async function gpuConv(kind: 'spike' | 'dense', x: ArrayBufferView, steps: number, xStepStride: number, cc: ConvCase,
-  weight: Float32Array, bias: Float32Array | null, bns: BatchNormParams[], outPad: number, oh: number, ow: number, init?: Float32Array) {
+  weight: Float32Array, bias: Float32Array | null, bns: BatchNormParams[], outPad: number, oh: number, ow: number, init?: Float32Array, cols?: 1 | 4) {
   const affines = bns.map((bn) => batchNormAffine(bn));
   const shape: ConvShape = {
     cin: cc.cin, h: cc.h, w: cc.w, cout: cc.cout, oh, ow, kernel: cc.k, stride: cc.s, pad: cc.p, depthwise: !!cc.dw,
-    steps, hasBias: !!bias, nAffine: affines.length, xStepStride, out: denseOutput(cc.cout, oh, ow, outPad),
+    steps, hasBias: !!bias, nAffine: affines.length, xStepStride, out: denseOutput(cc.cout, oh, ow, outPad), cols,
   };
   const call = kind === 'spike' ? spikeConvKernel(shape) : denseConvKernel(shape);
   const w = cc.dw ? packDepthwiseWeights(weight, cc.cout, cc.k) : packConvWeights(weight, cc.cout, cc.cin, cc.k);
@@ -194,7 +194,7 @@ describe('dense_conv.wgsl / dense_dwconv.wgsl: register-tiled convs on f32 maps'
   for (const T of [1, 3]) {
     test(`T=${T}, real and 0/1 inputs`, async () => {
       for (const cc of cases) {
-        for (const input of ['real', 'spikes', 'broadcast'] as const) {
+        for (const [input, cols] of [['real', 4], ['real', 1], ['spikes', 4], ['broadcast', 1]] as const) {
           const fanIn = (cc.dw ? 1 : cc.cin) * cc.k * cc.k;
           const weight = randomNormal(cc.cout * fanIn, 1 / Math.sqrt(fanIn));
           const bias = randomNormal(cc.cout, 0.1);
@@ -202,8 +202,8 @@ describe('dense_conv.wgsl / dense_dwconv.wgsl: register-tiled convs on f32 maps'
           const steps = input === 'broadcast' ? 1 : T;
           const x = input === 'spikes' ? Float32Array.from(randomSpikes(T * cc.cin * cc.h * cc.w, 0.3)) : randomNormal(steps * cc.cin * cc.h * cc.w);
           const ref = cpuConv(x, steps, cc, weight, bias, bns, 0);
-          const out = await gpuConv('dense', x, steps, input === 'broadcast' ? 0 : cc.cin * cc.h * cc.w, cc, weight, bias, bns, 0, ref.oh, ref.ow);
-          expect(relDiff(out, ref.out), `${JSON.stringify(cc)} ${input}`).toBeLessThan(input === 'spikes' ? 2e-6 : 1e-5);
+          const out = await gpuConv('dense', x, steps, input === 'broadcast' ? 0 : cc.cin * cc.h * cc.w, cc, weight, bias, bns, 0, ref.oh, ref.ow, undefined, cols);
+          expect(relDiff(out, ref.out), `${JSON.stringify(cc)} ${input} cols ${cols}`).toBeLessThan(input === 'spikes' ? 2e-6 : 1e-5);
         }
       }
     });
@@ -271,11 +271,8 @@ describe('add.wgsl and head.wgsl', () => {
           const w = randomNormal(O * I, 0.1), bias = randomNormal(O, 0.1);
           const bufs = [storageBuffer(device, packSpikes(s, dense ? 'dense' : 'channel', T, I, 1)), storageBuffer(device, packLinearWeights(w, O, I)),
             storageBuffer(device, packEpilogue(O, bias, [])), storageBuffer(device, T * O * 4)];
-          console.log('linear', T, dense, rate, 'dispatch');
           await runKernel(device, cache, linearKernel({ timeSteps: T, inFeatures: I, outFeatures: O, dense }), bufs);
-          console.log('linear', T, dense, rate, 'read');
           const out = f32(await readBuffer(device, bufs[3], T * O * 4));
-          console.log('linear', T, dense, rate, 'done');
           const ref = new Float32Array(T * O);
           for (let t = 0; t < T; t++) ref.set(linear(Float32Array.from(s.subarray(t * I, (t + 1) * I)), w, bias, O), t * O);
           expect(relDiff(out, ref), `rate ${rate}`).toBeLessThan(1e-6);

@@ -54,7 +54,12 @@ export interface ConvShape {
   /** Input elements (dense) or words (spikes) per step; 0 broadcasts one step. */
   xStepStride: number;
   out: ConvOutput;
+  /** Dense kernels: output columns per thread (4, or 1 for small layers); default by size. */
+  cols?: 1 | 4;
 }
+
+/** Below this many threads at 4 columns each, a dense conv computes 1 column per thread. */
+export const DENSE_SMALL_LAYER_THREADS = 32768;
 
 /** `spike_conv.wgsl` / `spike_dwconv.wgsl`: event-driven conv over channel-packed spikes. */
 export function spikeConvKernel(s: ConvShape): ProgramCall {
@@ -80,17 +85,20 @@ export function spikeConvKernel(s: ConvShape): ProgramCall {
 /** `dense_conv.wgsl` / `dense_dwconv.wgsl`: register-tiled conv over f32 maps. */
 export function denseConvKernel(s: ConvShape): ProgramCall {
   const ov = Math.ceil(s.cout / 4);
-  const owq = Math.ceil(s.ow / 4);
-  const threads = s.steps * s.oh * owq * ov;
   const o = s.out;
   if (!s.depthwise) {
+    const cols = s.cols ?? (s.steps * s.oh * Math.ceil(s.ow / 4) * ov < DENSE_SMALL_LAYER_THREADS ? 1 : 4);
+    const owq = Math.ceil(s.ow / cols);
+    const threads = s.steps * s.oh * owq * ov;
     return {
-      program: { shader: 'dense_conv', entry: 'main', defines: {} },
+      program: { shader: 'dense_conv', entry: 'main', defines: { COLS: cols } },
       uniforms: [s.cin, s.h, s.w, s.cout, ov, s.oh, s.ow, owq, s.kernel, s.stride, s.pad, threads, s.hasBias ? 1 : 0, s.nAffine,
         s.xStepStride, o.stepStride, o.planeStride, o.rowStride, o.offset, 0],
       threads,
     };
   }
+  const owq = Math.ceil(s.ow / 4);
+  const threads = s.steps * s.oh * owq * ov;
   return {
     program: { shader: 'dense_dwconv', entry: 'main', defines: {} },
     uniforms: [s.cout, ov, s.h, s.w, s.oh, s.ow, owq, s.kernel, s.stride, s.pad, threads, s.hasBias ? 1 : 0, s.nAffine,

@@ -1,0 +1,246 @@
+/**
+ * The benchmark (run in the page `bin/bench.mjs` opens, or under Node with Dawn): both WebGPU modes on
+ * the same model, input and device; per-frame wall time, per-dispatch GPU time (timestamp
+ * queries), per-layer firing rates, dense MACs and synaptic ops; and a sweep of one large spike
+ * conv over input firing rates (event-driven vs dense kernel).
+ */
+import { readCheckpoint } from '../checkpoint/index.ts';
+import { bytesSource } from '../io/byteSource.ts';
+import { defaultConfig, type ModelConfig } from '../model/config.ts';
+import { describeModel } from '../model/describe.ts';
+import { buildModelGraph, isSpikeValue, type ConvOp } from '../model/graph.ts';
+import { randomModelWeights, randomSmoothImage, seededRandom } from '../model/randomWeights.ts';
+import type { ModelWeights } from '../runtime/weights.ts';
+import { prepareKernel, storageBuffer } from '../runtime/webgpu/dispatch.ts';
+import { denseConvKernel, denseOutput, spikeConvKernel, type ConvShape } from '../runtime/webgpu/kernels.ts';
+import { packConvWeights, packEpilogue, packSpikes } from '../runtime/webgpu/packing.ts';
+import { PipelineCache } from '../runtime/webgpu/programs.ts';
+import { WebGpuRuntime, type StepTiming } from '../runtime/webgpu/webGpuRuntime.ts';
+
+export interface BenchOptions {
+  /** URL of a checkpoint to load; absent: the calibrated random model with `dims`. */
+  modelUrl?: string;
+  modelName?: string;
+  dims?: [number, number, number, number];
+  classes?: number;
+  timeSteps?: number;
+  size?: [number, number];
+  frames?: number;
+  warmup?: number;
+  sweepRates?: number[];
+  /** Repetitions per sweep point. */
+  sweepRepeat?: number;
+  /**
+   * The sweep's layer: a 3×3-style conv `{cin, cout, kernel, stride, h, w}` with random weights;
+   * default: 128→512, 3×3, 28×28 (15M's ConvBlock2_*.conv1 at 224×224). `'model'`: the model's
+   * largest spike-input conv.
+   */
+  sweepLayer?: { cin: number; cout: number; kernel: number; stride: number; h: number; w: number } | 'model';
+}
+
+export interface BenchLayer {
+  name: string;
+  kernel: string;
+  macs: number;
+  input_rate: number | null;
+  sops: number | null;
+  gpu_ms: { 'webgpu-spike': number | null; 'webgpu-dense': number | null };
+}
+
+export interface BenchResult {
+  device: { adapter: Record<string, unknown>; timestamps: boolean };
+  model: { name: string; embed_dims: number[]; classes: number; T: number; params: number };
+  runs: { backend: string; model: string; input: [number, number]; T: number; ms_per_frame: { median: number; min: number }; frames: number; gpu_ms_total: number | null; top1: number }[];
+  totals: { dense_macs: number; sops: number; spike_rate: number };
+  layers: BenchLayer[];
+  sweep: { layer: string; shape: Record<string, number>; macs: number; rate: number; measured_rate: number; 'webgpu-spike_ms': number; 'webgpu-dense_ms': number; speedup: number }[];
+}
+
+const median = (a: number[]) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor(s.length / 2)]; };
+
+async function loadModel(o: BenchOptions): Promise<{ config: ModelConfig; weights: ModelWeights; name: string }> {
+  if (o.modelUrl) {
+    const res = await fetch(o.modelUrl);
+    if (!res.ok) throw new Error(`fetch ${o.modelUrl}: ${res.status}`);
+    const ckpt = await readCheckpoint(bytesSource(new Uint8Array(await res.arrayBuffer()), o.modelName ?? 'checkpoint'));
+    const shapes = new Map([...ckpt.tensors].map(([k, t]) => [k, { shape: t.shape, dtype: t.dtype }]));
+    const argT = typeof ckpt.args?.time_steps === 'number' ? ckpt.args.time_steps : undefined;
+    const config = describeModel(shapes, o.timeSteps ? { timeSteps: o.timeSteps } : argT ? { timeSteps: argT } : {});
+    const { modelWeightsFromTensors } = await import('../runtime/weights.ts');
+    return { config, weights: modelWeightsFromTensors(ckpt.tensors), name: o.modelName ?? 'checkpoint' };
+  }
+  const dims = o.dims ?? [16, 32, 64, 96];
+  const config = defaultConfig({ embedDims: dims, numClasses: o.classes ?? 1000, timeSteps: o.timeSteps ?? 1 });
+  return { config, weights: randomModelWeights(config, { seed: 1 }), name: `random-calibrated-${dims.join('-')}` };
+}
+
+export async function runBenchmark(o: BenchOptions, gpu: GPU | undefined = globalThis.navigator?.gpu): Promise<BenchResult> {
+  const adapter = await gpu?.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) throw new Error('no WebGPU adapter');
+  const timestamps = adapter.features.has('timestamp-query');
+  const device = await adapter.requestDevice({
+    requiredFeatures: timestamps ? ['timestamp-query'] : [],
+    requiredLimits: {
+      maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+      maxBufferSize: adapter.limits.maxBufferSize,
+    },
+  });
+  const info = adapter.info;
+  const { config, weights, name } = await loadModel(o);
+  const [h, w] = o.size ?? [128, 128];
+  const graph = buildModelGraph(config, h, w);
+  const T = config.timeSteps;
+  const input = randomSmoothImage(config.inChannels, h, w, 5);
+  const frames = o.frames ?? 10;
+  const warmup = o.warmup ?? 2;
+  const params = [...weights.values()].reduce((a, v) => a + v.length, 0);
+
+  const runs: BenchResult['runs'] = [];
+  const timings = new Map<string, StepTiming[]>();
+  let spikeLayers: { name: string; onesPerStep: number[]; neuronsPerStep: number }[] = [];
+  let planSteps: WebGpuRuntime['plan']['steps'] = [];
+  for (const mode of ['spike', 'dense'] as const) {
+    const backend = `webgpu-${mode}`;
+    const rt = await WebGpuRuntime.create(device, graph, weights, { mode });
+    let last = await rt.run(input);
+    for (let i = 1; i < warmup; i++) last = await rt.run(input);
+    const times: number[] = [];
+    for (let i = 0; i < frames; i++) {
+      const t0 = performance.now();
+      last = await rt.run(input);
+      times.push(performance.now() - t0);
+    }
+    if (mode === 'spike') { spikeLayers = last.layers; planSteps = rt.plan.steps; }
+    rt.destroy();
+    let gpuTotal: number | null = null;
+    if (timestamps) {
+      const prof = await WebGpuRuntime.create(device, graph, weights, { mode, profile: true });
+      await prof.run(input);
+      const t = (await prof.run(input)).timings!;
+      timings.set(backend, t);
+      gpuTotal = t.reduce((a, s) => a + s.ms, 0);
+      prof.destroy();
+    }
+    runs.push({
+      backend, model: name, input: [h, w], T, ms_per_frame: { median: median(times), min: Math.min(...times) }, frames,
+      gpu_ms_total: gpuTotal, top1: last.logits.indexOf(Math.max(...last.logits)),
+    });
+  }
+
+  // Per-layer table: ops with MACs, their input firing rates (from the spike run's counts).
+  const rateOf = new Map(spikeLayers.map((l) => [l.name, l.onesPerStep.reduce((a, b) => a + b, 0) / (l.neuronsPerStep * T)]));
+  const gpuMs = (backend: string) => {
+    const m = new Map<string, number>();
+    for (const s of timings.get(backend) ?? []) m.set(s.name, (m.get(s.name) ?? 0) + s.ms);
+    return m;
+  };
+  const spikeMs = gpuMs('webgpu-spike');
+  const denseMs = gpuMs('webgpu-dense');
+  const layers: BenchLayer[] = planSteps.map((s) => {
+    const rates = s.spikeInputs.map((n) => rateOf.get(n) ?? 0);
+    const rate = rates.length ? rates.reduce((a, b) => a + b, 0) / rates.length : null;
+    // For kᵀv, an AND fires only where both k and v spiked; SOPs count those.
+    const sopRate = rates.length === 2 ? rates[0] * rates[1] : rate;
+    return {
+      name: s.name, kernel: s.program.shader, macs: s.macs, input_rate: rate,
+      sops: sopRate === null ? null : Math.round(s.macs * sopRate),
+      gpu_ms: { 'webgpu-spike': timestamps ? (spikeMs.get(s.name) ?? 0) : null, 'webgpu-dense': timestamps ? (denseMs.get(s.name) ?? 0) : null },
+    };
+  });
+  const macLayers = layers.filter((l) => l.macs > 0);
+  const totals = {
+    dense_macs: macLayers.reduce((a, l) => a + l.macs, 0),
+    sops: macLayers.reduce((a, l) => a + (l.sops ?? 0), 0),
+    spike_rate: spikeLayers.reduce((a, l) => a + l.onesPerStep.reduce((x, y) => x + y, 0), 0) / spikeLayers.reduce((a, l) => a + l.neuronsPerStep * T, 0),
+  };
+
+  // Sweep: the spike-input conv (groups 1) with the most MACs, on synthetic spikes at each rate.
+  let layer: SweepLayer;
+  if (o.sweepLayer === 'model') {
+    const convs = graph.ops.filter((op): op is ConvOp => op.kind === 'conv' && op.groups === 1 && isSpikeValue(graph, op.inputs[0]));
+    const big = convs.reduce((a, b) => (macsOf(graph, b) > macsOf(graph, a) ? b : a));
+    const [cin, lh, lw] = graph.shapes.get(big.inputs[0])!;
+    layer = { name: big.name, cin, cout: big.outChannels, kernel: big.kernel, stride: big.stride, pad: big.pad, h: lh, w: lw, weight: weights.get(big.weight)! };
+  } else {
+    const l = o.sweepLayer ?? { cin: 128, cout: 512, kernel: 3, stride: 1, h: 28, w: 28 };
+    const fanIn = l.cin * l.kernel * l.kernel;
+    const u = seededRandom(99);
+    const weight = Float32Array.from({ length: l.cout * fanIn }, () => (u() - 0.5) * 2 / Math.sqrt(fanIn));
+    layer = { name: `conv ${l.cin}→${l.cout} ${l.kernel}×${l.kernel} s${l.stride} at ${l.h}×${l.w}`, ...l, pad: Math.floor(l.kernel / 2), weight };
+  }
+  const sweep = await sweepLayer(device, layer, o.sweepRates ?? [0.5, 0.2, 0.1, 0.05, 0.01], o.sweepRepeat ?? 3, timestamps);
+  device.destroy();
+  return {
+    device: { adapter: { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description, isFallbackAdapter: (info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter ?? null }, timestamps },
+    model: { name, embed_dims: config.embedDims, classes: config.numClasses, T, params },
+    runs, totals, layers, sweep,
+  };
+}
+
+function macsOf(graph: ReturnType<typeof buildModelGraph>, op: ConvOp): number {
+  const [c, h, w] = graph.shapes.get(op.output)!;
+  return c * h * w * op.inChannels * op.kernel * op.kernel / op.groups;
+}
+
+interface SweepLayer { name: string; cin: number; cout: number; kernel: number; stride: number; pad: number; h: number; w: number; weight: Float32Array }
+
+async function sweepLayer(device: GPUDevice, op: SweepLayer, rates: number[], repeat: number, timestamps: boolean): Promise<BenchResult['sweep']> {
+  const { cin, cout, h, w } = op;
+  const oh = Math.floor((h + 2 * op.pad - op.kernel) / op.stride) + 1;
+  const ow = Math.floor((w + 2 * op.pad - op.kernel) / op.stride) + 1;
+  const cache = new PipelineCache(device);
+  const shape: ConvShape = {
+    cin, h, w, cout, oh, ow, kernel: op.kernel, stride: op.stride, pad: op.pad, depthwise: false, steps: 1,
+    hasBias: false, nAffine: 0, xStepStride: 0, out: denseOutput(cout, oh, ow),
+  };
+  const wBuf = storageBuffer(device, packConvWeights(op.weight, cout, cin, op.kernel));
+  const pBuf = storageBuffer(device, packEpilogue(cout, null, []));
+  const outBuf = storageBuffer(device, cout * oh * ow * 4);
+  const query = timestamps ? device.createQuerySet({ type: 'timestamp', count: 2 }) : null;
+  const resolve = timestamps ? device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC }) : null;
+  const staging = timestamps ? device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }) : null;
+  const u = seededRandom(77);
+  const out: BenchResult['sweep'] = [];
+  const time = async (k: Awaited<ReturnType<typeof prepareKernel>>): Promise<number> => {
+    // Warm-up, then `repeat` dispatches in one pass: GPU time from timestamps, else wall time.
+    let enc = device.createCommandEncoder();
+    k.encode(enc);
+    device.queue.submit([enc.finish()]);
+    await device.queue.onSubmittedWorkDone();
+    enc = device.createCommandEncoder();
+    const t0 = performance.now();
+    k.encode(enc, repeat, query ? { querySet: query, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } : undefined);
+    if (query) {
+      enc.resolveQuerySet(query, 0, 2, resolve!, 0);
+      enc.copyBufferToBuffer(resolve!, 0, staging!, 0, 16);
+    }
+    device.queue.submit([enc.finish()]);
+    await device.queue.onSubmittedWorkDone();
+    const wall = (performance.now() - t0) / repeat;
+    if (!query) return wall;
+    await staging!.mapAsync(GPUMapMode.READ);
+    const ts = new BigUint64Array(staging!.getMappedRange().slice(0));
+    staging!.unmap();
+    return Number(ts[1] - ts[0]) / 1e6 / repeat;
+  };
+  for (const rate of rates) {
+    const s = new Uint8Array(cin * h * w);
+    let ones = 0;
+    for (let i = 0; i < s.length; i++) { s[i] = u() < rate ? 1 : 0; ones += s[i]; }
+    const packed = storageBuffer(device, packSpikes(s, 'channel', 1, cin, h * w));
+    const dense = storageBuffer(device, packSpikes(s, 'dense', 1, cin, h * w));
+    const ks = await prepareKernel(device, cache, spikeConvKernel({ ...shape, xStepStride: Math.ceil(cin / 32) * h * w }), [packed, wBuf, pBuf, outBuf]);
+    const kd = await prepareKernel(device, cache, denseConvKernel({ ...shape, xStepStride: cin * h * w }), [dense, wBuf, pBuf, outBuf]);
+    const spikeMs = await time(ks);
+    const denseMs = await time(kd);
+    out.push({
+      layer: op.name, shape: { cin, cout, h, w, kernel: op.kernel, stride: op.stride }, macs: cout * oh * ow * cin * op.kernel * op.kernel, rate, measured_rate: ones / s.length,
+      'webgpu-spike_ms': spikeMs, 'webgpu-dense_ms': denseMs, speedup: denseMs / spikeMs,
+    });
+    packed.destroy();
+    dense.destroy();
+  }
+  for (const b of [wBuf, pBuf, outBuf, resolve, staging]) b?.destroy();
+  query?.destroy();
+  return out;
+}
