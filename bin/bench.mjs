@@ -59,10 +59,12 @@ function printTables(r) {
   console.log(`model: ${r.model.name} dims ${r.model.embed_dims.join(',')} classes ${r.model.classes} T ${r.model.T} params ${r.model.params}`);
   console.log(`dense MACs/frame ${(r.totals.dense_macs / 1e6).toFixed(1)} M, synaptic ops ${(r.totals.sops / 1e6).toFixed(1)} M, mean firing rate ${fmt(r.totals.spike_rate, 3)}`);
   console.log('');
-  console.log(`${pad('backend', 14)}${lpad('median ms', 11)}${lpad('min ms', 9)}${lpad('GPU ms', 9)}${lpad('frames', 8)}  input   top1`);
+  console.log(`${pad('backend', 14)}${lpad('median ms', 11)}${lpad('min ms', 9)}${lpad('GPU ms', 9)}${lpad('frames', 8)}${lpad('× spike', 9)}${lpad('spikes', 10)}  input   top1`);
   for (const run of r.runs) {
-    console.log(`${pad(run.backend, 14)}${lpad(fmt(run.ms_per_frame.median), 11)}${lpad(fmt(run.ms_per_frame.min), 9)}${lpad(fmt(run.gpu_ms_total), 9)}${lpad(run.frames, 8)}  ${run.input.join('x')} ${run.top1}`);
+    console.log(`${pad(run.backend, 14)}${lpad(fmt(run.ms_per_frame.median), 11)}${lpad(fmt(run.ms_per_frame.min), 9)}${lpad(fmt(run.gpu_ms_total), 9)}${lpad(run.frames, 8)}${lpad(fmt(run.ratio_to_webgpu_spike, 2), 9)}${lpad(run.spikes ?? '', 10)}  ${run.input.join('x')} ${run.top1}`);
   }
+  for (const f of r.failed ?? []) console.log(`${pad(f.backend, 14)}did not run: ${f.error}`);
+  console.log('(× spike: median time over webgpu-spike\'s; above 1 means slower than the event-driven runtime)');
   console.log('');
   const top = [...r.layers].filter((l) => l.macs > 0).sort((x, y) => y.macs - x.macs).slice(0, 15);
   console.log(`largest layers (of ${r.layers.length} dispatches):`);

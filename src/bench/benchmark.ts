@@ -16,6 +16,8 @@ import { denseConvKernel, denseOutput, spikeConvKernel, type ConvShape } from '.
 import { packConvWeights, packEpilogue, packSpikes } from '../runtime/webgpu/packing.ts';
 import { PipelineCache } from '../runtime/webgpu/programs.ts';
 import { WebGpuRuntime, type StepTiming } from '../runtime/webgpu/webGpuRuntime.ts';
+import { exportOnnx } from '../export/onnx.ts';
+import { OnnxRuntimeBackend, type OnnxExecutionProvider, type OrtModule } from '../runtime/onnx/onnxRuntimeBackend.ts';
 
 export interface BenchOptions {
   /** URL of a checkpoint to load; absent: the calibrated random model with `dims`. */
@@ -36,6 +38,25 @@ export interface BenchOptions {
    * largest spike-input conv.
    */
   sweepLayer?: { cin: number; cout: number; kernel: number; stride: number; h: number; w: number } | 'model';
+  /** ONNX Runtime Web providers to compare with (default: webgpu and wasm, when an ORT module is given). */
+  ortProviders?: OnnxExecutionProvider[];
+  /** Timed frames per ORT provider (default min(frames, 3): ORT's WebGPU provider is slow on SwiftShader). */
+  ortFrames?: number;
+}
+
+export interface BenchRun {
+  backend: string;
+  model: string;
+  input: [number, number];
+  T: number;
+  ms_per_frame: { median: number; min: number };
+  frames: number;
+  gpu_ms_total: number | null;
+  top1: number;
+  /** This run's median over webgpu-spike's median (> 1: slower than ours). */
+  ratio_to_webgpu_spike?: number;
+  /** Total spikes of the frame (equal across backends when they agree). */
+  spikes?: number;
 }
 
 export interface BenchLayer {
@@ -50,7 +71,9 @@ export interface BenchLayer {
 export interface BenchResult {
   device: { adapter: Record<string, unknown>; timestamps: boolean };
   model: { name: string; embed_dims: number[]; classes: number; T: number; params: number };
-  runs: { backend: string; model: string; input: [number, number]; T: number; ms_per_frame: { median: number; min: number }; frames: number; gpu_ms_total: number | null; top1: number }[];
+  runs: BenchRun[];
+  /** Providers that could not run, with the reason (never silently left out). */
+  failed: { backend: string; error: string }[];
   totals: { dense_macs: number; sops: number; spike_rate: number };
   layers: BenchLayer[];
   sweep: { layer: string; shape: Record<string, number>; macs: number; rate: number; measured_rate: number; 'webgpu-spike_ms': number; 'webgpu-dense_ms': number; speedup: number }[];
@@ -74,7 +97,7 @@ async function loadModel(o: BenchOptions): Promise<{ config: ModelConfig; weight
   return { config, weights: randomModelWeights(config, { seed: 1 }), name: `random-calibrated-${dims.join('-')}` };
 }
 
-export async function runBenchmark(o: BenchOptions, gpu: GPU | undefined = globalThis.navigator?.gpu): Promise<BenchResult> {
+export async function runBenchmark(o: BenchOptions, gpu: GPU | undefined = globalThis.navigator?.gpu, ort?: OrtModule): Promise<BenchResult> {
   const adapter = await gpu?.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) throw new Error('no WebGPU adapter');
   const timestamps = adapter.features.has('timestamp-query');
@@ -123,9 +146,37 @@ export async function runBenchmark(o: BenchOptions, gpu: GPU | undefined = globa
     }
     runs.push({
       backend, model: name, input: [h, w], T, ms_per_frame: { median: median(times), min: Math.min(...times) }, frames,
-      gpu_ms_total: gpuTotal, top1: last.logits.indexOf(Math.max(...last.logits)),
+      gpu_ms_total: gpuTotal, top1: last.logits.indexOf(Math.max(...last.logits)), spikes: totalSpikes(last.layers),
     });
   }
+
+  // The same model under ONNX Runtime (exported from the same graph and weights).
+  const failed: BenchResult['failed'] = [];
+  if (ort) {
+    const onnx = exportOnnx(graph, weights);
+    for (const provider of o.ortProviders ?? ['webgpu', 'wasm']) {
+      const backend = `onnx-${provider}`;
+      try {
+        const session = await OnnxRuntimeBackend.create(ort, onnx, graph, { executionProvider: provider });
+        let last = await session.run(input);
+        const times: number[] = [];
+        for (let i = 0; i < (o.ortFrames ?? Math.min(frames, 3)); i++) {
+          const t0 = performance.now();
+          last = await session.run(input);
+          times.push(performance.now() - t0);
+        }
+        await session.release();
+        runs.push({
+          backend, model: name, input: [h, w], T, ms_per_frame: { median: median(times), min: Math.min(...times) }, frames: times.length,
+          gpu_ms_total: null, top1: last.logits.indexOf(Math.max(...last.logits)), spikes: totalSpikes(last.layers),
+        });
+      } catch (e) {
+        failed.push({ backend, error: e instanceof Error ? e.message : String(e) });
+      }
+    }
+  }
+  const ours = runs.find((r) => r.backend === 'webgpu-spike')!.ms_per_frame.median;
+  for (const r of runs) r.ratio_to_webgpu_spike = r.ms_per_frame.median / ours;
 
   // Per-layer table: ops with MACs, their input firing rates (from the spike run's counts).
   const rateOf = new Map(spikeLayers.map((l) => [l.name, l.onesPerStep.reduce((a, b) => a + b, 0) / (l.neuronsPerStep * T)]));
@@ -173,8 +224,12 @@ export async function runBenchmark(o: BenchOptions, gpu: GPU | undefined = globa
   return {
     device: { adapter: { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description, isFallbackAdapter: (info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter ?? null }, timestamps },
     model: { name, embed_dims: config.embedDims, classes: config.numClasses, T, params },
-    runs, totals, layers, sweep,
+    runs, failed, totals, layers, sweep,
   };
+}
+
+function totalSpikes(layers: { onesPerStep: number[] }[]): number {
+  return layers.reduce((a, l) => a + l.onesPerStep.reduce((x, y) => x + y, 0), 0);
 }
 
 function macsOf(graph: ReturnType<typeof buildModelGraph>, op: ConvOp): number {
