@@ -2,11 +2,11 @@
  * SpikeFormer Web: Meta-SpikeFormer classifying the webcam live, with every spike visible.
  *
  * The app wires sources (webcam, files, samples), a model (built-in, random, or an opened
- * checkpoint converted and cached in the browser) and an inference engine (WebGPU, else the CPU
- * reference in a worker) into a frame loop with one frame in flight, and hands each frame's result
- * to the views.
+ * checkpoint converted and cached in the browser) and an inference engine (WebGPU, else ONNX
+ * Runtime Web on wasm, else the CPU reference; the last two in workers) into a frame loop with one
+ * frame in flight, and hands each frame's result to the views.
  *
- * Address options (for demos and tests): `?backend=cpu|webgpu|auto`, `?size=N` (input N×N),
+ * Address options (for demos and tests): `?backend=auto|webgpu|onnx-wasm|cpu`, `?size=N` (input N×N),
  * `?model=random` (skip the built-in model).
  */
 import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent } from 'react';
@@ -22,7 +22,7 @@ import { SourcePicker } from './components/SourcePicker.tsx';
 import { SpikeMapView, type NeuronRef } from './components/SpikeMapView.tsx';
 import { TopPredictions } from './components/TopPredictions.tsx';
 import { loadBuiltinModel, randomTinyModel } from './engine/builtinModel.ts';
-import { createEngine, fallbackMessage, type BackendPreference, type EngineChoice } from './engine/createEngine.ts';
+import { BACKEND_PREFERENCES, createEngine, fallbackMessage, requestedMessage, type BackendPreference, type EngineChoice } from './engine/createEngine.ts';
 import { modelSizeBitmap } from './engine/frames.ts';
 import { ModelStore } from './engine/modelStore.ts';
 import { ModelWorkerClient } from './engine/modelWorkerClient.ts';
@@ -45,6 +45,8 @@ const MEMBRANE_BUDGET = 48 * 1024 * 1024;
 const SPARKLINE_MS = 10_000;
 const DEFAULT_LAYER = 'ConvBlock1_1.0.Conv.lif1';
 const CHECKPOINT_EXT = /\.(pth|pt|safetensors|bin|tar)$/i;
+/** Shown by the views that need spike maps or membranes when the engine returns counts only. */
+const NEEDS_MAPS = 'needs the WebGPU or CPU backend';
 
 interface ShownFrame {
   result: EngineFrame;
@@ -81,7 +83,7 @@ function readParams(): { backend: BackendPreference; size: number | null; random
   const b = p.get('backend');
   const size = Number(p.get('size'));
   return {
-    backend: b === 'cpu' || b === 'webgpu' ? b : 'auto',
+    backend: BACKEND_PREFERENCES.includes(b as BackendPreference) ? (b as BackendPreference) : 'auto',
     size: Number.isInteger(size) && size >= 16 && size % 16 === 0 ? size : null,
     randomOnly: p.get('model') === 'random',
   };
@@ -270,13 +272,15 @@ export function App() {
   const membraneLayers = useMemo(() => (engine && loadedGraph ? engine.membraneLayers() : new Set<string>()), [engine, loadedGraph]);
   const neuron = neuronChoice && shapes.has(neuronChoice.layer) ? neuronChoice : null;
 
+  const hasSpikeMaps = engine?.hasSpikeMaps ?? true;
   const request: EngineRequest = useMemo(() => {
+    if (!hasSpikeMaps) return { spikeMaps: [], membranes: [] };
     const maps = new Set<string>();
     if (layer) maps.add(layer);
     if (block) for (const k of ['q_lif', 'k_lif', 'v_lif', 'attn_lif']) maps.add(`${block}.attn.${k}`);
     const memLayer = neuron?.layer ?? layer;
     return { spikeMaps: [...maps], membranes: memLayer && membraneLayers.has(memLayer) ? [memLayer] : [] };
-  }, [layer, block, neuron, membraneLayers]);
+  }, [layer, block, neuron, membraneLayers, hasSpikeMaps]);
   const requestRef = useRef(request);
   requestRef.current = request;
 
@@ -397,14 +401,16 @@ export function App() {
   const membrane = followed ? shown?.result.membranes.get(followed.layer) : undefined;
   const trace = followed && membrane && followedShape ? membraneTrace(membrane, followedShape, T, followed.channel, followed.y, followed.x) : null;
   const threshold = lifs.find((l) => l.name === followed?.layer)?.threshold ?? 1;
-  const membraneMissing = followed && !membraneLayers.has(followed.layer) && loadedGraph
+  // ONNX Runtime returns per-layer counts only: the map views say so rather than show old maps.
+  const mapsMissing = hasSpikeMaps ? undefined : `${NEEDS_MAPS} (${engine?.backendName ?? 'this backend'} returns per-layer spike counts only)`;
+  const membraneMissing = mapsMissing ? NEEDS_MAPS : followed && !membraneLayers.has(followed.layer) && loadedGraph
     ? 'membrane read-back is off for a model this large'
     : undefined;
 
-  const fallback = choice?.fallbackReason
-    ? params.backend === 'cpu'
-      ? `Running the CPU reference at ${inputSize}×${inputSize}, as the address asks (backend=cpu).`
-      : fallbackMessage(choice.fallbackReason, inputSize)
+  const fallback = choice?.fallbackReason && engine
+    ? params.backend === 'cpu' || params.backend === 'onnx-wasm'
+      ? requestedMessage(engine, inputSize, params.backend)
+      : fallbackMessage(choice.fallbackReason, engine, inputSize)
     : null;
 
   const onDrop = (e: DragEvent) => {
@@ -473,6 +479,7 @@ export function App() {
           channel={channel}
           t={tShown}
           map={layerMap}
+          unavailable={mapsMissing}
           input={shown?.input ?? null}
           mirrored={source?.mirrored ?? false}
           neuron={followed}
@@ -484,7 +491,13 @@ export function App() {
           onTime={setT}
           onNeuron={setNeuron}
         />
-        <MembranePlot neuron={followed} trace={trace} threshold={threshold} unavailable={membraneMissing} />
+        <MembranePlot
+          neuron={followed}
+          trace={trace}
+          threshold={threshold}
+          unavailable={membraneMissing}
+          note={mapsMissing && `The membrane plot ${mapsMissing}.`}
+        />
       </div>
 
       <AttentionView
@@ -493,6 +506,7 @@ export function App() {
         onBlock={setBlock}
         shapes={shapes}
         maps={shown?.result.spikeMaps ?? new Map()}
+        unavailable={mapsMissing}
         timeSteps={T}
         t={tShown}
         mirrored={source?.mirrored ?? false}

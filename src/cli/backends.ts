@@ -10,6 +10,7 @@ import { OnnxRuntimeBackend } from '../runtime/onnx/onnxRuntimeBackend.ts';
 import type { FrameRequest, FrameResult } from '../runtime/types.ts';
 import { modelWeightsFromTensors } from '../runtime/weights.ts';
 import type { ModelInput } from './input.ts';
+import { installNodeWebGpu } from './nodeWebGpu.ts';
 
 export interface BackendRun {
   graph: ModelGraph;
@@ -31,6 +32,22 @@ export const BACKENDS = {
     const ort = await import('onnxruntime-web');
     const onnx = exportOnnx(graph, modelWeightsFromTensors(model.tensors));
     const backend = await OnnxRuntimeBackend.create(ort, onnx, graph, { executionProvider: 'wasm' });
+    try {
+      return { result: await backend.run(input.data, request), backendUsed: backend.backendUsed };
+    } finally {
+      await backend.release();
+    }
+  },
+  // The same model on onnxruntime-web's WebGPU execution provider, in Node on Dawn (npm `webgpu`;
+  // see nodeWebGpu.ts): a GPU through Vulkan where there is one, else Chromium's SwiftShader. The
+  // adapter that ran is named, e.g. `onnx-webgpu (google · swiftshader, fallback adapter)`.
+  'onnx-webgpu': async (graph, model, input, request) => {
+    const { adapter, description } = await installNodeWebGpu();
+    // The dedicated WebGPU build (its `node` export is wasm-only).
+    const ort = await import('onnxruntime-web/webgpu');
+    ort.env.webgpu.adapter = adapter;
+    const onnx = exportOnnx(graph, modelWeightsFromTensors(model.tensors));
+    const backend = await OnnxRuntimeBackend.create(ort, onnx, graph, { executionProvider: 'webgpu', label: `onnx-webgpu (${description})` });
     try {
       return { result: await backend.run(input.data, request), backendUsed: backend.backendUsed };
     } finally {

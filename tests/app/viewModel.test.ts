@@ -1,6 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import { looksLikeSafetensors, TINY_CONFIG } from '../../src/app/engine/builtinModel.ts';
-import { fallbackMessage } from '../../src/app/engine/createEngine.ts';
+import { createEngine, fallbackMessage, type BackendPreference, type EngineMakers } from '../../src/app/engine/createEngine.ts';
+import { onnxWasmBackendName, wantedThreads } from '../../src/app/engine/onnxWasmEngine.ts';
+import type { InferenceEngine } from '../../src/app/engine/types.ts';
 import { centerCropRect } from '../../src/app/engine/frames.ts';
 import { formatCount, formatEnergy, frameTotals, layerRate } from '../../src/app/logic/frameTotals.ts';
 import { channelAt, lifSteps, membraneTrace, neuronIndex, spikeGrid } from '../../src/app/logic/spikeGrid.ts';
@@ -175,7 +177,39 @@ describe('engine helpers', () => {
     expect(looksLikeSafetensors(new Uint8Array(4))).toBe(false);
   });
 
-  test('the fallback message names the CPU reference and the input size', () => {
-    expect(fallbackMessage('no WebGPU adapter was found', 64)).toBe('WebGPU is not available (no WebGPU adapter was found): running the CPU reference at 64×64.');
+  test('the fallback message names what runs, the input size and why', () => {
+    const engine = (backendName: string) => ({ backendName }) as InferenceEngine;
+    expect(fallbackMessage('no WebGPU adapter was found', engine('ONNX Runtime Web (wasm, 2 threads)'), 64))
+      .toBe('WebGPU is not available: running ONNX Runtime Web (wasm, 2 threads) at 64×64 (no WebGPU adapter was found).');
+    expect(fallbackMessage('no WebGPU adapter was found; ONNX Runtime Web could not start: 404', engine('CPU reference (Web Worker)'), 32))
+      .toBe('WebGPU is not available: running the CPU reference at 32×32 (no WebGPU adapter was found; ONNX Runtime Web could not start: 404).');
+    expect(onnxWasmBackendName(1)).toBe('ONNX Runtime Web (wasm, 1 thread)');
+    expect([wantedThreads(false, 8), wantedThreads(true, 2), wantedThreads(true, 16), wantedThreads(true, undefined)]).toEqual([1, 2, 4, 1]);
+  });
+
+  test('engine order: WebGPU, else ONNX Runtime Web (wasm), else the CPU reference; explicit choices do not fall back', async () => {
+    const made: string[] = [];
+    const fake = (backendName: string) => ({ backendName }) as InferenceEngine;
+    const ok = (name: string) => async () => {
+      made.push(name);
+      return fake(name);
+    };
+    const fail = (name: string, why: string) => async (): Promise<InferenceEngine> => {
+      made.push(name);
+      throw new Error(why);
+    };
+    const cpu = () => fake('cpu');
+    const pick = async (pref: BackendPreference, makers: EngineMakers) => {
+      made.length = 0;
+      const c = await createEngine(pref, makers);
+      return [c.engine.backendName, c.fallbackReason, [...made]];
+    };
+    expect(await pick('auto', { webgpu: ok('webgpu'), onnxWasm: ok('onnx'), cpu })).toEqual(['webgpu', null, ['webgpu']]);
+    expect(await pick('auto', { webgpu: fail('webgpu', 'no adapter'), onnxWasm: ok('onnx'), cpu })).toEqual(['onnx', 'no adapter', ['webgpu', 'onnx']]);
+    expect(await pick('auto', { webgpu: fail('webgpu', 'no adapter'), onnxWasm: fail('onnx', 'wasm 404'), cpu }))
+      .toEqual(['cpu', 'no adapter; ONNX Runtime Web could not start: wasm 404', ['webgpu', 'onnx']]);
+    expect(await pick('onnx-wasm', { webgpu: ok('webgpu'), onnxWasm: ok('onnx'), cpu })).toEqual(['onnx', 'ONNX Runtime Web was asked for (backend=onnx-wasm)', ['onnx']]);
+    await expect(createEngine('onnx-wasm', { webgpu: ok('webgpu'), onnxWasm: fail('onnx', 'wasm 404'), cpu })).rejects.toThrow('wasm 404');
+    await expect(createEngine('webgpu', { webgpu: fail('webgpu', 'no adapter'), onnxWasm: ok('onnx'), cpu })).rejects.toThrow('no adapter');
   });
 });

@@ -6,8 +6,12 @@
  *     an "fps" readout and the backend name; a destroyed GPU device is recreated and frames go on;
  *     a bad checkpoint shows one line and breaks nothing; a good one is converted, cached in OPFS,
  *     and still listed after a reload.
- *  2. No WebGPU (no --enable-unsafe-webgpu): the fallback message, and predictions from the CPU
- *     reference.
+ *  2. No WebGPU (no --enable-unsafe-webgpu): the fallback message naming ONNX Runtime Web (wasm,
+ *     threads: the dev server sends COOP/COEP), predictions from it, and the map views saying they
+ *     need the WebGPU or CPU backend; then `?backend=cpu` runs the CPU reference, and so does the app
+ *     when ORT cannot start (its wasm answered 404), saying why.
+ *  3. The production build (`vite build`, served by `vite preview`): ORT's wasm files are there and
+ *     run, on several threads (the preview server sends COOP/COEP too).
  * Inputs are 32×32 so SwiftShader and the CPU reference keep up. Screenshots go to test-results/.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { createServer, type ViteDevServer } from 'vite';
+import { build, createServer, preview, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { defaultConfig } from '../../src/model/config.ts';
 import { randomSafetensors } from '../helpers/randomCheckpoint.ts';
@@ -48,7 +52,7 @@ beforeAll(async () => {
     clearScreen: false,
     server: { host: '127.0.0.1', port: 0, hmr: false },
     // Pre-bundle what the workers import, so no re-optimization reloads the page mid-test.
-    optimizeDeps: { include: ['react', 'react-dom', 'react-dom/client', 'd3-scale', 'd3-scale-chromatic', 'fflate'] },
+    optimizeDeps: { include: ['react', 'react-dom', 'react-dom/client', 'd3-scale', 'd3-scale-chromatic', 'fflate', 'protobufjs/minimal.js'] },
   });
   await server.listen();
   url = server.resolvedUrls!.local[0];
@@ -151,17 +155,63 @@ describe.skipIf(!existsSync(CHROMIUM))('app end to end (headless Chromium)', () 
     }
   }, 150_000);
 
-  test('without WebGPU: the CPU reference runs, and says so', async () => {
+  test('without WebGPU: ONNX Runtime Web (wasm) runs, and says so; the CPU reference on ?backend=cpu and when ORT cannot start', async () => {
     const { context, page, errors } = await launch(false);
     try {
       await page.goto(`${url}?size=32`);
-      await page.getByText('WebGPU is not available').waitFor({ timeout: 30_000 });
-      await expect(page.getByRole('alert').filter({ hasText: 'WebGPU is not available' }).textContent()).resolves.toMatch(/running the CPU reference at 32×32/);
-      await expectLiveClassification(page, /CPU reference/);
-      await page.screenshot({ path: join(RESULTS, 'app-cpu-fallback.png'), fullPage: true });
+      expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+      // Cross-origin isolated, so ORT runs a thread per core (up to 4).
+      const threads = Math.min(4, await page.evaluate(() => navigator.hardwareConcurrency));
+      const name = `ONNX Runtime Web (wasm, ${threads} thread${threads === 1 ? '' : 's'})`;
+      await page.getByText('WebGPU is not available').waitFor({ timeout: 60_000 });
+      await expect(page.getByRole('alert').filter({ hasText: 'WebGPU is not available' }).textContent())
+        .resolves.toContain(`WebGPU is not available: running ${name} at 32×32 (`);
+      await expectLiveClassification(page, new RegExp(`^Backend: ${name.replace(/[()]/g, '\\$&')}$`));
+      await expect(page.getByTestId('adapter-name').textContent()).resolves.toMatch(/cross-origin isolated/);
+      // Counts only on this backend: the map views say what they need instead of showing maps.
+      await expect(page.getByTestId('spike-map-unavailable').textContent()).resolves.toMatch(/needs the WebGPU or CPU backend/);
+      await expect(page.getByTestId('attention-unavailable').textContent()).resolves.toMatch(/needs the WebGPU or CPU backend/);
+      await expect(page.getByTestId('membrane-unavailable').textContent()).resolves.toMatch(/needs the WebGPU or CPU backend/);
+      await page.screenshot({ path: join(RESULTS, 'app-onnx-wasm-fallback.png'), fullPage: true });
+
+      await page.goto(`${url}?size=32&backend=cpu`);
+      await page.getByText('Running the CPU reference at 32×32, as the address asks (backend=cpu).').waitFor({ timeout: 30_000 });
+      await page.getByRole('button', { name: 'Start camera' }).click();
+      await expect.poll(() => page.getByRole('list', { name: 'Top predictions' }).getByRole('listitem').count(), { timeout: 45_000 }).toBe(5);
+      await expect(page.getByTestId('backend-name').textContent()).resolves.toMatch(/CPU reference/);
+      expect(await page.getByTestId('spike-map-unavailable').count()).toBe(0);
+
+      // ORT cannot start (its wasm is missing): the CPU reference runs, and the message says why.
+      await page.route(/ort-wasm-simd-threaded.*\.wasm/, (route) => route.fulfill({ status: 404, body: 'not here' }));
+      await page.goto(`${url}?size=32`);
+      const alert = page.getByRole('alert').filter({ hasText: 'WebGPU is not available' });
+      await alert.waitFor({ timeout: 60_000 });
+      await expect(alert.textContent()).resolves.toMatch(/^WebGPU is not available: running the CPU reference at 32×32 \(no WebGPU adapter was found; ONNX Runtime Web could not start: .+\)\.$/);
+      await expect(page.getByTestId('backend-name').textContent()).resolves.toMatch(/CPU reference/);
       expect(errors).toEqual([]);
     } finally {
       await context.close();
+    }
+  }, 120_000);
+
+  test('the built app serves ONNX Runtime\'s wasm files and runs them on threads', async () => {
+    const outDir = join(work, 'dist');
+    await build({ configFile: join(ROOT, 'vite.config.ts'), logLevel: 'error', build: { outDir, emptyOutDir: true } });
+    const server = await preview({ configFile: join(ROOT, 'vite.config.ts'), logLevel: 'error', build: { outDir }, preview: { host: '127.0.0.1', port: 0 } });
+    const { context, page, errors } = await launch(false);
+    try {
+      await page.goto(`${server.resolvedUrls!.local[0]}?size=32&model=random`);
+      expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+      const threads = Math.min(4, await page.evaluate(() => navigator.hardwareConcurrency));
+      await expect.poll(() => page.getByTestId('backend-name').textContent().catch(() => ''), { timeout: 60_000 })
+        .toBe(`Backend: ONNX Runtime Web (wasm, ${threads} thread${threads === 1 ? '' : 's'})`);
+      await page.getByRole('button', { name: /^Sample: / }).first().click();
+      await expect.poll(() => page.getByRole('list', { name: 'Top predictions' }).getByRole('listitem').count(), { timeout: 45_000 }).toBe(5);
+      expect(await framesDone(page)).toBeGreaterThan(0);
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+      await server.close();
     }
   }, 120_000);
 });

@@ -1,5 +1,5 @@
 /**
- * `spikeformer export-onnx` and `spikeformer infer --backend onnx-wasm`, end to end as a user runs
+ * `spikeformer export-onnx` and `spikeformer infer --backend onnx-wasm|onnx-webgpu`, end to end as a user runs
  * them (`node bin/spikeformer.mjs …`).
  */
 import { execFile } from 'node:child_process';
@@ -13,6 +13,7 @@ import { readNpy } from '../../src/io/npy.ts';
 import { defaultConfig } from '../../src/model/config.ts';
 import { maxAbsDiff, referencePath } from '../helpers/reference.ts';
 import { randomSafetensors } from '../helpers/randomCheckpoint.ts';
+import { SWIFTSHADER_ICD } from '../../src/cli/nodeWebGpu.ts';
 
 const run = promisify(execFile);
 const work = mkdtempSync(join(tmpdir(), 'spikeformer-onnx-cli-'));
@@ -62,7 +63,7 @@ describe('spikeformer export-onnx', () => {
   });
 });
 
-describe('spikeformer infer --backend onnx-wasm', () => {
+describe('spikeformer infer --backend onnx-wasm and onnx-webgpu', () => {
   it('gives the cpu backend\'s logits and spike counts on another architecture', async () => {
     const config = defaultConfig({ embedDims: [32, 48, 64, 96], numClasses: 6, kd: true, depths: [2, 1], timeSteps: 3 });
     const weights = join(work, 'other.safetensors');
@@ -85,6 +86,30 @@ describe('spikeformer infer --backend onnx-wasm', () => {
     expect(onnx.spikes.top1).toBe(cpu.spikes.top1);
     expect(onnx.spikes.layers).toEqual(cpu.spikes.layers);
     expect(onnx.spikes.layers).toHaveLength(4 * 4 + 4 + 3 * 7 + 1);
+  });
+
+  // onnxruntime-web's WebGPU provider in Node on Dawn (npm `webgpu`); on a machine without a GPU,
+  // on Chromium's SwiftShader (needs libvulkan1 and chromium, as .ci/run installs).
+  it.skipIf(!existsSync(SWIFTSHADER_ICD) && !process.env.VK_ICD_FILENAMES)('--backend onnx-webgpu gives the cpu backend\'s spike counts exactly and its logits to 1e-4', async () => {
+    const config = defaultConfig({ embedDims: [16, 32, 64, 96], numClasses: 10, depths: [1, 1], timeSteps: 2 });
+    const weights = join(work, 'webgpu.safetensors');
+    writeFileSync(weights, randomSafetensors(config, 5));
+    const image = referencePath('metaspikformer-tiny-t4-kd', 'baboon', 'image.png');
+    const outputs: Record<string, { logits: Float32Array; spikes: { backend: string; top1: number; layers: unknown[] } }> = {};
+    for (const backend of ['cpu', 'onnx-webgpu']) {
+      const dir = join(work, `webgpu-infer-${backend}`);
+      const r = await cli('infer', '--weights', weights, '--input', image, '--out', dir, '--size', '32x32', '--time-steps', '2', '--backend', backend);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`^${backend}.*: input 32x32, T=2`));
+      outputs[backend] = { logits: readNpy(readFileSync(join(dir, 'logits.npy'))).data as Float32Array, spikes: JSON.parse(readFileSync(join(dir, 'spikes.json'), 'utf8')) };
+    }
+    const [cpu, gpu] = [outputs.cpu, outputs['onnx-webgpu']];
+    // The adapter that ran is named.
+    expect(gpu.spikes.backend).toMatch(/^onnx-webgpu \(.+\)$/);
+    expect(maxAbsDiff(gpu.logits, cpu.logits)).toBeLessThan(1e-4);
+    expect(gpu.spikes.top1).toBe(cpu.spikes.top1);
+    expect(gpu.spikes.layers).toEqual(cpu.spikes.layers);
+    expect(gpu.spikes.layers).toHaveLength(35);
   });
 
   it('refuses --dump-spikes with one line: spike maps need cpu or webgpu', async () => {

@@ -10,6 +10,8 @@ interface Props {
   onBlock(block: string): void;
   shapes: Map<string, [number, number, number]>;
   maps: Map<string, Uint8Array>;
+  /** Why there are no spike maps on this backend; shown instead of the maps. */
+  unavailable?: string;
   timeSteps: number;
   t: number;
   mirrored: boolean;
@@ -66,7 +68,7 @@ function MiniMap({ name, map, shape, T, t, mirrored, title, hint }: {
 }
 
 /** q, k, v spike maps and the attention neuron's output of one transformer block. */
-export function AttentionView({ blocks, block, onBlock, shapes, maps, timeSteps, t, mirrored }: Props) {
+export function AttentionView({ blocks, block, onBlock, shapes, maps, unavailable, timeSteps, t, mirrored }: Props) {
   if (!blocks.length) return null;
   return (
     <section className="panel wide" aria-labelledby="attention-heading">
@@ -88,12 +90,18 @@ export function AttentionView({ blocks, block, onBlock, shapes, maps, timeSteps,
         </label>
         {timeSteps > 1 && <span className="note">time step t = {Math.min(t, timeSteps - 1)} (set on the spike map)</span>}
       </div>
-      <div className="mini-maps">
-        {PARTS.map((p) => {
-          const name = `${block}.attn.${p.key}`;
-          return <MiniMap key={p.key} name={name} map={maps.get(name)} shape={shapes.get(name)} T={timeSteps} t={t} mirrored={mirrored} title={p.title} hint={p.hint} />;
-        })}
-      </div>
+      {unavailable ? (
+        <p className="status status-info" data-testid="attention-unavailable">
+          The attention view {unavailable}.
+        </p>
+      ) : (
+        <div className="mini-maps">
+          {PARTS.map((p) => {
+            const name = `${block}.attn.${p.key}`;
+            return <MiniMap key={p.key} name={name} map={maps.get(name)} shape={shapes.get(name)} T={timeSteps} t={t} mirrored={mirrored} title={p.title} hint={p.hint} />;
+          })}
+        </div>
+      )}
     </section>
   );
 }

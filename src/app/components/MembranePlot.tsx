@@ -9,14 +9,17 @@ interface Props {
   /** Charged potential h_t (before reset) at each step, or null when not available. */
   trace: number[] | null;
   threshold: number;
+  /** Drawn instead of the plot (short). */
   unavailable?: string;
+  /** Why, in a sentence under the plot. */
+  note?: string;
 }
 
 const HEIGHT = 200;
 const M = { top: 16, right: 16, bottom: 28, left: 44 };
 
 /** Membrane potential of one neuron over the T steps: charge, threshold, spike, reset. */
-export function MembranePlot({ neuron, trace, threshold, unavailable }: Props) {
+export function MembranePlot({ neuron, trace, threshold, unavailable, note }: Props) {
   const [boxRef, width] = useElementWidth<HTMLDivElement>(320);
   const steps = useMemo(() => (trace ? lifSteps(trace, threshold) : []), [trace, threshold]);
 
@@ -108,6 +111,11 @@ export function MembranePlot({ neuron, trace, threshold, unavailable }: Props) {
           aria-label={neuron ? `Membrane potential of ${neuron.layer}, channel ${neuron.channel}, position (${neuron.x}, ${neuron.y})` : 'Membrane potential (no neuron chosen)'}
         />
       </div>
+      {note && (
+        <p className="status status-info" data-testid="membrane-unavailable">
+          {note}
+        </p>
+      )}
       {neuron && (
         <p className="readout">
           {neuron.layer} · channel {neuron.channel} · position ({neuron.x}, {neuron.y})

@@ -21,6 +21,8 @@ interface Props {
   channel: ChannelChoice;
   t: number;
   map: Uint8Array | undefined;
+  /** Why there are no spike maps on this backend ("needs the WebGPU or CPU backend …"); shown instead. */
+  unavailable?: string;
   /** The model-size input of the same frame (drawn faintly under the spikes). */
   input: ImageBitmap | null;
   mirrored: boolean;
@@ -35,7 +37,8 @@ const SIZE = 300;
 
 /** Spikes of one layer (one channel, or all channels summed) over the frame, at one time step. */
 export function SpikeMapView(props: Props) {
-  const { lifs, shapes, timeSteps: T, layer, channel, t, map, input, mirrored, neuron } = props;
+  const { lifs, shapes, timeSteps: T, layer, channel, t, unavailable, input, mirrored, neuron } = props;
+  const map = unavailable ? undefined : props.map;
   const shape = shapes.get(layer);
   const groups = useMemo(() => groupByStage(lifs, (l) => l.name), [lifs]);
   const grid = useMemo(() => {
@@ -109,9 +112,9 @@ export function SpikeMapView(props: Props) {
       ctx.fillStyle = CANVAS_TEXT;
       ctx.font = '13px system-ui, sans-serif';
       ctx.textAlign = 'center';
-      ctx.fillText('waiting for a frame…', w / 2, h / 2);
+      ctx.fillText(unavailable ? 'needs the WebGPU or CPU backend' : 'waiting for a frame…', w / 2, h / 2);
     }
-  }, [grid, input, mirrored, neuron, layer, isVector, map, shape, t, T]);
+  }, [grid, input, mirrored, neuron, layer, isVector, map, shape, t, T, unavailable]);
 
   const onClick = (e: MouseEvent<HTMLCanvasElement>) => {
     if (!shape) return;
@@ -188,6 +191,11 @@ export function SpikeMapView(props: Props) {
           </label>
         )}
       </div>
+      {unavailable && (
+        <p className="status status-info" data-testid="spike-map-unavailable">
+          The spike map {unavailable}.
+        </p>
+      )}
       <canvas
         ref={canvasRef}
         className="spike-map"

@@ -13,6 +13,7 @@ export class CpuWorkerEngine implements InferenceEngine {
   readonly backendName = 'CPU reference (Web Worker)';
   readonly adapterName: string;
   readonly maxInputSize = 64;
+  readonly hasSpikeMaps = true;
   private readonly worker: Worker;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;

@@ -1,9 +1,15 @@
-/** Picks the engine: WebGPU when the browser has an adapter, else the CPU reference — and says so. */
+/**
+ * Picks the engine: WebGPU when the browser has an adapter, else ONNX Runtime Web on wasm, else
+ * (ORT failed to start) the CPU reference — and always says which one runs and why.
+ */
 import { CpuWorkerEngine } from './cpuWorkerEngine.ts';
+import { OnnxWasmEngine } from './onnxWasmEngine.ts';
 import type { InferenceEngine } from './types.ts';
 import { WebGpuEngine } from './webGpuEngine.ts';
 
-export type BackendPreference = 'auto' | 'webgpu' | 'cpu';
+export type BackendPreference = 'auto' | 'webgpu' | 'onnx-wasm' | 'cpu';
+
+export const BACKEND_PREFERENCES: readonly BackendPreference[] = ['auto', 'webgpu', 'onnx-wasm', 'cpu'];
 
 export interface EngineChoice {
   engine: InferenceEngine;
@@ -11,17 +17,57 @@ export interface EngineChoice {
   fallbackReason: string | null;
 }
 
-export async function createEngine(preference: BackendPreference): Promise<EngineChoice> {
-  if (preference === 'cpu') return { engine: new CpuWorkerEngine(), fallbackReason: 'the CPU reference was asked for (backend=cpu)' };
+type Maker = () => Promise<InferenceEngine>;
+
+/** How each engine is made (tests pass their own). */
+export interface EngineMakers {
+  webgpu: Maker;
+  onnxWasm: Maker;
+  cpu: () => InferenceEngine;
+}
+
+const MAKERS: EngineMakers = {
+  webgpu: () => WebGpuEngine.create(),
+  onnxWasm: () => OnnxWasmEngine.create(),
+  cpu: () => new CpuWorkerEngine(),
+};
+
+function message(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0];
+}
+
+/**
+ * `auto`: WebGPU, else ONNX Runtime Web (wasm), else the CPU reference. `webgpu` and `onnx-wasm`
+ * fail rather than run something else; `cpu` is the CPU reference.
+ */
+export async function createEngine(preference: BackendPreference, makers: EngineMakers = MAKERS): Promise<EngineChoice> {
+  if (preference === 'cpu') return { engine: makers.cpu(), fallbackReason: 'the CPU reference was asked for (backend=cpu)' };
+  if (preference === 'onnx-wasm') return { engine: await makers.onnxWasm(), fallbackReason: 'ONNX Runtime Web was asked for (backend=onnx-wasm)' };
+  let noGpu: string;
   try {
-    return { engine: await WebGpuEngine.create(), fallbackReason: null };
+    return { engine: await makers.webgpu(), fallbackReason: null };
   } catch (e) {
     if (preference === 'webgpu') throw e;
-    return { engine: new CpuWorkerEngine(), fallbackReason: (e as Error).message };
+    noGpu = message(e);
+  }
+  try {
+    return { engine: await makers.onnxWasm(), fallbackReason: noGpu };
+  } catch (e) {
+    return { engine: makers.cpu(), fallbackReason: `${noGpu}; ONNX Runtime Web could not start: ${message(e)}` };
   }
 }
 
-/** The message shown whenever the CPU reference runs instead of WebGPU. */
-export function fallbackMessage(reason: string, size: number): string {
-  return `WebGPU is not available (${reason}): running the CPU reference at ${size}×${size}.`;
+/** "the CPU reference" or the engine's own name ("ONNX Runtime Web (wasm, 2 threads)"). */
+function running(engine: InferenceEngine): string {
+  return engine.backendName.startsWith('CPU reference') ? 'the CPU reference' : engine.backendName;
+}
+
+/** The message shown whenever something other than WebGPU runs. */
+export function fallbackMessage(reason: string, engine: InferenceEngine, size: number): string {
+  return `WebGPU is not available: running ${running(engine)} at ${size}×${size} (${reason}).`;
+}
+
+/** The message when the address asked for a backend (`?backend=cpu|onnx-wasm`). */
+export function requestedMessage(engine: InferenceEngine, size: number, preference: BackendPreference): string {
+  return `Running ${running(engine)} at ${size}×${size}, as the address asks (backend=${preference}).`;
 }

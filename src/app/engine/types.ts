@@ -1,6 +1,6 @@
 /**
- * The app's inference engines: one interface over the WebGPU runtime, the CPU reference (in a
- * worker) and, later, ONNX Runtime Web. The app never talks to a runtime directly.
+ * The app's inference engines: one interface over the WebGPU runtime, ONNX Runtime Web (wasm) and
+ * the CPU reference (both in workers). The app never talks to a runtime directly.
  */
 import type { ModelConfig } from '../../model/config.ts';
 import type { FrameResult } from '../../runtime/types.ts';
@@ -50,12 +50,17 @@ export interface EngineEvent {
 }
 
 export interface InferenceEngine {
-  /** What actually runs: "WebGPU", "CPU reference (Web Worker)". */
+  /** What actually runs: "WebGPU", "ONNX Runtime Web (wasm, 2 threads)", "CPU reference (Web Worker)". */
   readonly backendName: string;
   /** The adapter or device: "google · swiftshader (fallback adapter)", "JavaScript, 1 worker". */
   readonly adapterName: string;
   /** The largest input this engine should be given (the CPU reference is kept small). */
   readonly maxInputSize: number;
+  /**
+   * Whether frames come with spike maps (and membranes) when asked; false for ONNX Runtime, whose
+   * model returns per-layer spike counts only.
+   */
+  readonly hasSpikeMaps: boolean;
   load(model: AppModel, options: LoadOptions): Promise<void>;
   runFrame(frame: FrameInput, request: EngineRequest): Promise<EngineFrame>;
   /** Layers whose membranes this engine can return for the loaded model. */

@@ -65,6 +65,7 @@ interface Built {
 export class WebGpuEngine implements InferenceEngine {
   readonly backendName = 'WebGPU';
   readonly maxInputSize = 512;
+  readonly hasSpikeMaps = true;
   adapterName: string;
   private device: GPUDevice;
   private built: Built | null = null;
