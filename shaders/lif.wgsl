@@ -47,6 +47,11 @@ var<workgroup> stepCounts: array<atomic<u32>, T>;
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
+  // Zeroed explicitly: WGSL zero-initializes workgroup memory, but some implementations let that
+  // be switched off for speed (Dawn's `disable_workgroup_init`, which the Node CLI sets on
+  // software adapters for ONNX Runtime). T <= 64 = the workgroup size (checkConfig).
+  if (lid < T) { atomicStore(&stepCounts[lid], 0u); }
+  workgroupBarrier();
   let idx = (wid.y * nwg.x + wid.x) * 64u + lid;
   let C = U.channels;
   let N = U.tokens;

@@ -11,6 +11,7 @@ import type { FrameRequest, FrameResult } from '../runtime/types.ts';
 import { modelWeightsFromTensors } from '../runtime/weights.ts';
 import type { ModelInput } from './input.ts';
 import { installNodeWebGpu } from './nodeWebGpu.ts';
+import { WebGpuRuntime } from '../runtime/webgpu/webGpuRuntime.ts';
 
 export interface BackendRun {
   graph: ModelGraph;
@@ -36,6 +37,24 @@ export const BACKENDS = {
       return { result: await backend.run(input.data, request), backendUsed: backend.backendUsed };
     } finally {
       await backend.release();
+    }
+  },
+  // Our WebGPU runtime (event-driven spike kernels) in Node on Dawn, on the adapter nodeWebGpu.ts
+  // finds; spike maps and counts come back as from the CPU reference.
+  webgpu: async (graph, model, input, request) => {
+    const { adapter, description } = await installNodeWebGpu();
+    const device = await adapter.requestDevice({
+      requiredLimits: {
+        maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+        maxBufferSize: adapter.limits.maxBufferSize,
+      },
+    });
+    const runtime = await WebGpuRuntime.create(device, graph, modelWeightsFromTensors(model.tensors));
+    try {
+      return { result: await runtime.run(input.data, request), backendUsed: `webgpu (${description})` };
+    } finally {
+      runtime.destroy();
+      device.destroy();
     }
   },
   // The same model on onnxruntime-web's WebGPU execution provider, in Node on Dawn (npm `webgpu`;

@@ -1,5 +1,6 @@
 /**
- * WebGPU in Node for onnxruntime-web's `webgpu` execution provider (`infer --backend onnx-webgpu`):
+ * WebGPU in Node for the CLI's GPU backends (`infer --backend webgpu`, our runtime, and
+ * `--backend onnx-webgpu`, onnxruntime-web's `webgpu` execution provider):
  * Dawn from the npm package `webgpu` (`dawn.node`, Vulkan underneath; the system needs
  * `libvulkan1` and a Vulkan driver).
  *
@@ -65,7 +66,7 @@ async function install(): Promise<NodeWebGpu> {
   try {
     dawn = await import('webgpu');
   } catch (e) {
-    throw new CliError(`the onnx-webgpu backend needs the npm package "webgpu" (Dawn for Node): ${(e as Error).message.split('\n')[0]}`);
+    throw new CliError(`the WebGPU backends need the npm package "webgpu" (Dawn for Node): ${(e as Error).message.split('\n')[0]}`);
   }
   setFlagsFromString('--liftoff-only');
   Object.assign(globalThis, dawn.globals);
@@ -88,7 +89,7 @@ async function install(): Promise<NodeWebGpu> {
     ({ gpu, adapter } = await open(SOFTWARE_DAWN_TOGGLES));
   }
   if (!adapter) {
-    throw new CliError('the onnx-webgpu backend found no WebGPU adapter: Dawn needs libvulkan1 and a Vulkan driver ' +
+    throw new CliError('found no WebGPU adapter: Dawn needs libvulkan1 and a Vulkan driver ' +
       `(or Chromium's SwiftShader at ${SWIFTSHADER_ICD}; apt-get install -y libvulkan1 chromium)`);
   }
   setNavigatorGpu(gpu);

@@ -121,6 +121,41 @@ describe('spikeformer infer', () => {
     expect(existsSync(join(dir, 'spikes.bin'))).toBe(false);
   });
 
+  it('--backend webgpu (Dawn for Node) reproduces the reference spike maps bit for bit', async () => {
+    const model = 'metaspikformer-tiny-t1';
+    const dir = join(work, 'infer-webgpu');
+    const r = await cli('infer', '--backend', 'webgpu', '--weights', referencePath(model, 'checkpoint.pth'),
+      '--input', referencePath(model, 'cameraman', 'input.npy'), '--out', dir, '--dump-spikes');
+    expect(r.code, r.stderr).toBe(0);
+    const ref = referenceCase(model, 'cameraman');
+    const spikes = JSON.parse(readFileSync(join(dir, 'spikes.json'), 'utf8'));
+    expect(spikes.backend).toMatch(/^webgpu \(/);
+    expect(spikes.layers).toEqual(ref.spikes.layers);
+    expect(Buffer.from(readFileSync(join(dir, 'spikes.bin'))).equals(Buffer.from(ref.spikesBin))).toBe(true);
+    expect(maxAbsDiff(readNpy(readFileSync(join(dir, 'logits.npy'))).data as Float32Array, ref.logits)).toBeLessThan(1e-4);
+  });
+
+  it('--backend webgpu matches --backend cpu on another architecture', async () => {
+    const config = defaultConfig({ embedDims: [24, 48, 64, 80], numClasses: 6, kd: true, depths: [1, 1], timeSteps: 3 });
+    const weights = join(work, 'other-webgpu.safetensors');
+    writeFileSync(weights, randomSafetensors(config, 11));
+    const image = referencePath('metaspikformer-tiny-t1', 'baboon', 'image.png');
+    const outs = [];
+    for (const backend of ['cpu', 'webgpu']) {
+      const dir = join(work, `other-${backend}`);
+      const r = await cli('infer', '--backend', backend, '--weights', weights, '--input', image, '--out', dir, '--size', '32x48', '--dump-spikes');
+      expect(r.code, r.stderr).toBe(0);
+      outs.push({
+        spikes: JSON.parse(readFileSync(join(dir, 'spikes.json'), 'utf8')),
+        bin: readFileSync(join(dir, 'spikes.bin')),
+        logits: readNpy(readFileSync(join(dir, 'logits.npy'))).data as Float32Array,
+      });
+    }
+    expect(outs[1].spikes.layers).toEqual(outs[0].spikes.layers);
+    expect(outs[1].bin.equals(outs[0].bin)).toBe(true);
+    expect(maxAbsDiff(outs[1].logits, outs[0].logits)).toBeLessThan(1e-4);
+  });
+
   it('gives one-line errors for bad arguments and inputs', async () => {
     const weights = referencePath('metaspikformer-tiny-t1', 'checkpoint.pth');
     const input = referencePath('metaspikformer-tiny-t1', 'cat', 'input.npy');
