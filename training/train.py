@@ -1,0 +1,465 @@
+"""Trains the built-in digits model from scratch: Meta-SpikeFormer (tiny) + classification,
+segmentation and detection heads, then exports checkpoint, safetensors and fixtures.
+
+    python3 training/train.py --out training/runs/default        (npm run train:default)
+
+Stage 1: backbone + classification head on 64x64 centred digits.
+Stage 2: FPN + segmentation + detection heads on 128x128 scenes, jointly with the backbone
+(lower learning rate) and with classification batches mixed in so the classifier is kept.
+Generated data sets are cached in training/.cache/datasets (delete to regenerate).
+Each stage stops at its iteration count or its time limit, whichever comes first; the learning
+rate schedule follows the larger of the two progress fractions, so it always anneals fully.
+Uses CUDA when available.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+try:  # Debian's python3-torch lives under /usr/bin/python3; re-run there if this python lacks torch
+    import torch  # noqa: F401
+except ImportError:  # pragma: no cover
+    if os.path.exists('/usr/bin/python3') and os.path.realpath(sys.executable) != os.path.realpath('/usr/bin/python3'):
+        os.execv('/usr/bin/python3', ['/usr/bin/python3'] + sys.argv)
+    raise
+
+import argparse
+import json
+import math
+import time
+from typing import Dict, List
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+
+import data  # noqa: E402
+import export  # noqa: E402
+from spikeformer import decode  # noqa: E402
+from spikeformer.heads import DigitsSpikeFormer  # noqa: E402
+
+
+class Logger:
+    def __init__(self, path):
+        self.f = open(path, 'a')
+        self.t0 = time.time()
+
+    def __call__(self, *msg):
+        line = f'[{(time.time() - self.t0) / 60:6.2f} min] ' + ' '.join(str(m) for m in msg)
+        print(line, flush=True)
+        self.f.write(line + '\n')
+        self.f.flush()
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--out', default=os.path.join(HERE, 'runs', 'default'))
+    ap.add_argument('--device', default='auto')
+    ap.add_argument('--threads', type=int, default=1)
+    ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--embed-dim', type=int, nargs=4, default=[16, 32, 64, 96])
+    ap.add_argument('--depths', type=int, nargs=2, default=[6, 2])
+    ap.add_argument('--time-steps', type=int, default=2)
+    ap.add_argument('--fpn-channels', type=int, default=32)
+    ap.add_argument('--cls-train', type=int, default=40000)
+    ap.add_argument('--scene-train', type=int, default=10000)
+    ap.add_argument('--cls-test', type=int, default=10000)
+    ap.add_argument('--scene-test', type=int, default=500)
+    ap.add_argument('--stage1-iters', type=int, default=1000)
+    ap.add_argument('--stage1-batch', type=int, default=64)
+    ap.add_argument('--stage1-minutes', type=float, default=24)
+    ap.add_argument('--stage1-lr', type=float, default=4e-3)
+    ap.add_argument('--stage2-iters', type=int, default=900)
+    ap.add_argument('--stage2-batch', type=int, default=16)
+    ap.add_argument('--stage2-cls-batch', type=int, default=16)
+    ap.add_argument('--stage2-minutes', type=float, default=30)
+    ap.add_argument('--stage2-lr', type=float, default=2e-3)
+    ap.add_argument('--stage2-backbone-lr-scale', type=float, default=0.3)
+    ap.add_argument('--weight-decay', type=float, default=0.01)
+    ap.add_argument('--resume-stage1', default='', help='skip stage 1, start from this checkpoint')
+    ap.add_argument('--safetensors', default=os.path.join(ROOT, 'public', 'models', 'digits-tiny.safetensors'))
+    ap.add_argument('--fixtures', default=os.path.join(ROOT, 'tests', 'fixtures', 'digits'))
+    ap.add_argument('--no-export', action='store_true')
+    ap.add_argument('--smoke', action='store_true', help='tiny run to check the pipeline (exports under --out)')
+    a = ap.parse_args(argv)
+    if a.smoke:
+        a.cls_train, a.scene_train, a.cls_test, a.scene_test = 256, 64, 128, 16
+        a.stage1_iters, a.stage2_iters = 6, 4
+        a.safetensors = os.path.join(a.out, 'digits-tiny.safetensors')
+        a.fixtures = os.path.join(a.out, 'fixtures')
+    return a
+
+
+# ----------------------------------------------------------------------------- data
+
+def cached(fn):
+    """Caches a generated set in training/.cache/datasets, keyed by its arguments and data.py."""
+    import hashlib
+
+    def wrapper(split, n, log):
+        with open(data.__file__, 'rb') as f:
+            h = hashlib.sha256(f.read()).hexdigest()[:12]
+        path = os.path.join(data.DEFAULT_CACHE, 'datasets', f'{fn.__name__}-{split}-{n}-{h}.npz')
+        if os.path.exists(path):
+            z = np.load(path, allow_pickle=False)
+            out = [z[k] for k in sorted(z.files, key=lambda k: int(k[1:]))]
+            if fn.__name__ == 'make_scene_set':  # ragged boxes/labels stored flat with counts
+                imgs, masks, flat_b, flat_l, counts = out
+                ends = np.cumsum(counts)
+                out = [imgs, masks, list(np.split(flat_b, ends[:-1])), list(np.split(flat_l, ends[:-1]))]
+            log(f'{fn.__name__} {split}: {n} samples from cache')
+            return tuple(out)
+        out = fn(split, n, log)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        arrays = list(out)
+        if fn.__name__ == 'make_scene_set':
+            imgs, masks, boxes, labels = out
+            arrays = [imgs, masks, np.concatenate(boxes).reshape(-1, 4), np.concatenate(labels),
+                      np.array([len(b) for b in boxes])]
+        np.savez(path + '.tmp.npz', **{f'a{i}': v for i, v in enumerate(arrays)})
+        os.replace(path + '.tmp.npz', path)
+        return out
+    return wrapper
+
+
+@cached
+def make_cls_set(split, n, log):
+    t = time.time()
+    imgs = np.empty((n, data.CLS_SIZE, data.CLS_SIZE, 3), np.uint8)
+    labels = np.empty(n, np.int64)
+    for i in range(n):
+        imgs[i], labels[i] = data.classification_sample(split, i)
+    log(f'classification {split}: {n} samples in {time.time() - t:.0f}s')
+    return imgs, labels
+
+
+@cached
+def make_scene_set(split, n, log):
+    t = time.time()
+    S = data.SCENE_SIZE
+    imgs = np.empty((n, S, S, 3), np.uint8)
+    masks = np.empty((n, S, S), np.uint8)
+    boxes, labels = [], []
+    for i in range(n):
+        s = data.scene_sample(split, i)
+        imgs[i], masks[i] = s['image'], s['mask']
+        boxes.append(s['boxes'])
+        labels.append(s['labels'])
+    log(f'scenes {split}: {n} samples in {time.time() - t:.0f}s')
+    return imgs, masks, boxes, labels
+
+
+def det_targets(boxes: List[np.ndarray], labels: List[np.ndarray], h: int, w: int, stride: int):
+    """CenterNet targets: heat [B,10,h,w] (Gaussian, 1 at each centre cell), reg [B,4,h,w]
+    (l,t,r,b from each cell centre in stride units), reg_w [B,h,w]."""
+    B = len(boxes)
+    heat = np.zeros((B, 10, h, w), np.float32)
+    reg = np.zeros((B, 4, h, w), np.float32)
+    reg_w = np.zeros((B, h, w), np.float32)
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    ccx, ccy = (xs + 0.5) * stride, (ys + 0.5) * stride
+    for b in range(B):
+        best = np.zeros((h, w), np.float32)
+        for (x0, y0, x1, y1), c in zip(boxes[b], labels[b]):
+            ix = min(max(int(math.floor((x0 + x1) / 2 / stride)), 0), w - 1)
+            iy = min(max(int(math.floor((y0 + y1) / 2 / stride)), 0), h - 1)
+            sigma = max(0.6, 0.12 * ((x1 - x0) + (y1 - y0)) / stride)
+            g = np.exp(-((xs - ix) ** 2 + (ys - iy) ** 2) / (2 * sigma * sigma))
+            g[iy, ix] = 1.0
+            heat[b, c] = np.maximum(heat[b, c], g)
+            inside = (ccx > x0) & (ccx < x1) & (ccy > y0) & (ccy < y1)
+            sel = (g >= 0.5) & inside & (g > best)
+            sel[iy, ix] = g[iy, ix] > best[iy, ix]
+            best[sel] = g[sel]
+            reg[b, 0][sel] = (ccx[sel] - x0) / stride
+            reg[b, 1][sel] = (ccy[sel] - y0) / stride
+            reg[b, 2][sel] = (x1 - ccx[sel]) / stride
+            reg[b, 3][sel] = (y1 - ccy[sel]) / stride
+        reg_w[b] = best
+    return heat, reg, reg_w
+
+
+def focal_loss(logits, target):
+    """CenterNet's penalty-reduced focal loss, normalised by the number of centres."""
+    pos = target.eq(1).float()
+    neg = 1 - pos
+    logp = F.logsigmoid(logits)
+    log1mp = F.logsigmoid(-logits)
+    p = torch.sigmoid(logits)
+    pos_loss = -(log1mp.new_ones(()) - p) ** 2 * logp * pos
+    neg_loss = -((1 - target) ** 4) * p ** 2 * log1mp * neg
+    return (pos_loss.sum() + neg_loss.sum()) / pos.sum().clamp(min=1)
+
+
+# ----------------------------------------------------------------------------- evaluation
+
+@torch.no_grad()
+def eval_classification(model, imgs, labels, device, batch=128):
+    model.eval()
+    correct = 0
+    conf = np.zeros((10, 10), np.int64)
+    for i in range(0, len(imgs), batch):
+        x = torch.from_numpy(data.normalize(imgs[i:i + batch])).to(device)
+        pred = model(x, ('cls',))['logits'].argmax(1).cpu().numpy()
+        for p, t in zip(pred, labels[i:i + batch]):
+            conf[t, p] += 1
+        correct += int((pred == labels[i:i + batch]).sum())
+    return {'accuracy': correct / len(imgs), 'n': int(len(imgs)), 'confusion': conf.tolist()}
+
+
+def average_precision(scores, matched, n_gt):
+    if n_gt == 0:
+        return None
+    order = np.argsort(-np.asarray(scores), kind='stable')
+    tp = np.asarray(matched, np.float64)[order]
+    fp = 1 - tp
+    tpc, fpc = np.cumsum(tp), np.cumsum(fp)
+    rec = tpc / n_gt
+    prec = tpc / np.maximum(tpc + fpc, 1e-12)
+    mrec = np.concatenate([[0], rec, [1]])
+    mpre = np.concatenate([[0], prec, [0]])
+    for i in range(len(mpre) - 2, -1, -1):
+        mpre[i] = max(mpre[i], mpre[i + 1])
+    idx = np.nonzero(mrec[1:] != mrec[:-1])[0]
+    return float(np.sum((mrec[idx + 1] - mrec[idx]) * mpre[idx + 1]))
+
+
+@torch.no_grad()
+def eval_scenes(model, imgs, masks, boxes, labels, device, batch=32):
+    model.eval()
+    conf = np.zeros((11, 11), np.int64)
+    per_class = {c: {'scores': [], 'matched': [], 'n_gt': 0} for c in range(10)}
+    tp_total = fp_total = 0
+    n_gt_total = 0
+    S = data.SCENE_SIZE
+    for i in range(0, len(imgs), batch):
+        x = torch.from_numpy(data.normalize(imgs[i:i + batch])).to(device)
+        out = model(x, ('seg', 'det'))
+        seg = out['seg_logits'].float().cpu().numpy()
+        heat = out['det_heatmap'].float().cpu().numpy()
+        reg = out['det_boxreg'].float().cpu().numpy()
+        for j in range(len(seg)):
+            k = i + j
+            pred = decode.decode_mask(seg[j])
+            conf += np.bincount(masks[k].reshape(-1).astype(np.int64) * 11 + pred.reshape(-1),
+                                minlength=121).reshape(11, 11)
+            dets = decode.decode_detections(heat[j], reg[j], S, S)
+            gt_b, gt_l = boxes[k], labels[k]
+            used = np.zeros(len(gt_b), bool)
+            n_gt_total += len(gt_b)
+            for c in gt_l:
+                per_class[int(c)]['n_gt'] += 1
+            for d in dets:  # already in score order
+                best, best_iou = -1, 0.5
+                for g in range(len(gt_b)):
+                    if used[g] or gt_l[g] != d['class']:
+                        continue
+                    v = decode.iou((d['x0'], d['y0'], d['x1'], d['y1']), tuple(float(t) for t in gt_b[g]))
+                    if v >= best_iou:
+                        best, best_iou = g, v
+                ok = best >= 0
+                if ok:
+                    used[best] = True
+                per_class[d['class']]['scores'].append(d['score'])
+                per_class[d['class']]['matched'].append(1 if ok else 0)
+                tp_total += ok
+                fp_total += not ok
+    iou = np.diag(conf) / np.maximum(conf.sum(0) + conf.sum(1) - np.diag(conf), 1)
+    aps = {str(c): average_precision(v['scores'], v['matched'], v['n_gt']) for c, v in per_class.items()}
+    valid = [v for v in aps.values() if v is not None]
+    return {
+        'segmentation': {'mIoU': float(iou.mean()), 'mIoU_digits': float(iou[1:].mean()),
+                         'pixelAccuracy': float(np.diag(conf).sum() / conf.sum()),
+                         'IoU': [round(float(v), 4) for v in iou], 'n': int(len(imgs))},
+        'detection': {'mAP@0.5': float(np.mean(valid)) if valid else 0.0, 'AP@0.5': aps,
+                      'precision@0.3': tp_total / max(tp_total + fp_total, 1),
+                      'recall@0.3': tp_total / max(n_gt_total, 1), 'groundTruth': n_gt_total,
+                      'detections': tp_total + fp_total, 'n': int(len(imgs)),
+                      'note': 'class-aware matching at IoU >= 0.5; detections from the HEADS.md decoder '
+                              '(score >= 0.3, NMS 0.5); AP is VOC all-point over those detections'},
+    }
+
+
+# ----------------------------------------------------------------------------- training
+
+def sanitize_grads(model, max_norm=1.0):
+    """Zeroes non-finite gradient entries and clips each tensor's gradient norm to `max_norm`
+    (per tensor, so one layer's blow-up cannot scale every other layer's step to nothing)."""
+    for p in model.parameters():
+        if p.grad is None:
+            continue
+        g = torch.nan_to_num(p.grad, nan=0.0, posinf=0.0, neginf=0.0)
+        n = g.norm()
+        if n > max_norm:
+            g = g * (max_norm / n)
+        p.grad = g
+
+
+def init_for_training(model: DigitsSpikeFormer):
+    """Training-only initialisation (the forward pass is unchanged): the outer BatchNorm of q, k
+    and v starts with bias 1.5 so that q/k/v fire at ~35 % and the attention neuron (threshold
+    0.5 on (q·kᵀv)·0.125) is not silent on the few tokens of small inputs. A silent attn_lif gives
+    proj_conv an all-zero input, whose training-mode BatchNorms (variance 0) then amplify the
+    gradient by 1/sqrt(eps) each, which blows it up to inf."""
+    for name, mod in model.backbone.named_modules():
+        if name.endswith(('attn.q_conv.1', 'attn.k_conv.1', 'attn.v_conv.1')):
+            torch.nn.init.constant_(mod.bias, 1.5)
+    # The classification neuron `lif` sees the spatial mean of the residual stream, which starts
+    # near 0 (rate ~2 %, surrogate gradient ~0.07): start the last block's output BN at bias 2 so
+    # the pooled features sit at the threshold (h = x/2 >= 1) and the head learns from step one.
+    torch.nn.init.constant_(model.backbone.block4[-1].mlp.fc2_bn.bias, 2.0)
+
+
+def lr_factor(progress, warmup=0.03):
+    if progress < warmup:
+        return progress / warmup
+    p = (progress - warmup) / (1 - warmup)
+    return 0.5 * (1 + math.cos(math.pi * min(p, 1.0)))
+
+
+def train_stage(name, model, opt, step_fn, iters, minutes, log, device):
+    base = [g['lr'] for g in opt.param_groups]
+    t0 = time.time()
+    it = 0
+    hist: Dict[str, List[float]] = {}
+    while True:
+        progress = max(it / iters, (time.time() - t0) / (minutes * 60))
+        if progress >= 1:
+            break
+        f = lr_factor(progress)
+        for g, b in zip(opt.param_groups, base):
+            g['lr'] = b * f
+        model.train()
+        losses = step_fn(it)
+        loss = sum(losses.values())
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        sanitize_grads(model)
+        opt.step()
+        for k, v in losses.items():
+            hist.setdefault(k, []).append(float(v.detach()))
+        it += 1
+        if it % 25 == 0 or it == 1:
+            msg = ' '.join(f'{k}={np.mean(v[-25:]):.4f}' for k, v in hist.items())
+            log(f'{name} it {it} progress {progress:.3f} lr {opt.param_groups[0]["lr"]:.2e} {msg} '
+                f'({(time.time() - t0) / it:.2f}s/it)')
+    for g, b in zip(opt.param_groups, base):
+        g['lr'] = b
+    log(f'{name} done: {it} iterations in {(time.time() - t0) / 60:.1f} min')
+    return it, {k: float(np.mean(v[-50:])) for k, v in hist.items()}
+
+
+def main(argv=None):
+    a = parse_args(argv)
+    os.makedirs(a.out, exist_ok=True)
+    log = Logger(os.path.join(a.out, 'train.log'))
+    device = torch.device('cuda' if (a.device == 'auto' and torch.cuda.is_available()) else
+                          ('cpu' if a.device == 'auto' else a.device))
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    np.random.seed(a.seed)
+    log(f'torch {torch.__version__} device {device} threads {torch.get_num_threads()} args {vars(a)}')
+    t_start = time.time()
+
+    cls_tr = make_cls_set('train', a.cls_train, log)
+    cls_te = make_cls_set('test', a.cls_test, log)
+    sc_tr = make_scene_set('train', a.scene_train, log)
+    sc_te = make_scene_set('test', a.scene_test, log)
+
+    model = DigitsSpikeFormer(embed_dim=a.embed_dim, depths=a.depths, time_steps=a.time_steps,
+                              fpn_channels=a.fpn_channels).to(device)
+    init_for_training(model)
+    n_backbone = sum(p.numel() for p in model.backbone.parameters())
+    n_heads = sum(p.numel() for p in model.parameters()) - n_backbone
+    log(f'parameters: backbone {n_backbone}, heads {n_heads}')
+    rng = np.random.default_rng(a.seed)
+
+    def cls_batch(bs):
+        idx = rng.integers(0, len(cls_tr[0]), bs)
+        return (torch.from_numpy(data.normalize(cls_tr[0][idx])).to(device),
+                torch.from_numpy(cls_tr[1][idx]).to(device))
+
+    metrics: Dict = {'args': {k: v for k, v in vars(a).items()}}
+    # ---------------- stage 1
+    if a.resume_stage1:
+        model.load_official_state_dict(torch.load(a.resume_stage1, map_location='cpu')['model'], strict=False)
+        log(f'stage 1 skipped: loaded {a.resume_stage1}')
+        it1 = 0
+    else:
+        opt = torch.optim.AdamW(model.backbone.parameters(), lr=a.stage1_lr, weight_decay=a.weight_decay)
+
+        def step1(it):
+            x, y = cls_batch(a.stage1_batch)
+            return {'cls': F.cross_entropy(model(x, ('cls',))['logits'], y, label_smoothing=0.1)}
+
+        it1, last1 = train_stage('stage1', model, opt, step1, a.stage1_iters, a.stage1_minutes, log, device)
+        metrics['stage1'] = {'iterations': it1, 'final_losses': last1}
+        m1 = eval_classification(model, cls_te[0][:2000], cls_te[1][:2000], device)
+        metrics['stage1']['classification'] = {k: m1[k] for k in ('accuracy', 'n')}
+        log(f'stage 1 test accuracy {m1["accuracy"]:.4f} on {m1["n"]}')
+        export.save_checkpoint(os.path.join(a.out, 'stage1.pth'), model, a, epoch=1)
+
+    # ---------------- stage 2
+    head_params = [p for n, p in model.named_parameters() if not n.startswith('backbone.')]
+    opt = torch.optim.AdamW([
+        {'params': head_params, 'lr': a.stage2_lr},
+        {'params': model.backbone.parameters(), 'lr': a.stage2_lr * a.stage2_backbone_lr_scale},
+    ], weight_decay=a.weight_decay)
+    seg_w = torch.tensor([1.0] + [2.0] * 10, device=device)
+    S = data.SCENE_SIZE
+
+    def step2(it):
+        idx = rng.integers(0, len(sc_tr[0]), a.stage2_batch)
+        x = torch.from_numpy(data.normalize(sc_tr[0][idx])).to(device)
+        m = torch.from_numpy(sc_tr[1][idx].astype(np.int64)).to(device)
+        out = model(x, ('seg', 'det'))
+        seg_up = F.interpolate(out['seg_logits'], size=(S, S), mode='bilinear', align_corners=False)
+        heat_t, reg_t, reg_w = det_targets([sc_tr[2][i] for i in idx], [sc_tr[3][i] for i in idx],
+                                           S // decode.DET_STRIDE, S // decode.DET_STRIDE, decode.DET_STRIDE)
+        heat_t, reg_t, reg_w = (torch.from_numpy(v).to(device) for v in (heat_t, reg_t, reg_w))
+        l1 = (F.l1_loss(out['det_boxreg'], reg_t, reduction='none').sum(1) * reg_w).sum() / reg_w.sum().clamp(min=1)
+        losses = {'seg': F.cross_entropy(seg_up, m, weight=seg_w),
+                  'heat': focal_loss(out['det_heatmap'], heat_t),
+                  'box': 0.2 * l1}
+        if a.stage2_cls_batch:
+            xc, yc = cls_batch(a.stage2_cls_batch)
+            losses['cls'] = 0.5 * F.cross_entropy(model(xc, ('cls',))['logits'], yc, label_smoothing=0.1)
+        return losses
+
+    it2, last2 = train_stage('stage2', model, opt, step2, a.stage2_iters, a.stage2_minutes, log, device)
+    metrics['stage2'] = {'iterations': it2, 'final_losses': last2}
+
+    # ---------------- final evaluation and outputs
+    model.eval()
+    model.cpu()
+    device = torch.device('cpu')
+    mc = eval_classification(model, *cls_te, device)
+    log(f'final classification accuracy {mc["accuracy"]:.4f} on {mc["n"]} held-out digits')
+    ms = eval_scenes(model, *sc_te, device)
+    log(f'final segmentation {json.dumps(ms["segmentation"])}')
+    log(f'final detection {json.dumps({k: v for k, v in ms["detection"].items() if k != "AP@0.5"})}')
+    metrics['test'] = {'classification': mc, **ms}
+    metrics['wall_minutes'] = (time.time() - t_start) / 60
+    ck = os.path.join(a.out, 'checkpoint.pth')
+    export.save_checkpoint(ck, model, a, epoch=2, metrics={
+        'classification_accuracy': mc['accuracy'], 'seg_mIoU': ms['segmentation']['mIoU'],
+        'det_mAP50': ms['detection']['mAP@0.5']})
+    log(f'wrote {ck} ({os.path.getsize(ck) / 1e6:.2f} MB)')
+    if not a.no_export:
+        ex = export.export_all(model, a, a.safetensors, a.fixtures)
+        metrics['export'] = ex
+        log(f'wrote {a.safetensors} ({ex["safetensorsBytes"] / 1e6:.2f} MB) and fixtures in {a.fixtures}')
+    with open(os.path.join(a.out, 'metrics.json'), 'w') as f:
+        json.dump(metrics, f, indent=1, default=str)
+    s1 = os.path.join(a.out, 'stage1.pth')
+    if os.path.exists(s1):
+        os.remove(s1)
+    log(f'all done in {(time.time() - t_start) / 60:.1f} min')
+
+
+if __name__ == '__main__':
+    main()
