@@ -8,9 +8,13 @@
  *   --frames N    frames per backend (default 20)
  *   --bench SPEC  model to bench, repeatable: `tiny@128x128`, `15M@224x224`, `55M@224x224:T4` …
  *   --no-parity   skip the parity check
+ *   --no-sweep    skip the layer sweep
  *   --dawn OPT    a Dawn option for create() (e.g. backend=vulkan), repeatable
+ *   --ort DIR     also run ONNX Runtime Web (webgpu and wasm providers) on the same model and
+ *                 device; DIR holds onnxruntime-web's .wasm/.mjs files (its dist folder)
  */
 import { writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { create, globals } from 'webgpu';
 import { defaultConfig, PUBLISHED_EMBED_DIMS } from '../model/config.ts';
 import { buildModelGraph } from '../model/graph.ts';
@@ -18,6 +22,8 @@ import { randomModelWeights, randomSmoothImage } from '../model/randomWeights.ts
 import { CpuReferenceRuntime } from '../runtime/cpu/cpuReferenceRuntime.ts';
 import { WebGpuRuntime } from '../runtime/webgpu/webGpuRuntime.ts';
 import { runBenchmark, type BenchResult } from './benchmark.ts';
+import { installNodeWebGpu } from '../cli/nodeWebGpu.ts';
+import type { OrtModule } from '../runtime/onnx/onnxRuntimeBackend.ts';
 
 Object.assign(globalThis, globals);
 
@@ -66,6 +72,8 @@ async function parity(gpu: GPU): Promise<ParityRow[]> {
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   let json: string | null = null, frames = 20, doParity = true;
+  let ortDir: string | null = null;
+  let sweep = true;
   const benches: string[] = [];
   const dawn: string[] = [];
   for (let i = 0; i < args.length; i++) {
@@ -74,11 +82,23 @@ async function main(): Promise<void> {
     else if (a === '--frames') frames = Number(args[++i]);
     else if (a === '--bench') benches.push(args[++i]);
     else if (a === '--no-parity') doParity = false;
+    else if (a === '--no-sweep') sweep = false;
     else if (a === '--dawn') dawn.push(args[++i]);
+    else if (a === '--ort') ortDir = args[++i];
     else throw new Error(`unknown argument ${a}`);
   }
   if (!benches.length) benches.push('tiny@128x128');
-  const gpu = create(dawn);
+  let gpu = create(dawn);
+  let ort: OrtModule | undefined;
+  if (ortDir) {
+    // ORT's WebGPU provider in Node needs navigator.gpu and a few fixes (see cli/nodeWebGpu.ts).
+    const node = await installNodeWebGpu();
+    gpu = node.gpu;
+    const ortWeb = await import('onnxruntime-web/webgpu');
+    ortWeb.env.webgpu.adapter = node.adapter;
+    ortWeb.env.wasm.wasmPaths = pathToFileURL(`${ortDir}/`).href;
+    ort = ortWeb;
+  }
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   console.log('adapter:', JSON.stringify({ vendor: adapter?.info.vendor, architecture: adapter?.info.architecture, description: adapter?.info.description }));
   const out: { parity: ParityRow[]; benches: BenchResult[] } = { parity: [], benches: [] };
@@ -89,9 +109,10 @@ async function main(): Promise<void> {
     const dims = m[1] === 'tiny' ? [16, 32, 64, 96] as [number, number, number, number] : PUBLISHED_EMBED_DIMS[m[1]];
     if (!dims) throw new Error(`unknown model ${m[1]}`);
     const t0 = performance.now();
-    const r = await runBenchmark({ dims, classes: 1000, timeSteps: m[4] ? Number(m[4]) : 1, size: [Number(m[2]), Number(m[3])], frames, warmup: 3, sweepRepeat: 10 }, gpu);
+    const r = await runBenchmark({ dims, classes: 1000, timeSteps: m[4] ? Number(m[4]) : 1, size: [Number(m[2]), Number(m[3])], frames, warmup: 3, sweepRepeat: 10, sweepRates: sweep ? undefined : [] }, gpu, ort);
     console.log(`bench ${spec}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    for (const run of r.runs) console.log(`  ${run.backend}: median ${run.ms_per_frame.median.toFixed(2)} ms, min ${run.ms_per_frame.min.toFixed(2)} ms, GPU ${run.gpu_ms_total?.toFixed(2)} ms`);
+    for (const run of r.runs) console.log(`  ${run.backend}: median ${run.ms_per_frame.median.toFixed(2)} ms, min ${run.ms_per_frame.min.toFixed(2)} ms, GPU ${run.gpu_ms_total?.toFixed(2)} ms, ×${run.ratio_to_webgpu_spike?.toFixed(2)} of webgpu-spike, ${run.spikes} spikes`);
+    for (const f of r.failed) console.log(`  ${f.backend}: did not run: ${f.error}`);
     for (const s of r.sweep) console.log(`  sweep rate ${s.rate}: spike ${s['webgpu-spike_ms'].toFixed(3)} ms, dense ${s['webgpu-dense_ms'].toFixed(3)} ms, ×${s.speedup.toFixed(1)}`);
     out.benches.push(r);
   }
