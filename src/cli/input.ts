@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { readNpy } from '../io/npy.ts';
 import type { ModelConfig } from '../model/config.ts';
 import { decodeImage } from '../preprocess/decodeImageNode.ts';
-import { officialPreprocess, resizePreprocess } from '../preprocess/image.ts';
+import { normalizeToChw, officialPreprocess, resizePreprocess } from '../preprocess/image.ts';
 import { CliError } from './cliError.ts';
 
 export interface ModelInput {
@@ -17,7 +17,16 @@ export interface ModelInput {
   width: number;
 }
 
-export async function loadInput(path: string, config: ModelConfig, size?: [number, number]): Promise<ModelInput> {
+export interface LoadInputOptions {
+  /**
+   * Without `size`, use an image at its own size (normalized only; height and width must be
+   * multiples of 16) instead of the classification crop: detection and segmentation work on the
+   * whole frame, and their boxes and masks are then in the image's pixels.
+   */
+  nativeSize?: boolean;
+}
+
+export async function loadInput(path: string, config: ModelConfig, size?: [number, number], options: LoadInputOptions = {}): Promise<ModelInput> {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(path);
@@ -26,6 +35,12 @@ export async function loadInput(path: string, config: ModelConfig, size?: [numbe
   }
   if (path.toLowerCase().endsWith('.npy')) return npyInput(bytes, path, config, size);
   const image = decodeImage(bytes, path);
+  if (!size && options.nativeSize) {
+    if (image.height % 16 !== 0 || image.width % 16 !== 0) {
+      throw new CliError(`${path} is ${image.height}x${image.width}; detection and segmentation use the image at its own size, which must be a multiple of 16 (or give --size HxW to resize it)`);
+    }
+    return normalizeToChw(image, config.mean, config.std);
+  }
   const pre = size
     ? resizePreprocess(image, size[0], size[1], config.mean, config.std)
     : officialPreprocess(image, config.mean, config.std);

@@ -17,13 +17,18 @@ import { buildSpikeReport } from '../runtime/spikeReport.ts';
 import { loadInput } from './input.ts';
 import { BACKENDS, backendHasSpikeMaps, runBackend, type BackendName } from './backends.ts';
 import { CliError } from './cliError.ts';
+import { parseTasks, TASK_CHOICES, writeTaskOutputs } from './taskOutputs.ts';
+import { configForTasks, type ModelConfig } from '../model/config.ts';
 
 const USAGE = `usage:
   spikeformer convert <in.pth|in.safetensors> -o <out.safetensors> [--time-steps T] [--fp16]
   spikeformer info <file>
   spikeformer export-onnx <in.pth|in.safetensors> -o <out.onnx> [--time-steps T] [--size HxW]
   spikeformer infer --weights <file> --input <input.npy|image.png|image.jpg> --out <dir>
-                    [--backend ${Object.keys(BACKENDS).join('|')}] [--time-steps T] [--size HxW] [--dump-spikes]`;
+                    [--task ${TASK_CHOICES.join('|')}] [--backend ${Object.keys(BACKENDS).join('|')}]
+                    [--time-steps T] [--size HxW] [--dump-spikes] [--save-logits]
+      --task detect writes <out>/boxes.json, --task segment <out>/mask.png (with --save-logits
+      also the raw head maps as .npy); an image is used at its own size for these unless --size`;
 
 function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T, positionals: number) {
   let parsed;
@@ -133,7 +138,9 @@ async function exportOnnxCommand(args: string[]): Promise<void> {
   await writeViaTemp(values.out, [onnx]);
   const c = model.config;
   console.log(`wrote ${values.out}: ONNX opset ${ONNX_OPSET}, ${(onnx.byteLength / 2 ** 20).toFixed(1)} MiB, input [1,${c.inChannels},${height},${width}], ` +
-    `T=${c.timeSteps}, outputs logits [1,${c.numClasses}]${c.kd ? ' (head + head_kd)' : ''} and ${lifOps(graph).length} spike counts [${c.timeSteps}]`);
+    `T=${c.timeSteps}, outputs logits [1,${c.numClasses}]${c.kd ? ' (head + head_kd)' : ''}` +
+    Object.entries(graph.outputs).filter(([k]) => k !== 'logits').map(([, v]) => `, ${v} [1,${graph.shapes.get(v)}]`).join('') +
+    ` and ${lifOps(graph).length} spike counts [${c.timeSteps}]`);
 }
 
 async function info(args: string[]): Promise<void> {
@@ -153,11 +160,21 @@ async function info(args: string[]): Promise<void> {
       `classes:     ${config.numClasses}${config.labels ? ` (${config.labels})` : ''}`,
       `time steps:  ${config.timeSteps}`,
       `kd head:     ${config.kd ? 'yes (output = (head + head_kd) / 2)' : 'no'}`,
+      `tasks:       ${describeTasks(config)}`,
       `dtype:       ${dtypes}`,
       `normalize:   mean ${config.mean.map((v) => v.toFixed(3)).join(', ')}, std ${config.std.map((v) => v.toFixed(3)).join(', ')}`,
     ];
     console.log(lines.join('\n'));
   });
+}
+
+function describeTasks(config: ModelConfig): string {
+  const h = config.heads;
+  const parts = [`classify (${config.numClasses} classes)`];
+  if (h?.segment) parts.push(`segment (${h.segment.numClasses} classes: ${h.segment.classNames.slice(0, 4).join(', ')}${h.segment.numClasses > 4 ? ', …' : ''})`);
+  if (h?.detect) parts.push(`detect (${h.detect.numClasses} classes, score ≥ ${(1 / (1 + Math.exp(-h.detect.decode.logitThreshold))).toFixed(2)})`);
+  if (h) parts.push(`on a ${h.fpn.channels}-channel spiking FPN (strides ${h.fpn.levels.map((l) => l.stride).join('/')})`);
+  return parts.join(', ');
 }
 
 async function infer(args: string[]): Promise<void> {
@@ -169,8 +186,11 @@ async function infer(args: string[]): Promise<void> {
     'time-steps': { type: 'string' },
     size: { type: 'string' },
     'dump-spikes': { type: 'boolean' },
+    task: { type: 'string', default: 'classify' },
+    'save-logits': { type: 'boolean' },
   }, 0);
   if (!values.weights || !values.input || !values.out) throw new CliError(`infer needs --weights, --input and --out; see spikeformer --help`);
+  if (!(TASK_CHOICES as readonly string[]).includes(values.task)) throw new CliError(`unknown task "${values.task}": use one of ${TASK_CHOICES.join(', ')}`);
   const backend = values.backend as BackendName;
   if (!(backend in BACKENDS)) throw new CliError(`unknown backend "${values.backend}": use one of ${Object.keys(BACKENDS).join(', ')}`);
   if (values['dump-spikes'] && !backendHasSpikeMaps(backend)) {
@@ -178,19 +198,25 @@ async function infer(args: string[]): Promise<void> {
   }
   const size = parseSize(values.size);
   const timeSteps = positiveInt(values['time-steps'], '--time-steps');
-  const model = await withSource(values.weights, (src) => loadModel(src, { timeSteps, onProgress: progressReporter('reading', src.size) }));
-  const input = await loadInput(values.input, model.config, size);
+  const loaded = await withSource(values.weights, (src) => loadModel(src, { timeSteps, onProgress: progressReporter('reading', src.size) }));
+  const tasks = parseTasks(values.task, loaded.config);
+  // Only the heads asked for are built: one backbone pass, then those heads.
+  const model = { ...loaded, config: configForTasks(loaded.config, tasks) };
+  const dense = tasks.some((t) => t !== 'classify');
+  const input = await loadInput(values.input, model.config, size, { nativeSize: dense });
   const dumpSpikes = values['dump-spikes'] ?? false;
   const { graph, result, backendUsed } = await runBackend(backend, model, input, { spikeMaps: dumpSpikes ? 'all' : undefined });
   const { report, bin } = buildSpikeReport(graph, result, dumpSpikes);
   await mkdir(values.out, { recursive: true });
   await writeFile(join(values.out, 'logits.npy'), writeNpy(result.logits, [1, result.logits.length]));
-  await writeFile(join(values.out, 'spikes.json'), JSON.stringify({ backend: backendUsed, ...report }, null, 1));
+  await writeFile(join(values.out, 'spikes.json'), JSON.stringify({ backend: backendUsed, tasks, ...report }, null, 1));
   if (bin) await writeFile(join(values.out, 'spikes.bin'), bin);
+  const taskSummary = await writeTaskOutputs(values.out, graph, result, tasks, backendUsed, values['save-logits'] ?? false);
   const ones = report.layers.reduce((a, l) => a + l.ones, 0);
   const total = report.layers.reduce((a, l) => a + l.total, 0);
   console.log(`${backendUsed}: input ${input.height}x${input.width}, T=${model.config.timeSteps}, top-1 class ${report.top1}, ` +
-    `${ones.toLocaleString('en-US')} spikes of ${total.toLocaleString('en-US')} neurons (rate ${(ones / total).toFixed(4)}) → ${values.out}`);
+    `${ones.toLocaleString('en-US')} spikes of ${total.toLocaleString('en-US')} neurons (rate ${(ones / total).toFixed(4)})` +
+    `${taskSummary.map((s) => `; ${s}`).join('')} → ${values.out}`);
 }
 
 const COMMANDS: Record<string, (args: string[]) => Promise<void>> = { convert, info, infer, 'export-onnx': exportOnnxCommand };

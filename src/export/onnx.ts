@@ -28,9 +28,10 @@
  *
  * Ops (all in ORT's CPU/wasm and WebGPU execution providers, which ran every node of it): Conv,
  * Mul, Add, Sub, Div, Pad, Split, GreaterOrEqual, Cast, Where, Concat, ReduceSum, ReduceMean,
- * Reshape, Transpose, MatMul, Flatten, Gemm.
+ * Reshape, Transpose, MatMul, Flatten, Gemm; with task heads also Gather (upsampling).
  *
- * Outputs: `logits` `[1, classes]` (each head's mean over T, then the mean of head and head_kd), and
+ * Outputs: `logits` `[1, classes]` (each head's mean over T, then the mean of head and head_kd),
+ * with task heads `seg_logits`, `det_heatmap`, `det_boxreg` `[1, C, H/4, W/4]` (means over T), and
  * for every neuron layer `spikes/<official name>` `[T]`: its spike count per time step (float32;
  * exact while a layer has < 2^24 neurons per step, which the export checks), so sparsity views work
  * on this backend too.
@@ -41,7 +42,8 @@
  */
 import { batchNormAffine } from '../runtime/cpu/ops.ts';
 import type { ModelWeights } from '../runtime/weights.ts';
-import type { LifOp, ModelGraph, Op } from '../model/graph.ts';
+import type { LifOp, ModelGraph, Op, UpsampleOp } from '../model/graph.ts';
+import { bilinearTap } from '../runtime/cpu/ops.ts';
 import {
   DataType, encodeModel, type AttributeValue, type NodeProto, type TensorProto, type ValueInfoProto,
 } from './protobuf.ts';
@@ -249,8 +251,10 @@ export function exportOnnx(graph: ModelGraph, weights: ModelWeights, options: On
         break;
       }
       case 'output': {
-        const [classes] = shapeOf(op.output);
-        const last = op.inputs.length === 1 ? ONNX_LOGITS : null;
+        const [c, h, w] = shapeOf(op.output);
+        const isLogits = op.output === graph.output;
+        const name = isLogits ? ONNX_LOGITS : op.output;
+        const last = op.inputs.length === 1 ? name : null;
         const means = op.inputs.map((_, i) => {
           const x = input(op, i);
           return b.node('ReduceMean', `${op.inputs[i]}/time_mean`, [x.name], last ?? `${op.inputs[i]}/time_mean`, { axes: [0], keepdims: 1 });
@@ -259,16 +263,23 @@ export function exportOnnx(graph: ModelGraph, weights: ModelWeights, options: On
           // A chain of Adds (the reference's running sum), not Sum: ORT's WebGPU EP has no Sum kernel.
           let sum = means[0];
           for (let i = 1; i < means.length; i++) sum = b.node('Add', `${op.name}/sum${i}`, [sum, means[i]], `${op.name}/sum${i}`);
-          b.node('Div', `${op.name}/mean`, [sum, b.scalar(means.length)], ONNX_LOGITS);
+          b.node('Div', `${op.name}/mean`, [sum, b.scalar(means.length)], name);
         }
-        outputs.push({ name: ONNX_LOGITS, elemType: DataType.FLOAT, shape: [1, classes] });
+        outputs.push({ name, elemType: DataType.FLOAT, shape: isLogits ? [1, c] : [1, c, h, w] });
+        values.set(op.output, { name, perStep: false });
+        break;
+      }
+      case 'upsample': {
+        const x = input(op, 0);
+        upsampleNodes(b, op, x.name, shapeOf(op.inputs[0]));
+        values.set(op.output, { name: op.output, perStep: x.perStep });
         break;
       }
       default:
         throw new Error(`onnx export: op kind ${(op as Op).kind} is not supported`);
     }
   }
-  if (outputs.length !== 1) throw new Error('onnx export: the graph has no output op');
+  if (!outputs.some((o) => o.name === ONNX_LOGITS)) throw new Error('onnx export: the graph has no output op');
 
   const [inC, inH, inW] = shapeOf(graph.input);
   const config = { ...graph.config, inputHeight: graph.inputHeight, inputWidth: graph.inputWidth };
@@ -288,6 +299,38 @@ export function exportOnnx(graph: ModelGraph, weights: ModelWeights, options: On
     },
     metadata: { [ONNX_CONFIG_METADATA_KEY]: JSON.stringify(config) },
   });
+}
+
+/**
+ * Upsampling ×2 of `[N, C, H, W]` with Gathers (exact copies) and, for bilinear, Mul/Add in the
+ * reference's order (HEADS.md): top = w0x·z[i0,j0] + w1x·z[i0,j1] (rows i0), bot likewise (rows
+ * i1), out = w0y·top + w1y·bot, each Mul and Add one float32 rounding as in the CPU reference.
+ */
+function upsampleNodes(b: OnnxGraphBuilder, op: UpsampleOp, x: string, [, h, w]: [number, number, number]): void {
+  const n = op.name;
+  const rows = Array.from({ length: 2 * h }, (_, o) => bilinearTap(o, h, 2));
+  const cols = Array.from({ length: 2 * w }, (_, o) => bilinearTap(o, w, 2));
+  const gather = (input: string, index: number[], axis: number, tag: string, output = `${n}/${tag}`) =>
+    b.node('Gather', `${n}/${tag}`, [input, b.int64s(index)], output, { axis });
+  if (op.mode === 'nearest') {
+    const r = gather(x, rows.map((_, o) => o >> 1), 2, 'rows');
+    gather(r, cols.map((_, o) => o >> 1), 3, 'cols', op.output);
+    return;
+  }
+  const wx0 = b.floatTensor(`${n}/wx0`, [2 * w], Float32Array.from(cols, (t) => t.w0));
+  const wx1 = b.floatTensor(`${n}/wx1`, [2 * w], Float32Array.from(cols, (t) => t.w1));
+  const wy0 = b.floatTensor(`${n}/wy0`, [2 * h, 1], Float32Array.from(rows, (t) => t.w0));
+  const wy1 = b.floatTensor(`${n}/wy1`, [2 * h, 1], Float32Array.from(rows, (t) => t.w1));
+  const r0 = gather(x, rows.map((t) => t.i0), 2, 'r0');
+  const r1 = gather(x, rows.map((t) => t.i1), 2, 'r1');
+  const horizontal = (r: string, tag: string) => {
+    const a = b.node('Mul', `${n}/${tag}a`, [gather(r, cols.map((t) => t.i0), 3, `${tag}j0`), wx0], `${n}/${tag}a`);
+    const c = b.node('Mul', `${n}/${tag}b`, [gather(r, cols.map((t) => t.i1), 3, `${tag}j1`), wx1], `${n}/${tag}b`);
+    return b.node('Add', `${n}/${tag}`, [a, c], `${n}/${tag}`);
+  };
+  const top = b.node('Mul', `${n}/top_w`, [horizontal(r0, 'top'), wy0], `${n}/top_w`);
+  const bot = b.node('Mul', `${n}/bot_w`, [horizontal(r1, 'bot'), wy1], `${n}/bot_w`);
+  b.node('Add', n, [top, bot], op.output);
 }
 
 /**

@@ -22,6 +22,88 @@ export interface ModelConfig {
   std: [number, number, number];
   /** Name of the label set the classes follow ('imagenet-1k', 'mnist', …) or null if unknown. */
   labels: string | null;
+  /**
+   * Dense-prediction heads on the same backbone (spiking FPN, segmentation, detection;
+   * `training/HEADS.md`), read off the `fpn.*`, `seg_head.*` and `det_head.*` tensors. Absent
+   * (or null) for a classification-only checkpoint.
+   */
+  heads?: HeadsConfig | null;
+}
+
+/** The tasks a model can run; `classify` is the backbone's own head and always there. */
+export type Task = 'classify' | 'segment' | 'detect';
+
+/** One FPN level: which backbone stage's output feeds it. */
+export interface FpnLevel {
+  /**
+   * Backbone stage 1..4 whose last block output is tapped (stage 1: `ConvBlock1_2.*`, stride 4;
+   * 2: `ConvBlock2_2.*`, stride 8; 3: `block3.*`, stride 16; 4: `block4.*`, stride 16).
+   */
+  stage: 1 | 2 | 3 | 4;
+  /** Channels of that stage (E0..E3). */
+  inChannels: number;
+  /** Stride of the level in input pixels (4, 8, 16). */
+  stride: number;
+}
+
+export interface FpnConfig {
+  /** Output channels of every lateral and output conv. */
+  channels: number;
+  /** Levels from fine to coarse; each level's stride is twice the previous one's. */
+  levels: FpnLevel[];
+}
+
+export interface SegmentHeadConfig {
+  /** Channels of the scale-head stages. */
+  channels: number;
+  numClasses: number;
+  /** One name per class (`background`, `0`, …); `String(i)` when the file has none. */
+  classNames: string[];
+  /** Stride of `seg_logits` (that of FPN level 0, 4); the mask is upsampled by it. */
+  stride: number;
+}
+
+/** Decoding of the detection maps (HEADS.md, `decode_detections`). */
+export interface DetectionDecodeParams {
+  /** Cells of `det_heatmap`, in input pixels (FPN level 0's stride, 4). */
+  stride: number;
+  /** A candidate needs heat logit ≥ this (= ln(p/(1−p)) of the score threshold p). */
+  logitThreshold: number;
+  preNmsTopK: number;
+  /** Greedy class-agnostic NMS drops a box whose IoU with a kept box is > this. */
+  nmsIou: number;
+  maxDetections: number;
+}
+
+export interface DetectHeadConfig {
+  /** Channels of the stem conv. */
+  channels: number;
+  numClasses: number;
+  classNames: string[];
+  decode: DetectionDecodeParams;
+}
+
+export interface HeadsConfig {
+  fpn: FpnConfig;
+  segment: SegmentHeadConfig | null;
+  detect: DetectHeadConfig | null;
+}
+
+/** HEADS.md's decoding constants (also what a file without `spikeformer.tasks` gets). */
+export const DEFAULT_DETECTION_DECODE: DetectionDecodeParams = {
+  stride: 4,
+  logitThreshold: -0.8472978603872037, // ln(0.3 / 0.7): score ≥ 0.3
+  preNmsTopK: 50,
+  nmsIou: 0.5,
+  maxDetections: 20,
+};
+
+/** The tasks a config can run, in the order `classify`, `segment`, `detect`. */
+export function availableTasks(config: ModelConfig): Task[] {
+  const tasks: Task[] = ['classify'];
+  if (config.heads?.segment) tasks.push('segment');
+  if (config.heads?.detect) tasks.push('detect');
+  return tasks;
 }
 
 export const IMAGENET_MEAN: [number, number, number] = [0.485, 0.456, 0.406];
@@ -53,4 +135,21 @@ export function defaultConfig(partial: Partial<ModelConfig> & Pick<ModelConfig, 
 export function publishedSizeName(dims: readonly number[]): string | null {
   for (const [name, d] of Object.entries(PUBLISHED_EMBED_DIMS)) if (d.every((v, i) => v === dims[i])) return name;
   return null;
+}
+
+/** What each task needs, for error messages. */
+const TASK_HEAD: Record<Exclude<Task, 'classify'>, string> = { segment: 'segmentation head (seg_head.* tensors)', detect: 'detection head (det_head.* tensors)' };
+
+/**
+ * The config restricted to `tasks`: heads not asked for are dropped (so graphs built from it do not
+ * compute them). Throws if a task's head is missing from the config.
+ */
+export function configForTasks(config: ModelConfig, tasks: readonly Task[]): ModelConfig {
+  const h = config.heads;
+  for (const t of tasks) {
+    if (t !== 'classify' && !(t === 'segment' ? h?.segment : h?.detect)) throw new Error(`the model has no ${TASK_HEAD[t]}`);
+  }
+  const segment = tasks.includes('segment') ? h!.segment : null;
+  const detect = tasks.includes('detect') ? h!.detect : null;
+  return { ...config, heads: segment || detect ? { fpn: h!.fpn, segment, detect } : null };
 }

@@ -11,8 +11,14 @@
  * N = H·W, which is the same memory). Ops apply to each time step independently, except `lif`,
  * which carries its membrane potential from step t to t+1, and `output`, which averages over T.
  * The image input is the same at every step.
+ *
+ * A checkpoint with task heads (`config.heads`, `training/HEADS.md`) gets them appended after the
+ * classification head, in the reference's execution order: the spiking FPN on three backbone
+ * taps, the Semantic-FPN segmentation head, the CenterNet detection head. They run per time step
+ * like the backbone (one backbone pass feeds every head) and end in their own `output` ops
+ * (`graph.outputs`: `seg_logits`, `det_heatmap`, `det_boxreg`).
  */
-import type { ModelConfig } from './config.ts';
+import type { HeadsConfig, ModelConfig, Task } from './config.ts';
 
 export type Shape3 = [channels: number, height: number, width: number];
 
@@ -92,12 +98,31 @@ export interface LinearOp extends OpBase {
   outFeatures: number;
 }
 
-/** The logits: mean over T of each input, then the mean of the inputs (head and head_kd). */
+/**
+ * A graph output: mean over T of each input (in float32), then the mean of the inputs (the
+ * classifier's head and head_kd; the task heads have one input). Any shape.
+ */
 export interface OutputOp extends OpBase {
   kind: 'output';
 }
 
-export type Op = ConvOp | BatchNormOp | LifOp | AddOp | AttentionOp | SpatialMeanOp | LinearOp | OutputOp;
+/**
+ * Upsampling ×`factor` of a `[C, H, W]` map. `nearest`: out[y, x] = in[y // f, x // f].
+ * `bilinear` (align_corners = false, PyTorch's values), in float32 in a fixed order (HEADS.md):
+ * per output row o (columns alike) of an axis of length n, src = max(0, (o + 0.5)/f − 0.5),
+ * i0 = floor(src), i1 = min(i0 + 1, n − 1), λ1 = src − i0, λ0 = 1 − λ1, then, rounding after
+ * every multiply and add, out = λ0y·(λ0x·z[i0,j0] + λ1x·z[i0,j1]) + λ1y·(λ0x·z[i1,j0] + λ1x·z[i1,j1]).
+ */
+export interface UpsampleOp extends OpBase {
+  kind: 'upsample';
+  mode: 'nearest' | 'bilinear';
+  factor: 2;
+}
+
+export type Op = ConvOp | BatchNormOp | LifOp | AddOp | AttentionOp | SpatialMeanOp | LinearOp | OutputOp | UpsampleOp;
+
+/** Names of the graph outputs: `logits` always, the task heads' maps when built. */
+export type GraphOutputName = 'logits' | 'seg_logits' | 'det_heatmap' | 'det_boxreg';
 
 export interface ModelGraph {
   config: ModelConfig;
@@ -111,6 +136,22 @@ export interface ModelGraph {
   shapes: Map<string, Shape3>;
   /** The value holding the logits (`[classes, 1, 1]`, already averaged over T). */
   output: string;
+  /**
+   * Every output by name, averaged over T: `logits` (= `output`), and with the task heads
+   * `seg_logits` `[classes, H/4, W/4]`, `det_heatmap` `[classes, H/4, W/4]` (centre logits),
+   * `det_boxreg` `[4, H/4, W/4]` (l, t, r, b in cells).
+   */
+  outputs: Partial<Record<GraphOutputName, string>> & { logits: string };
+  /** The tasks this graph computes (`classify` always). */
+  tasks: Task[];
+}
+
+export interface GraphOptions {
+  /**
+   * Tasks to build (default: every task the config has heads for). `classify` is always built;
+   * asking for a head the config does not have throws.
+   */
+  tasks?: readonly Task[];
 }
 
 export const BN_EPS = 1e-5;
@@ -119,30 +160,41 @@ export const LIF_THRESHOLD = 1.0;
 export const ATTENTION_LIF_THRESHOLD = 0.5;
 
 /** Builds the graph for one input size (H and W divisible by 16). */
-export function buildModelGraph(config: ModelConfig, inputHeight: number, inputWidth: number): ModelGraph {
+export function buildModelGraph(config: ModelConfig, inputHeight: number, inputWidth: number, options: GraphOptions = {}): ModelGraph {
   if (!(inputHeight > 0 && inputWidth > 0 && inputHeight % 16 === 0 && inputWidth % 16 === 0)) {
     throw new Error(`input size ${inputHeight}x${inputWidth}: height and width must be positive multiples of 16`);
   }
+  const tasks = graphTasks(config, options.tasks);
   const b = new GraphBuilder(config, inputHeight, inputWidth);
   const [e0, e1, e2, e3] = config.embedDims;
+  /** Output of the last block of each stage 1..4 (the FPN taps). */
+  const stages: string[] = [];
   let x = 'input';
   x = b.downsample('downsample1_1', x, e0 / 2, 7, 2, 3, true);
   x = b.convBlock('ConvBlock1_1.0', x);
   x = b.downsample('downsample1_2', x, e0, 3, 2, 1, false);
   x = b.convBlock('ConvBlock1_2.0', x);
+  stages[1] = x;
   x = b.downsample('downsample2', x, e1, 3, 2, 1, false);
   x = b.convBlock('ConvBlock2_1.0', x);
   x = b.convBlock('ConvBlock2_2.0', x);
+  stages[2] = x;
   x = b.downsample('downsample3', x, e2, 3, 2, 1, false);
   for (let i = 0; i < config.depths[0]; i++) x = b.transformerBlock(`block3.${i}`, x);
+  stages[3] = x;
   x = b.downsample('downsample4', x, e3, 3, 1, 1, false);
   for (let i = 0; i < config.depths[1]; i++) x = b.transformerBlock(`block4.${i}`, x);
+  stages[4] = x;
   // Head: x.flatten(3).mean(3) → lif → Linear (→ and head_kd) → mean over T.
   x = b.spatialMean('pool', x);
   const s = b.lif('lif', x, LIF_THRESHOLD, 'c');
   const heads = [b.linear('head', s, config.numClasses)];
   if (config.kd) heads.push(b.linear('head_kd', s, config.numClasses));
   const out = b.output('logits', heads);
+  const outputs: ModelGraph['outputs'] = { logits: out };
+  if (config.heads && (tasks.includes('segment') || tasks.includes('detect'))) {
+    Object.assign(outputs, b.taskHeads(config.heads, stages, tasks));
+  }
   return {
     config,
     inputHeight,
@@ -151,10 +203,23 @@ export function buildModelGraph(config: ModelConfig, inputHeight: number, inputW
     ops: b.ops,
     shapes: b.shapes,
     output: out,
+    outputs,
+    tasks,
   };
 }
 
-/** Every tensor the official state_dict of this config holds, in graph order. */
+/** The tasks a graph is built for: `requested` (checked against the config) or all the config has. */
+function graphTasks(config: ModelConfig, requested: readonly Task[] | undefined): Task[] {
+  const has: Record<Task, boolean> = { classify: true, segment: !!config.heads?.segment, detect: !!config.heads?.detect };
+  if (!requested) return (['classify', 'segment', 'detect'] as const).filter((t) => has[t]);
+  for (const t of requested) {
+    if (!(t in has)) throw new Error(`unknown task "${t}"`);
+    if (!has[t]) throw new Error(`the model has no ${t === 'segment' ? 'segmentation head (seg_head.* tensors)' : 'detection head (det_head.* tensors)'}`);
+  }
+  return (['classify', 'segment', 'detect'] as const).filter((t) => t === 'classify' || requested.includes(t));
+}
+
+/** Every tensor the official state_dict of this config holds (task heads included), in graph order. */
 export function expectedParameters(config: ModelConfig): ParamSpec[] {
   return buildModelGraph(config, 16, 16).ops.flatMap((op) => op.params);
 }
@@ -169,6 +234,14 @@ export function countLearnableParameters(config: ModelConfig): number {
 /** True when `value` is produced by a neuron (holds only 0/1). */
 export function isSpikeValue(graph: ModelGraph, value: string): boolean {
   return graph.ops.some((op) => op.kind === 'lif' && op.output === value);
+}
+
+/**
+ * Stages of segmentation scale head `i` (heads.py `SemanticFPNHead`): max(1, log2(stride_i / stride_0)),
+ * each followed by a bilinear ×2 when level i is coarser than level 0.
+ */
+export function segStageCount(levels: readonly { stride: number }[], i: number): number {
+  return Math.max(1, Math.round(Math.log2(levels[i].stride / levels[0].stride)));
 }
 
 export function lifOps(graph: ModelGraph): LifOp[] {
@@ -249,6 +322,61 @@ class GraphBuilder {
 
   output(name: string, inputs: string[]): string {
     return this.add<OutputOp>({ kind: 'output', name, inputs, output: name, params: [] }, this.shape(inputs[0]));
+  }
+
+  upsample(name: string, input: string, mode: UpsampleOp['mode']): string {
+    const [c, h, w] = this.shape(input);
+    return this.add<UpsampleOp>({ kind: 'upsample', name, inputs: [input], output: name, params: [], mode, factor: 2 }, [c, 2 * h, 2 * w]);
+  }
+
+  /** `SpikeConvBN` (heads.py): LIF → Conv2d k×k (no bias, zero padding k // 2) → BN. */
+  spikeConvBn(name: string, x: string, out: number, kernel: number): string {
+    x = this.lif(`${name}.lif`, x, LIF_THRESHOLD, 'chw');
+    x = this.conv(`${name}.conv`, x, out, kernel, 1, kernel >> 1);
+    return this.batchNorm(`${name}.bn`, x);
+  }
+
+  /**
+   * The task heads of `training/HEADS.md` on the backbone's stage outputs `stages[1..4]`:
+   * spiking FPN, then the segmentation head and/or the detection head. Returns their outputs.
+   */
+  taskHeads(heads: HeadsConfig, stages: string[], tasks: readonly Task[]): Partial<Record<GraphOutputName, string>> {
+    const { fpn } = heads;
+    const outputs: Partial<Record<GraphOutputName, string>> = {};
+    // FPN: l_i = lateral_i(c_i); m_last = l_last; m_i = l_i + nearest_up2(m_{i+1}); p_i = output_i(m_i).
+    const lat = fpn.levels.map((level, i) => this.spikeConvBn(`fpn.lateral.${i}`, stages[level.stage], fpn.channels, 1));
+    const merged = [...lat];
+    for (let i = lat.length - 2; i >= 0; i--) {
+      merged[i] = this.residual(`fpn.merge.${i}`, lat[i], this.upsample(`fpn.up.${i}`, merged[i + 1], 'nearest'));
+    }
+    const p = merged.map((m, i) => this.spikeConvBn(`fpn.output.${i}`, m, fpn.channels, 3));
+    if (heads.segment && tasks.includes('segment')) {
+      const seg = heads.segment;
+      // Per level: stages U = LIF → 3×3 conv → BN (→ bilinear ×2 if coarser than level 0) down to stride 4; summed.
+      let sum: string | null = null;
+      fpn.levels.forEach((level, i) => {
+        let y = p[i];
+        const up = level.stride > fpn.levels[0].stride;
+        for (let j = 0; j < segStageCount(fpn.levels, i); j++) {
+          y = this.spikeConvBn(`seg_head.scale_heads.${i}.${j}`, y, seg.channels, 3);
+          if (up) y = this.upsample(`seg_head.scale_heads.${i}.${j}.up`, y, 'bilinear');
+        }
+        sum = sum === null ? y : this.residual(`seg_head.sum.${i}`, sum, y);
+      });
+      const s = this.lif('seg_head.cls_lif', sum!, LIF_THRESHOLD, 'chw');
+      const logits = this.conv('seg_head.conv_seg', s, seg.numClasses, 1, 1, 0, { bias: true });
+      outputs.seg_logits = this.output('seg_logits', [logits]);
+    }
+    if (heads.detect && tasks.includes('detect')) {
+      const det = heads.detect;
+      const d = this.spikeConvBn('det_head.stem', p[0], det.channels, 3);
+      const s = this.lif('det_head.out_lif', d, LIF_THRESHOLD, 'chw');
+      const heat = this.conv('det_head.cls_conv', s, det.numClasses, 1, 1, 0, { bias: true });
+      const reg = this.conv('det_head.reg_conv', s, 4, 1, 1, 0, { bias: true });
+      outputs.det_heatmap = this.output('det_heatmap', [heat]);
+      outputs.det_boxreg = this.output('det_boxreg', [reg]);
+    }
+    return outputs;
   }
 
   /** `MS_DownSampling`: [LIF →] Conv2d with bias → BN. */

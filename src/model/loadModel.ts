@@ -6,11 +6,17 @@
 import { readCheckpoint, type LoadedCheckpoint } from '../checkpoint/index.ts';
 import type { Tensor } from '../checkpoint/tensor.ts';
 import type { ByteSource } from '../io/byteSource.ts';
-import type { ModelConfig } from './config.ts';
-import { describeModel, type TensorShapes } from './describe.ts';
+import type { DetectionDecodeParams, ModelConfig } from './config.ts';
+import { describeModel, type TaskHeadHints, type TensorShapes } from './describe.ts';
 
 /** Key of the safetensors metadata entry holding the `ModelConfig` as JSON. */
 export const CONFIG_METADATA_KEY = 'spikeformer.config';
+
+/**
+ * Key of the safetensors metadata entry describing the task heads as JSON (written by
+ * `training/export.py`): `segment.classNames`, `detect.classNames`, `detect.decode` (…).
+ */
+export const TASKS_METADATA_KEY = 'spikeformer.tasks';
 
 export interface LoadedModel {
   config: ModelConfig;
@@ -48,6 +54,61 @@ export function configFromMetadata(metadata: Record<string, string>): Partial<Mo
   return out;
 }
 
+function stringList(v: unknown): string[] | undefined {
+  return Array.isArray(v) && v.every((x) => typeof x === 'string') ? [...v] : undefined;
+}
+
+function parseJsonEntry(metadata: Record<string, string>, key: string): Record<string, unknown> | null {
+  const text = metadata[key];
+  if (!text) return null;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return parsed && typeof parsed === 'object' ? parsed as Record<string, unknown> : null;
+  } catch {
+    throw new Error(`the file's ${key} metadata is not valid JSON`);
+  }
+}
+
+/**
+ * Class names and detection decoding of the task heads from the file's metadata: our own
+ * `spikeformer.config` (its `heads`, written by `convert`) and `spikeformer.tasks` (written by
+ * `training/export.py`; wins). Unknown or malformed fields are ignored; the heads' structure
+ * always comes from the tensors.
+ */
+export function taskHintsFromMetadata(metadata: Record<string, string>): TaskHeadHints {
+  const hints: TaskHeadHints = {};
+  const config = parseJsonEntry(metadata, CONFIG_METADATA_KEY);
+  const heads = config?.heads as { segment?: { classNames?: unknown }; detect?: { classNames?: unknown; decode?: unknown } } | null | undefined;
+  const decodeOf = (d: unknown): Partial<DetectionDecodeParams> | undefined => {
+    if (!d || typeof d !== 'object') return undefined;
+    const r = d as Record<string, unknown>;
+    const out: Partial<DetectionDecodeParams> = {};
+    const num = (k: keyof DetectionDecodeParams) => { if (typeof r[k] === 'number' && Number.isFinite(r[k])) out[k] = r[k] as number; };
+    num('logitThreshold'); num('preNmsTopK'); num('nmsIou'); num('maxDetections');
+    // `scoreThreshold` p alone (no logit given): ln(p / (1 − p)).
+    if (out.logitThreshold === undefined && typeof r.scoreThreshold === 'number' && r.scoreThreshold > 0 && r.scoreThreshold < 1) {
+      out.logitThreshold = Math.log(r.scoreThreshold / (1 - r.scoreThreshold));
+    }
+    return out;
+  };
+  if (heads && typeof heads === 'object') {
+    hints.segmentClassNames = stringList(heads.segment?.classNames);
+    hints.detectClassNames = stringList(heads.detect?.classNames);
+    hints.detectDecode = decodeOf(heads.detect?.decode);
+  }
+  const tasks = parseJsonEntry(metadata, TASKS_METADATA_KEY);
+  if (tasks) {
+    const seg = tasks.segment as Record<string, unknown> | undefined;
+    const det = tasks.detect as Record<string, unknown> | undefined;
+    hints.segmentClassNames = stringList(seg?.classNames) ?? hints.segmentClassNames;
+    hints.detectClassNames = stringList(det?.classNames) ?? hints.detectClassNames;
+    const d = decodeOf(det?.decode);
+    if (d) hints.detectDecode = { ...hints.detectDecode, ...d };
+  }
+  for (const k of Object.keys(hints) as (keyof TaskHeadHints)[]) if (hints[k] === undefined) delete hints[k];
+  return hints;
+}
+
 /** T from the training args of an official checkpoint (`args.time_steps`), if present. */
 export function timeStepsFromArgs(args: LoadedCheckpoint['args']): number | undefined {
   const t = args?.time_steps;
@@ -60,6 +121,6 @@ export async function loadModel(source: ByteSource, options: LoadModelOptions = 
   const checkpoint = await readCheckpoint(source, { onProgress: options.onProgress });
   const fromFile = configFromMetadata(checkpoint.metadata);
   const timeSteps = options.timeSteps ?? fromFile.timeSteps ?? timeStepsFromArgs(checkpoint.args) ?? 1;
-  const config = describeModel(tensorShapes(checkpoint.tensors), { ...fromFile, timeSteps });
+  const config = describeModel(tensorShapes(checkpoint.tensors), { ...fromFile, timeSteps }, taskHintsFromMetadata(checkpoint.metadata));
   return { config, tensors: checkpoint.tensors, checkpoint };
 }

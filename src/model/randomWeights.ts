@@ -15,7 +15,7 @@
  *    `targetRate` (the stream feeds the next block's neurons).
  * The result is deterministic for a given config and seed (same numbers in Node and browsers).
  */
-import { batchNorm, conv2d, add, lif, spatialMean, linear, spikeAttention } from '../runtime/cpu/ops.ts';
+import { batchNorm, conv2d, add, lif, spatialMean, linear, spikeAttention, upsample } from '../runtime/cpu/ops.ts';
 import type { ModelWeights } from '../runtime/weights.ts';
 import type { ModelConfig } from './config.ts';
 import { buildModelGraph, expectedParameters, type BatchNormOp, type ModelGraph } from './graph.ts';
@@ -192,6 +192,9 @@ function calibrate(graph: ModelGraph, weights: ModelWeights, seed: number, optio
       case 'output':
         out = x[0];
         break;
+      case 'upsample':
+        out = upsample(x[0], c, h, w, op.mode);
+        break;
     }
     values.set(op.output, out);
   }
@@ -208,7 +211,8 @@ function setBatchNorm(
   const rm = weights.get(`${op.prefix}.running_mean`)!;
   const rv = weights.get(`${op.prefix}.running_var`)!;
   const neuron = users.find((c) => c.kind === 'lif');
-  const residual = users.find((c) => c.kind === 'add');
+  // A residual whose other input is already computed (the FPN's top-down sums add a later value: plain BN).
+  const residual = users.find((c) => c.kind === 'add' && c.inputs.every((id) => id === op.output || values.has(id)));
   for (let ch = 0; ch < channels; ch++) {
     rm[ch] = mean[ch];
     rv[ch] = variance[ch];

@@ -20,6 +20,11 @@ export interface FrameResult {
    * asked for; empty unless requested.
    */
   spikeMaps: Map<string, Uint8Array>;
+  /**
+   * The task heads' outputs, by graph output name (`seg_logits`, `det_heatmap`, `det_boxreg`),
+   * averaged over T, `[C, H/4, W/4]` flattened; absent or empty when the graph has no task heads.
+   */
+  outputs?: Map<string, Float32Array>;
 }
 
 export interface FrameRequest {

@@ -1,12 +1,11 @@
 /**
  * The `spikeformer` command end to end, as a user runs it (`node bin/spikeformer.mjs …`).
  */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { cli, expectOneLineError } from '../helpers/cli.ts';
 import { bytesSource } from '../../src/io/byteSource.ts';
 import { readNpy } from '../../src/io/npy.ts';
 import { readCheckpoint } from '../../src/checkpoint/index.ts';
@@ -15,25 +14,7 @@ import { defaultConfig } from '../../src/model/config.ts';
 import { maxAbsDiff, referenceCase, referencePath } from '../helpers/reference.ts';
 import { randomSafetensors } from '../helpers/randomCheckpoint.ts';
 
-const run = promisify(execFile);
 const work = mkdtempSync(join(tmpdir(), 'spikeformer-cli-'));
-
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run('node', ['bin/spikeformer.mjs', ...args], { env: { ...process.env, SPIKEFORMER_DEBUG: '' } });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
-
-function expectOneLineError(r: { code: number; stderr: string }, pattern: RegExp) {
-  expect(r.code).toBe(1);
-  expect(r.stderr.trim().split('\n')).toHaveLength(1);
-  expect(r.stderr).toMatch(pattern);
-  expect(r.stderr).not.toMatch(/\n\s+at /);
-}
 
 describe('spikeformer convert / info', () => {
   const t4 = referencePath('metaspikformer-tiny-t4-kd', 'checkpoint.pth');

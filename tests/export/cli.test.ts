@@ -2,38 +2,19 @@
  * `spikeformer export-onnx` and `spikeformer infer --backend onnx-wasm|onnx-webgpu`, end to end as a user runs
  * them (`node bin/spikeformer.mjs …`).
  */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import * as ortNode from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
+import { cli, expectOneLineError } from '../helpers/cli.ts';
 import { readNpy } from '../../src/io/npy.ts';
 import { defaultConfig } from '../../src/model/config.ts';
 import { maxAbsDiff, referencePath } from '../helpers/reference.ts';
 import { randomSafetensors } from '../helpers/randomCheckpoint.ts';
 import { SWIFTSHADER_ICD } from '../../src/cli/nodeWebGpu.ts';
 
-const run = promisify(execFile);
 const work = mkdtempSync(join(tmpdir(), 'spikeformer-onnx-cli-'));
-
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run('node', ['bin/spikeformer.mjs', ...args], { env: { ...process.env, SPIKEFORMER_DEBUG: '' } });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
-
-function expectOneLineError(r: { code: number; stderr: string }, pattern: RegExp) {
-  expect(r.code).toBe(1);
-  expect(r.stderr.trim().split('\n')).toHaveLength(1);
-  expect(r.stderr).toMatch(pattern);
-  expect(r.stderr).not.toMatch(/\n\s+at /);
-}
 
 describe('spikeformer export-onnx', () => {
   it('writes a model ONNX Runtime loads, at --size and --time-steps, and leaves no temp file', async () => {

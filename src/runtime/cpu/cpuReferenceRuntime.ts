@@ -5,7 +5,7 @@
 import type { ModelGraph, Op } from '../../model/graph.ts';
 import type { FrameRequest, FrameResult, LayerSpikes } from '../types.ts';
 import type { ModelWeights } from '../weights.ts';
-import { add, batchNorm, conv2d, lif, linear, spatialMean, spikeAttention } from './ops.ts';
+import { add, batchNorm, conv2d, lif, linear, spatialMean, spikeAttention, timeMean, upsample } from './ops.ts';
 
 export interface CpuFrameRequest extends FrameRequest {
   /** Also return every value of the graph (all T steps), for layer-by-layer comparisons. */
@@ -19,6 +19,8 @@ export interface CpuFrameResult extends FrameResult {
   values: Map<string, Float32Array[]>;
   /** Membrane potentials of the requested layers, `[T, C, H, W]` flattened. */
   membranes: Map<string, Float32Array>;
+  /** Task-head outputs by name (empty without task heads). */
+  outputs: Map<string, Float32Array>;
 }
 
 export class CpuReferenceRuntime {
@@ -54,7 +56,7 @@ export class CpuReferenceRuntime {
     const spikeMaps = new Map<string, Uint8Array>();
     const membranes = new Map<string, Float32Array>();
     const wantMap = (name: string) => request.spikeMaps === 'all' || (request.spikeMaps?.includes(name) ?? false);
-    let logits: Float32Array | null = null;
+    const outputs = new Map<string, Float32Array>();
 
     for (const [index, op] of graph.ops.entries()) {
       const inputs = op.inputs.map((id) => values.get(id)!);
@@ -67,8 +69,9 @@ export class CpuReferenceRuntime {
         if (membrane) membranes.set(op.name, concat(membrane, Float32Array));
         values.set(op.output, spikes.map((s) => Float32Array.from(s)));
       } else if (op.kind === 'output') {
-        logits = this.output(inputs);
-        values.set(op.output, [logits]);
+        const y = timeMean(inputs);
+        outputs.set(op.output, y);
+        values.set(op.output, [y]);
       } else {
         values.set(op.output, inputs[0].map((_, t) => this.step(op, inputs.map((x) => x[t]))));
       }
@@ -76,7 +79,9 @@ export class CpuReferenceRuntime {
         for (const id of op.inputs) if (id !== graph.input && this.lastUse.get(id) === index) values.delete(id);
       }
     }
-    return { logits: logits!, layers, spikeMaps, membranes, values: request.keepValues ? values : new Map() };
+    const logits = outputs.get(graph.output)!;
+    outputs.delete(graph.output);
+    return { logits, layers, spikeMaps, membranes, outputs, values: request.keepValues ? values : new Map() };
   }
 
   /** One op, one time step (every op but `lif` and `output`). */
@@ -101,25 +106,11 @@ export class CpuReferenceRuntime {
         return spatialMean(x[0], c, h * w);
       case 'linear':
         return linear(x[0], this.weight(op.weight), this.weight(op.bias), op.outFeatures);
+      case 'upsample':
+        return upsample(x[0], c, h, w, op.mode);
       default:
         throw new Error(`CpuReferenceRuntime: op ${op.kind} is not a per-step op`);
     }
-  }
-
-  /** Logits: each head's mean over T, then the mean over heads. */
-  private output(heads: Float32Array[][]): Float32Array {
-    const n = heads[0][0].length;
-    const out = new Float32Array(n);
-    for (let i = 0; i < n; i++) {
-      let sum = 0;
-      for (const steps of heads) {
-        let s = 0;
-        for (const y of steps) s += y[i];
-        sum += Math.fround(s / steps.length);
-      }
-      out[i] = sum / heads.length;
-    }
-    return out;
   }
 }
 

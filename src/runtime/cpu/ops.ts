@@ -183,3 +183,70 @@ export function linear(input: Float32Array, weight: Float32Array, bias: Float32A
   }
   return out;
 }
+
+/**
+ * One output index of bilinear upsampling ×`factor` (align_corners = false) along an axis of
+ * length n, as PyTorch and HEADS.md define it: src = max(0, (o + 0.5)/factor − 0.5),
+ * i0 = floor(src), i1 = min(i0 + 1, n − 1), w1 = src − i0, w0 = 1 − w1 (float64; for ×2 and ×4
+ * the weights are exact in float32).
+ */
+export function bilinearTap(o: number, n: number, factor: number): { i0: number; i1: number; w0: number; w1: number } {
+  let src = (o + 0.5) / factor - 0.5;
+  if (src < 0) src = 0;
+  const i0 = Math.floor(src);
+  const w1 = src - i0;
+  return { i0, i1: Math.min(i0 + 1, n - 1), w0: 1 - w1, w1 };
+}
+
+/**
+ * Upsampling ×2 of `[C, H, W]` → `[C, 2H, 2W]`.
+ *  - `nearest`: out[y, x] = in[y >> 1, x >> 1].
+ *  - `bilinear` (align_corners = false) in float32, rounded after every multiply and add, in
+ *    HEADS.md's order (`heads.bilinear_up2`):
+ *      out = w0y·(w0x·z[i0,j0] + w1x·z[i0,j1]) + w1y·(w0x·z[i1,j0] + w1x·z[i1,j1]).
+ */
+export function upsample(input: Float32Array, channels: number, height: number, width: number, mode: 'nearest' | 'bilinear'): Float32Array {
+  const oh = 2 * height, ow = 2 * width;
+  const out = new Float32Array(channels * oh * ow);
+  const f = Math.fround;
+  const rows = Array.from({ length: oh }, (_, o) => bilinearTap(o, height, 2));
+  const cols = Array.from({ length: ow }, (_, o) => bilinearTap(o, width, 2));
+  for (let c = 0; c < channels; c++) {
+    const z = c * height * width;
+    for (let y = 0; y < oh; y++) {
+      const r = rows[y];
+      const o = (c * oh + y) * ow;
+      if (mode === 'nearest') {
+        const row = z + (y >> 1) * width;
+        for (let x = 0; x < ow; x++) out[o + x] = input[row + (x >> 1)];
+        continue;
+      }
+      const r0 = z + r.i0 * width, r1 = z + r.i1 * width;
+      const a0 = f(r.w0), a1 = f(r.w1);
+      for (let x = 0; x < ow; x++) {
+        const { i0: j0, i1: j1, w0, w1 } = cols[x];
+        const b0 = f(w0), b1 = f(w1);
+        const top = f(f(b0 * input[r0 + j0]) + f(b1 * input[r0 + j1]));
+        const bot = f(f(b0 * input[r1 + j0]) + f(b1 * input[r1 + j1]));
+        out[o + x] = f(f(a0 * top) + f(a1 * bot));
+      }
+    }
+  }
+  return out;
+}
+
+/** Mean over T of each input, then the mean of the inputs, per element (an `output` op). */
+export function timeMean(inputs: Float32Array[][]): Float32Array {
+  const n = inputs[0][0].length;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    let sum = 0;
+    for (const steps of inputs) {
+      let s = 0;
+      for (const y of steps) s += y[i];
+      sum += Math.fround(s / steps.length);
+    }
+    out[i] = sum / inputs.length;
+  }
+  return out;
+}

@@ -67,6 +67,8 @@ export interface OnnxBackendOptions {
 
 export class OnnxRuntimeBackend {
   private readonly layers: { name: string; output: string; neuronsPerStep: number }[];
+  /** Task-head outputs of the graph (`seg_logits`, …), same names in the ONNX model. */
+  private readonly headOutputs: string[];
   /** The model outputs every spike map (exported with `spikeMaps: true`). */
   readonly hasSpikeMaps: boolean;
 
@@ -81,7 +83,8 @@ export class OnnxRuntimeBackend {
       const [c, h, w] = graph.shapes.get(op.output)!;
       return { name: op.name, output: spikeCountOutput(op.name), neuronsPerStep: c * h * w };
     });
-    const missing = [ONNX_LOGITS, ...this.layers.map((l) => l.output)].filter((o) => !session.outputNames.includes(o));
+    this.headOutputs = Object.entries(graph.outputs).filter(([k]) => k !== 'logits').map(([, v]) => v);
+    const missing = [ONNX_LOGITS, ...this.headOutputs, ...this.layers.map((l) => l.output)].filter((o) => !session.outputNames.includes(o));
     if (!session.inputNames.includes(ONNX_INPUT) || missing.length > 0) {
       throw new Error(`the ONNX model does not match the graph: ${missing.length ? `no output ${missing[0]}` : `no input ${ONNX_INPUT}`}`);
     }
@@ -120,8 +123,10 @@ export class OnnxRuntimeBackend {
     }));
     const spikeMaps = new Map<string, Uint8Array>();
     for (const name of wanted) spikeMaps.set(name, Uint8Array.from(out[name].data as Float32Array));
+    const outputs = new Map<string, Float32Array>();
+    for (const name of this.headOutputs) outputs.set(name, Float32Array.from(out[name].data as Float32Array));
     for (const t of Object.values(out)) t.dispose();
-    return { logits, layers, spikeMaps };
+    return { logits, layers, spikeMaps, outputs };
   }
 
   async release(): Promise<void> {

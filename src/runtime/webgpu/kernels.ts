@@ -173,3 +173,13 @@ export function logitsKernel(a: { timeSteps: number; classes: number; heads: num
     threads: a.classes,
   };
 }
+
+/** `upsample.wgsl`: ×2 nearest (MODE 0) or bilinear (MODE 1) of `[S][C][H][W]`, one thread per output. */
+export function upsampleKernel(a: { channels: number; height: number; width: number; steps: number; xStepStride: number; mode: 'nearest' | 'bilinear' }): ProgramCall {
+  const threads = a.steps * a.channels * 4 * a.height * a.width;
+  return {
+    program: { shader: 'upsample', entry: 'main', defines: { MODE: a.mode === 'nearest' ? 0 : 1 } },
+    uniforms: [a.channels, a.height, a.width, threads, a.xStepStride, 0, 0, 0],
+    threads,
+  };
+}

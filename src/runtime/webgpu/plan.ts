@@ -19,12 +19,12 @@
  * read with a step stride of 0.
  * Activation buffers are reused once dead (greedy best fit over the op order).
  */
-import type { ConvOp, LifOp, ModelGraph, Op, Shape3 } from '../../model/graph.ts';
+import type { ConvOp, LifOp, ModelGraph, Op, Shape3, UpsampleOp } from '../../model/graph.ts';
 import { batchNormAffine } from '../cpu/ops.ts';
 import type { ModelWeights } from '../weights.ts';
 import {
   addKernel, attentionKvBytes, attentionKvKernel, attentionQkvKernel, denseConvKernel, denseOutput, lifKernel, linearKernel,
-  logitsKernel, spatialMeanKernel, spikeConvKernel, type ConvShape, type ProgramCall,
+  logitsKernel, spatialMeanKernel, spikeConvKernel, upsampleKernel, type ConvShape, type ProgramCall,
 } from './kernels.ts';
 import {
   packConvWeights, packDepthwiseWeights, packEpilogue, packLifAffines, packLinearWeights, roundUp4,
@@ -33,7 +33,7 @@ import {
 
 export type RuntimeMode = 'spike' | 'dense';
 
-export type BufferRole = 'input' | 'weights' | 'params' | 'activation' | 'spikes' | 'padded' | 'scratch' | 'counts' | 'logits' | 'membrane';
+export type BufferRole = 'input' | 'weights' | 'params' | 'activation' | 'spikes' | 'padded' | 'scratch' | 'counts' | 'logits' | 'outputs' | 'membrane';
 
 export interface PlanBuffer {
   id: number;
@@ -45,7 +45,7 @@ export interface PlanBuffer {
   init?: () => Float32Array;
 }
 
-export type ShaderName = 'lif' | 'spike_conv' | 'spike_dwconv' | 'dense_conv' | 'dense_dwconv' | 'attention_kv' | 'attention_qkv' | 'add' | 'head';
+export type ShaderName = 'lif' | 'spike_conv' | 'spike_dwconv' | 'dense_conv' | 'dense_dwconv' | 'attention_kv' | 'attention_qkv' | 'add' | 'head' | 'upsample';
 
 export interface ProgramKey {
   shader: ShaderName;
@@ -94,6 +94,8 @@ export interface ExecutionPlan {
   logits: number;
   counts: number;
   classes: number;
+  /** The task heads' outputs (graph outputs other than the logits): buffer and f32 elements. */
+  outputs: { name: string; buffer: number; elements: number }[];
   /** Neuron layers in execution order (the order of `FrameResult.layers`). */
   lifs: { name: string; channels: number; positions: number }[];
   /** Bytes of physical buffers by role. */
@@ -140,6 +142,7 @@ class Planner {
   counts = -1;
   logits = -1;
   input = -1;
+  readonly outputs: { name: string; buffer: number; elements: number }[] = [];
 
   constructor(private readonly graph: ModelGraph, private readonly weights: ModelWeights | null,
     readonly mode: RuntimeMode, private readonly membranes: Set<string>) {
@@ -225,6 +228,7 @@ class Planner {
         case 'spatialMean': this.spatialMean(op); break;
         case 'linear': this.linear(op); break;
         case 'output': this.output(op); break;
+        case 'upsample': this.upsample(op); break;
         case 'batchnorm': throw new Error(`WebGpuRuntime: BatchNorm ${op.name} does not follow a conv; not supported`);
       }
     }
@@ -418,16 +422,33 @@ class Planner {
     this.values.set(op.output, { kind: 'real', buffer: out, steps: this.T, stepStride: outFeatures, affines: [] });
   }
 
+  /** The logits (classifier) or a task head's map: mean over T (the `head.wgsl` logits entry, any size). */
   private output(op: Op): void {
     if (op.inputs.length > 2) throw new Error(`WebGpuRuntime: output of ${op.inputs.length} heads is not supported`);
     const ys = op.inputs.map((id) => this.real(id));
-    const [classes] = this.shape(op.output);
-    this.logits = this.buffer('logits', classes * 4, 'logits');
+    const [c, h, w] = this.shape(op.output);
+    const elements = c * h * w;
+    if (ys.some((y) => y.steps !== this.T || y.stepStride !== elements)) throw new Error(`WebGpuRuntime: output ${op.name} reads a map that is not [T][${elements}]`);
+    const isLogits = op.output === this.graph.output;
+    const buf = this.buffer(isLogits ? 'logits' : 'outputs', elements * 4, op.output);
+    if (isLogits) this.logits = buf;
+    else this.outputs.push({ name: op.output, buffer: buf, elements });
     this.step({
-      name: op.name, ops: [op.name], ...logitsKernel({ timeSteps: this.T, classes, heads: ys.length }),
-      bindings: [ys[0].buffer, (ys[1] ?? ys[0]).buffer, -1, this.logits], macs: 0, spikeInputs: [],
+      name: op.name, ops: [op.name], ...logitsKernel({ timeSteps: this.T, classes: elements, heads: ys.length }),
+      bindings: [ys[0].buffer, (ys[1] ?? ys[0]).buffer, -1, buf], macs: 0, spikeInputs: [],
     });
-    this.values.set(op.output, { kind: 'real', buffer: this.logits, steps: 1, stepStride: classes, affines: [] });
+    this.values.set(op.output, { kind: 'real', buffer: buf, steps: 1, stepStride: elements, affines: [] });
+  }
+
+  private upsample(op: UpsampleOp): void {
+    const x = this.real(op.inputs[0]);
+    const [c, h, w] = this.shape(op.inputs[0]);
+    if (x.stepStride !== c * h * w) throw new Error(`WebGpuRuntime: upsample ${op.name} of a padded map`);
+    const per = c * 4 * h * w;
+    const out = this.buffer('activation', x.steps * per * 4, op.output);
+    const call = upsampleKernel({ channels: c, height: h, width: w, steps: x.steps, xStepStride: x.steps === 1 ? 0 : x.stepStride, mode: op.mode });
+    this.step({ name: op.name, ops: [op.name], ...call, bindings: [x.buffer, out], macs: 0, spikeInputs: [] });
+    this.values.set(op.output, { kind: 'real', buffer: out, steps: x.steps, stepStride: per, affines: [] });
   }
 
   /**
@@ -492,12 +513,13 @@ export function buildPlan(graph: ModelGraph, weights: ModelWeights | null, optio
     bindings: s.bindings.map((b) => (b < 0 ? -1 : remap.get(b)!)),
     lif: s.lif ? { ...s.lif, buffer: remap.get(s.lif.buffer)!, membrane: s.lif.membrane === null ? null : remap.get(s.lif.membrane)! } : undefined,
   }));
-  const memory = { input: 0, weights: 0, params: 0, activation: 0, spikes: 0, padded: 0, scratch: 0, counts: 0, logits: 0, membrane: 0 } as Record<BufferRole, number>;
+  const memory = { input: 0, weights: 0, params: 0, activation: 0, spikes: 0, padded: 0, scratch: 0, counts: 0, logits: 0, outputs: 0, membrane: 0 } as Record<BufferRole, number>;
   for (const b of buffers) memory[b.role] += b.size;
   return {
     mode, timeSteps: graph.config.timeSteps, buffers, steps,
     input: remap.get(p.input)!, logits: remap.get(p.logits)!, counts: remap.get(p.counts)!,
     classes: graph.shapes.get(graph.output)![0], lifs: p.lifs, memory,
+    outputs: p.outputs.map((o) => ({ ...o, buffer: remap.get(o.buffer)! })),
   };
 }
 

@@ -13,6 +13,7 @@ import attentionKvSrc from '../../../shaders/attention_kv.wgsl?raw';
 import attentionQkvSrc from '../../../shaders/attention_qkv.wgsl?raw';
 import addSrc from '../../../shaders/add.wgsl?raw';
 import headSrc from '../../../shaders/head.wgsl?raw';
+import upsampleSrc from '../../../shaders/upsample.wgsl?raw';
 import affineSrc from '../../../shaders/affine.wgsl?raw';
 import type { ProgramKey, ShaderName } from './plan.ts';
 
@@ -26,6 +27,7 @@ export const SHADER_SOURCES: Record<ShaderName, string> = {
   attention_qkv: attentionQkvSrc,
   add: addSrc,
   head: headSrc,
+  upsample: upsampleSrc,
 };
 
 /** WGSL snippets a shader pulls in with a line `//@include NAME`. */

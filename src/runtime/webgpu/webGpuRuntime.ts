@@ -4,7 +4,8 @@
  * `create` compiles the graph into a plan (`plan.ts`) and makes every buffer, pipeline, bind group
  * and uniform once. `run` encodes one frame — all T steps, every layer — into one command buffer
  * and one queue submission, with no allocation, pipeline or bind-group creation, and reads back
- * only the logits, the spike counts of every neuron layer per step and, when asked, the spike maps
+ * only the logits (and the task heads' maps: segmentation logits, detection heatmap and box
+ * distances, when the graph has them), the spike counts of every neuron layer per step and, when asked, the spike maps
  * (and, for layers named at creation, membrane potentials) of chosen layers.
  *
  * Modes: `spike` (event-driven kernels on bit-packed spikes, the fast path) and `dense` (the same
@@ -66,6 +67,8 @@ export class WebGpuRuntime {
   private readonly queryResolve: GPUBuffer | null;
   private readonly lifNames: Set<string>;
   private readonly uniform: GPUBuffer;
+  private readonly outputOffsets: { name: string; buffer: number; offset: number; bytes: number }[];
+  private readonly timingsOffset: number;
   private tail: Promise<unknown> = Promise.resolve();
   private destroyed = false;
 
@@ -85,7 +88,15 @@ export class WebGpuRuntime {
     this.grids = plan.steps.map((s) => workgroupGrid(s.threads));
     this.lifNames = new Set(plan.lifs.map((l) => l.name));
     const T = plan.timeSteps;
-    const resultBytes = align(plan.classes * 4, 16) + (plan.lifs.length + 1) * T * 4 + (parts.profile ? plan.steps.length * 16 : 0);
+    // Results readback: [logits][counts][task-head outputs, each 16-aligned][timestamps].
+    let at = align(plan.classes * 4, 16) + align((plan.lifs.length + 1) * T * 4, 16);
+    this.outputOffsets = plan.outputs.map((o) => {
+      const entry = { name: o.name, buffer: o.buffer, offset: at, bytes: o.elements * 4 };
+      at += align(entry.bytes, 16);
+      return entry;
+    });
+    this.timingsOffset = at;
+    const resultBytes = at + (parts.profile ? plan.steps.length * 16 : 0);
     this.resultReadback = { buffer: device.createBuffer({ size: align(resultBytes, 16), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'results readback' }), size: resultBytes };
     // Spike maps: where each layer's (primary layout) words go in the spike readback buffer.
     this.spikeOffsets = new Map();
@@ -233,9 +244,10 @@ export class WebGpuRuntime {
     const countsBytes = (plan.lifs.length + 1) * T * 4;
     enc.copyBufferToBuffer(this.gpuBuffers[plan.logits], 0, rb, 0, logitsBytes);
     enc.copyBufferToBuffer(this.gpuBuffers[plan.counts], 0, rb, logitsBytes, align(countsBytes, 4));
+    for (const o of this.outputOffsets) enc.copyBufferToBuffer(this.gpuBuffers[o.buffer], 0, rb, o.offset, align(o.bytes, 4));
     if (profile) {
       enc.resolveQuerySet(this.querySet!, 0, plan.steps.length * 2, this.queryResolve!, 0);
-      enc.copyBufferToBuffer(this.queryResolve!, 0, rb, logitsBytes + countsBytes, plan.steps.length * 16);
+      enc.copyBufferToBuffer(this.queryResolve!, 0, rb, this.timingsOffset, plan.steps.length * 16);
     }
     for (const name of wantMembranes) {
       const m = this.membraneOffsets.get(name)!;
@@ -251,9 +263,11 @@ export class WebGpuRuntime {
     const raw = rb.getMappedRange();
     const logits = new Float32Array(raw.slice(0, plan.classes * 4));
     const counts = new Uint32Array(raw.slice(logitsBytes, logitsBytes + plan.lifs.length * T * 4));
+    const outputs = new Map<string, Float32Array>();
+    for (const o of this.outputOffsets) outputs.set(o.name, new Float32Array(raw.slice(o.offset, o.offset + o.bytes)));
     let timings: StepTiming[] | null = null;
     if (profile) {
-      const ts = new BigUint64Array(raw.slice(logitsBytes + countsBytes, logitsBytes + countsBytes + plan.steps.length * 16));
+      const ts = new BigUint64Array(raw.slice(this.timingsOffset, this.timingsOffset + plan.steps.length * 16));
       timings = plan.steps.map((s, i) => ({ name: s.name, shader: s.program.shader, ms: Number(ts[2 * i + 1] - ts[2 * i]) / 1e6 }));
     }
     rb.unmap();
@@ -280,7 +294,7 @@ export class WebGpuRuntime {
       }
       this.membraneReadback!.buffer.unmap();
     }
-    return { logits, layers, spikeMaps, membranes, timings };
+    return { logits, layers, spikeMaps, membranes, outputs, timings };
   }
 
   /** Frees every GPU buffer of the runtime. */

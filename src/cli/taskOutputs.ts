@@ -1,0 +1,80 @@
+/**
+ * What `spikeformer infer --task detect|segment` writes besides the logits and spike counts:
+ * `boxes.json` (decoded detections, input pixels), `mask.png` (class index per pixel, 8-bit
+ * grey) and, with `--save-logits`, the raw head maps as `.npy`. Decoding runs on the CPU from the
+ * maps any backend returns (`FrameResult.outputs`).
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PNG } from 'pngjs';
+import { writeNpy } from '../io/npy.ts';
+import type { ModelConfig, Task } from '../model/config.ts';
+import type { ModelGraph } from '../model/graph.ts';
+import type { FrameResult } from '../runtime/types.ts';
+import { decodeDetections, decodeSegmentation, maskHistogram } from '../tasks/index.ts';
+import { CliError } from './cliError.ts';
+
+export const TASK_CHOICES = ['classify', 'detect', 'segment', 'all'] as const;
+
+/** `--task` → the tasks to run (`all`: every task the model has heads for). */
+export function parseTasks(value: string, config: ModelConfig): Task[] {
+  if (!(TASK_CHOICES as readonly string[]).includes(value)) throw new CliError(`unknown task "${value}": use one of ${TASK_CHOICES.join(', ')}`);
+  const has = { segment: !!config.heads?.segment, detect: !!config.heads?.detect };
+  if (value === 'all') return ['classify', ...(['segment', 'detect'] as const).filter((t) => has[t])];
+  if (value === 'classify') return ['classify'];
+  const task = value as 'segment' | 'detect';
+  if (!has[task]) {
+    throw new CliError(`--task ${value}: the checkpoint has no ${task === 'detect' ? 'detection head (det_head.* tensors)' : 'segmentation head (seg_head.* tensors)'}`);
+  }
+  return ['classify', task];
+}
+
+/** An 8-bit greyscale PNG of `data` (`[height, width]`). */
+export function encodeGreyPng(data: Uint8Array, width: number, height: number): Uint8Array {
+  const png = new PNG({ width, height, colorType: 0, inputColorType: 0, bitDepth: 8, inputHasAlpha: false });
+  png.data = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  return PNG.sync.write(png, { colorType: 0, inputColorType: 0, bitDepth: 8, inputHasAlpha: false });
+}
+
+function output(result: FrameResult, name: string, backend: string): Float32Array {
+  const y = result.outputs?.get(name);
+  if (!y) throw new CliError(`the ${backend} backend did not return ${name}`);
+  return y;
+}
+
+/** Decodes and writes the task outputs into `out`; returns one summary phrase per task. */
+export async function writeTaskOutputs(
+  out: string, graph: ModelGraph, result: FrameResult, tasks: readonly Task[], backend: string, saveLogits: boolean,
+): Promise<string[]> {
+  const heads = graph.config.heads;
+  const H = graph.inputHeight, W = graph.inputWidth;
+  const summary: string[] = [];
+  const npy = (name: string, data: Float32Array) => writeFile(join(out, `${name}.npy`), writeNpy(data, [1, ...graph.shapes.get(name)!]));
+  if (tasks.includes('detect') && heads?.detect) {
+    const heat = output(result, 'det_heatmap', backend);
+    const reg = output(result, 'det_boxreg', backend);
+    const boxes = decodeDetections(heat, reg, H, W, { ...heads.detect.decode, classNames: heads.detect.classNames });
+    const json = {
+      input: [H, W],
+      decode: heads.detect.decode,
+      boxes: boxes.map((b) => ({ class: b.class, label: b.label, score: b.score, x0: b.x0, y0: b.y0, x1: b.x1, y1: b.y1, logit: b.logit, cell: b.cell })),
+    };
+    await writeFile(join(out, 'boxes.json'), JSON.stringify(json, null, 1));
+    if (saveLogits) {
+      await npy('det_heatmap', heat);
+      await npy('det_boxreg', reg);
+    }
+    const labels = boxes.slice(0, 5).map((b) => `${b.label} ${b.score.toFixed(2)}`).join(', ') + (boxes.length > 5 ? ', …' : '');
+    summary.push(`${boxes.length} box${boxes.length === 1 ? '' : 'es'}${boxes.length ? ` (${labels})` : ''}`);
+  }
+  if (tasks.includes('segment') && heads?.segment) {
+    const seg = output(result, 'seg_logits', backend);
+    const mask = decodeSegmentation(seg, H, W, heads.segment.stride);
+    await writeFile(join(out, 'mask.png'), encodeGreyPng(mask, W, H));
+    if (saveLogits) await npy('seg_logits', seg);
+    const counts = maskHistogram(mask, heads.segment.numClasses);
+    const present = counts.map((n, c) => [heads.segment!.classNames[c], n] as const).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
+    summary.push(`mask of ${present.length} class${present.length === 1 ? '' : 'es'} (${present.slice(0, 6).map(([name, n]) => `${name} ${(100 * n / mask.length).toFixed(1)}%`).join(', ')})`);
+  }
+  return summary;
+}

@@ -1,0 +1,3 @@
+/** Decoding of the task heads' raw outputs (HEADS.md): segmentation masks and detections. */
+export { decodeSegmentation, maskHistogram } from './segmentation.ts';
+export { decodeDetections, greedyNms, iou, type Box, type DecodeDetectionsOptions, type Detection } from './detection.ts';

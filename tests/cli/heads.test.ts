@@ -1,0 +1,62 @@
+/**
+ * `spikeformer infer --task detect|segment|all` end to end on a digits fixture scene (boxes.json,
+ * mask.png, seg_logits.npy against the PyTorch reference), and the one-line errors.
+ */
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cli, expectOneLineError } from '../helpers/cli.ts';
+import { readNpy } from '../../src/io/npy.ts';
+import { iou } from '../../src/tasks/index.ts';
+import { digitsCase, digitsCases, DIGITS_FIXTURES, DIGITS_MODEL, readPngGrey } from '../helpers/digitsFixtures.ts';
+import { maxAbsDiff, referencePath } from '../helpers/reference.ts';
+
+const work = mkdtempSync(join(tmpdir(), 'spikeformer-heads-cli-'));
+
+describe('spikeformer infer --task', () => {
+  it('says so in one line when the checkpoint has no such head, or the task is unknown', async () => {
+    const weights = referencePath('metaspikformer-tiny-t1', 'checkpoint.pth');
+    const input = referencePath('metaspikformer-tiny-t1', 'cat', 'input.npy');
+    const out = join(work, 'none');
+    expectOneLineError(await cli('infer', '--weights', weights, '--input', input, '--out', out, '--task', 'segment'),
+      /--task segment: the checkpoint has no segmentation head \(seg_head\.\* tensors\)/);
+    expectOneLineError(await cli('infer', '--weights', weights, '--input', input, '--out', out, '--task', 'detect'), /no detection head/);
+    expectOneLineError(await cli('infer', '--weights', weights, '--input', input, '--out', out, '--task', 'pose'), /unknown task "pose"/);
+    expect(existsSync(join(out, 'logits.npy'))).toBe(false);
+  });
+
+  const scene = digitsCases('scene')[0];
+  it(`detect + segment on ${scene} (image.png at its own size) match the reference`, async () => {
+    const ref = digitsCase(scene);
+    const out = join(work, scene);
+    const r = await cli('infer', '--weights', DIGITS_MODEL, '--input', join(DIGITS_FIXTURES, scene, 'image.png'), '--out', out, '--task', 'all', '--save-logits');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/input 128x128, T=2, .* \d+ box(es)?.*; mask of \d+ class/);
+    const boxes = JSON.parse(readFileSync(join(out, 'boxes.json'), 'utf8')).boxes as { class: number; label: string; score: number; x0: number; y0: number; x1: number; y1: number }[];
+    expect(boxes.map((b) => b.class)).toEqual(ref.boxes!.map((b) => b.class));
+    expect(boxes.map((b) => b.label)).toEqual(ref.boxes!.map((b) => b.label));
+    boxes.forEach((b, i) => expect(iou(b, ref.boxes![i])).toBeGreaterThanOrEqual(0.99));
+    const mask = readPngGrey(join(out, 'mask.png'));
+    expect([mask.height, mask.width]).toEqual([128, 128]);
+    let agree = 0;
+    mask.data.forEach((v, i) => { if (v === ref.mask![i]) agree++; });
+    expect(agree / mask.data.length).toBeGreaterThanOrEqual(0.995);
+    const seg = readNpy(readFileSync(join(out, 'seg_logits.npy')));
+    expect(seg.shape).toEqual([1, 11, 32, 32]);
+    expect(maxAbsDiff(seg.data as Float32Array, ref.segLogits!)).toBeLessThan(1e-4);
+    expect(readNpy(readFileSync(join(out, 'det_heatmap.npy'))).shape).toEqual([1, 10, 32, 32]);
+    const spikes = JSON.parse(readFileSync(join(out, 'spikes.json'), 'utf8'));
+    expect(spikes.tasks).toEqual(['classify', 'segment', 'detect']);
+    expect(spikes.layers.map((l: { ones: number }) => l.ones)).toEqual(ref.spikes.layers.map((l) => l.ones));
+  });
+
+  it('classify on the digits model runs the backbone and its head only', async () => {
+    const out = join(work, 'classify');
+    const r = await cli('infer', '--weights', DIGITS_MODEL, '--input', join(DIGITS_FIXTURES, scene, 'input.npy'), '--out', out);
+    expect(r.code).toBe(0);
+    expect(existsSync(join(out, 'boxes.json')) || existsSync(join(out, 'mask.png'))).toBe(false);
+    expect(JSON.parse(readFileSync(join(out, 'spikes.json'), 'utf8')).layers.length).toBe(77);
+  });
+});

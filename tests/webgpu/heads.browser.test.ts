@@ -1,0 +1,136 @@
+/**
+ * The task heads on the WebGPU runtime against the CPU reference: the upsampling kernels bit for
+ * bit, then the whole network with FPN, segmentation and detection heads (one backbone pass):
+ * every spike map equal (backbone and head neurons) and the head outputs to 1e-4. On the digits
+ * model and a fixture scene when `public/models/digits-tiny.safetensors` is there, else on random
+ * calibrated weights with the same head layout.
+ */
+import { beforeAll, describe, expect, test } from 'vitest';
+import { readCheckpoint } from '../../src/checkpoint/index.ts';
+import { bytesSource } from '../../src/io/byteSource.ts';
+import { readNpy } from '../../src/io/npy.ts';
+import { DEFAULT_DETECTION_DECODE, defaultConfig, type ModelConfig } from '../../src/model/config.ts';
+import { describeModel } from '../../src/model/describe.ts';
+import { buildModelGraph } from '../../src/model/graph.ts';
+import { configFromMetadata, taskHintsFromMetadata } from '../../src/model/loadModel.ts';
+import { randomModelWeights, randomSmoothImage, seededNormal } from '../../src/model/randomWeights.ts';
+import { CpuReferenceRuntime } from '../../src/runtime/cpu/cpuReferenceRuntime.ts';
+import { upsample } from '../../src/runtime/cpu/ops.ts';
+import { readBuffer, runKernel, storageBuffer } from '../../src/runtime/webgpu/dispatch.ts';
+import { upsampleKernel } from '../../src/runtime/webgpu/kernels.ts';
+import { PipelineCache } from '../../src/runtime/webgpu/programs.ts';
+import { WebGpuRuntime } from '../../src/runtime/webgpu/webGpuRuntime.ts';
+import { modelWeightsFromTensors, type ModelWeights } from '../../src/runtime/weights.ts';
+import { decodeDetections, decodeSegmentation } from '../../src/tasks/index.ts';
+import { expectSameFrame, testDevice } from './gpu.ts';
+
+let device: GPUDevice;
+beforeAll(async () => { device = await testDevice(); });
+
+describe('upsample.wgsl vs the CPU reference', () => {
+  test('nearest and bilinear x2, bit for bit (odd sizes, 2 steps, broadcast step)', async () => {
+    const cache = new PipelineCache(device);
+    const normal = seededNormal(77);
+    for (const [C, H, W] of [[3, 5, 7], [2, 1, 1], [5, 4, 9]]) {
+      const x = Float32Array.from({ length: 2 * C * H * W }, () => normal() * 3);
+      for (let i = 0; i < x.length; i += 11) x[i] = Math.fround(1 / 3) * (i + 1); // values whose 0.75× products round
+      const xBuf = storageBuffer(device, x);
+      for (const mode of ['nearest', 'bilinear'] as const) {
+        for (const steps of [2, 1]) {
+          const out = storageBuffer(device, steps * C * 4 * H * W * 4);
+          await runKernel(device, cache, upsampleKernel({ channels: C, height: H, width: W, steps, xStepStride: C * H * W, mode }), [xBuf, out]);
+          const got = new Float32Array(await readBuffer(device, out, steps * C * 4 * H * W * 4));
+          const want = new Float32Array(steps * C * 4 * H * W);
+          for (let t = 0; t < steps; t++) want.set(upsample(x.subarray(t * C * H * W, (t + 1) * C * H * W), C, H, W, mode), t * C * 4 * H * W);
+          let diff = 0;
+          for (let i = 0; i < want.length; i++) if (!Object.is(got[i], want[i]) && got[i] !== want[i]) diff++;
+          expect(diff, `${mode} ${C}x${H}x${W} steps ${steps}`).toBe(0);
+          out.destroy();
+        }
+      }
+      xBuf.destroy();
+    }
+  });
+});
+
+async function fetchBytes(path: string): Promise<Uint8Array | null> {
+  const res = await fetch(path);
+  if (!res.ok) return null;
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  // The dev server answers unknown paths with index.html.
+  return bytes[0] === 0x3c ? null : bytes;
+}
+
+interface Case { name: string; config: ModelConfig; weights: ModelWeights; input: Float32Array; height: number; width: number; ref: Record<string, Float32Array> | null }
+
+/** The digits model on fixture scene-a (when present), and random weights with other widths and class counts. */
+async function headsCases(): Promise<Case[]> {
+  const cases: Case[] = [];
+  const model = await fetchBytes('/models/digits-tiny.safetensors');
+  const inputBytes = model && await fetchBytes('/tests/fixtures/digits/scene-a/input.npy');
+  if (model && inputBytes) {
+    const ckpt = await readCheckpoint(bytesSource(model, 'digits-tiny.safetensors'));
+    const shapes = new Map([...ckpt.tensors].map(([k, t]) => [k, { shape: t.shape, dtype: t.dtype }]));
+    const config = describeModel(shapes, configFromMetadata(ckpt.metadata), taskHintsFromMetadata(ckpt.metadata));
+    const ref: Record<string, Float32Array> = {};
+    for (const k of ['seg_logits', 'det_heatmap', 'det_boxreg']) ref[k] = readNpy((await fetchBytes(`/tests/fixtures/digits/scene-a/${k}.npy`))!).data as Float32Array;
+    cases.push({ name: 'digits model, scene-a 128x128', config, weights: modelWeightsFromTensors(ckpt.tensors), input: readNpy(inputBytes).data as Float32Array, height: 128, width: 128, ref });
+  }
+  const dims: ModelConfig['embedDims'] = [16, 32, 64, 96];
+  const cls = (n: number) => Array.from({ length: n }, (_, i) => String(i));
+  const config = defaultConfig({
+    embedDims: dims, numClasses: 10, timeSteps: 2, depths: [2, 1],
+    heads: {
+      fpn: { channels: 24, levels: [{ stage: 1, inChannels: 16, stride: 4 }, { stage: 2, inChannels: 32, stride: 8 }, { stage: 4, inChannels: 96, stride: 16 }] },
+      segment: { channels: 20, numClasses: 6, classNames: cls(6), stride: 4 },
+      detect: { channels: 28, numClasses: 5, classNames: cls(5), decode: { ...DEFAULT_DETECTION_DECODE } },
+    },
+  });
+  cases.push({ name: 'random weights (FPN 24, seg 20/6 classes, det 28/5 classes), 64x80', config, weights: randomModelWeights(config, { seed: 3, kvRate: 0.35 }), input: randomSmoothImage(3, 64, 80, 5), height: 64, width: 80, ref: null });
+  return cases;
+}
+
+describe('task heads on the WebGPU runtime vs CpuReferenceRuntime', () => {
+  test('one backbone pass, FPN + segmentation + detection: spikes bit for bit, outputs to 1e-4 (spike and dense modes)', async () => {
+    for (const c of await headsCases()) await checkCase(c);
+  });
+});
+
+async function checkCase(c: Case): Promise<void> {
+  {
+    const graph = buildModelGraph(c.config, c.height, c.width);
+    const cpu = new CpuReferenceRuntime(graph, c.weights).run(c.input, { spikeMaps: 'all' });
+    const headSpikes = cpu.layers.filter((l) => /^(fpn|seg_head|det_head)\./.test(l.name)).map((l) => l.onesPerStep.reduce((a, b) => a + b, 0));
+    expect(headSpikes.length).toBe(13);
+    for (const mode of ['spike', 'dense'] as const) {
+      const rt = await WebGpuRuntime.create(device, graph, c.weights, { mode });
+      const t0 = performance.now();
+      const r = await rt.run(c.input, { spikeMaps: 'all' });
+      const ms = performance.now() - t0;
+      const { spikes } = expectSameFrame(r, cpu);
+      const diffs: string[] = [];
+      for (const name of ['seg_logits', 'det_heatmap', 'det_boxreg']) {
+        const g = r.outputs!.get(name)!, want = cpu.outputs.get(name)!;
+        expect(g.length).toBe(want.length);
+        let m = 0;
+        for (let i = 0; i < g.length; i++) m = Math.max(m, Math.abs(g[i] - want[i]));
+        if (c.ref) for (let i = 0; i < g.length; i++) m = Math.max(m, Math.abs(g[i] - c.ref[name][i]));
+        expect(m, name).toBeLessThanOrEqual(1e-4);
+        diffs.push(`${name} ${m.toExponential(1)}`);
+      }
+      // CPU decoding of the read-back maps gives the CPU reference's boxes and mask.
+      const det = c.config.heads!.detect!;
+      const boxes = decodeDetections(r.outputs!.get('det_heatmap')!, r.outputs!.get('det_boxreg')!, c.height, c.width, det.decode);
+      const cpuBoxes = decodeDetections(cpu.outputs.get('det_heatmap')!, cpu.outputs.get('det_boxreg')!, c.height, c.width, det.decode);
+      expect(boxes.map((b) => [b.class, ...b.cell])).toEqual(cpuBoxes.map((b) => [b.class, ...b.cell]));
+      const mask = decodeSegmentation(r.outputs!.get('seg_logits')!, c.height, c.width);
+      const cpuMask = decodeSegmentation(cpu.outputs.get('seg_logits')!, c.height, c.width);
+      let same = 0;
+      mask.forEach((v, i) => { if (v === cpuMask[i]) same++; });
+      expect(same / mask.length).toBeGreaterThanOrEqual(0.995);
+      console.log(`${c.name}, ${mode}: ${spikes} spikes equal (${headSpikes.reduce((a, b) => a + b, 0)} in the heads), max diff ${diffs.join(', ')}, ` +
+        `${boxes.length} boxes, mask agreement ${(100 * same / mask.length).toFixed(2)} %, ${ms.toFixed(0)} ms`);
+      rt.destroy();
+    }
+  }
+}
