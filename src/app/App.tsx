@@ -65,7 +65,8 @@ interface Stats {
 /** Test and console hook: `window.__spikeformer`. */
 export interface SpikeformerHook {
   loseDevice(): void;
-  state(): { backend: string | null; adapter: string | null; frames: number; recoveries: number; model: string | null; inputSize: number };
+  /** `frames` counts the frames of the current source; `source` names the source of the frame shown last. */
+  state(): { backend: string | null; adapter: string | null; frames: number; recoveries: number; model: string | null; inputSize: number; source: string | null };
 }
 
 declare global {
@@ -293,6 +294,8 @@ export function App() {
   const meter = useRef(new RateMeter());
   const sparsity = useRef(new TimeSeriesBuffer(1200, SPARKLINE_MS));
   const [history, setHistory] = useState<{ t: number; v: number }[]>([]);
+  /** The name of the source whose frame was shown last (for the test hook). */
+  const shownSource = useRef<string | null>(null);
 
   useEffect(() => {
     control.current.dirty = true;
@@ -314,6 +317,7 @@ export function App() {
       const result = await engine.runFrame(bitmap, requestRef.current);
       if (stopped) return;
       last = bitmap;
+      shownSource.current = from.name;
       const now = performance.now();
       meter.current.record(now, now - t0);
       const totals = frameTotals(g, result.layers);
@@ -374,7 +378,7 @@ export function App() {
         if (!(engine instanceof WebGpuEngine)) throw new Error('the engine is not WebGPU: there is no device to lose');
         engine.loseDevice();
       },
-      state: () => ({ ...hookState.current, recoveries: engine instanceof WebGpuEngine ? engine.recoveries : 0 }),
+      state: () => ({ ...hookState.current, source: shownSource.current, recoveries: engine instanceof WebGpuEngine ? engine.recoveries : 0 }),
     };
   }, [engine]);
 

@@ -10,17 +10,26 @@
  *     threads: the dev server sends COOP/COEP), predictions from it, and the map views saying they
  *     need the WebGPU or CPU backend; then `?backend=cpu` runs the CPU reference, and so does the app
  *     when ORT cannot start (its wasm answered 404), saying why.
- *  3. The production build (`vite build`, served by `vite preview`): ORT's wasm files are there and
+ *  3. The tiny reference checkpoint (shared/reference/metaspikformer-tiny-t1) through "Open checkpoint…",
+ *     at 128×128: the webcam playing a clip of its cat, then the cat PNG itself from "Open image or
+ *     video…" (paused, one step) gives the CLI's top-1 and top 5 (`infer --size 128x128`: at the
+ *     picture's own size neither side resizes, so both feed the same normalized input).
+ *  4. Camera permission denied (prompts denied, not auto-accepted): the page says so, and a sample
+ *     and an opened picture still give predictions.
+ *  5. The production build (`vite build`, served by `vite preview`): ORT's wasm files are there and
  *     run, on several threads (the preview server sends COOP/COEP too).
- * Inputs are 32×32 so SwiftShader and the CPU reference keep up. Screenshots go to test-results/.
+ * Inputs are 32×32 (128×128 in 3) so SwiftShader and the CPU reference keep up. Screenshots go to
+ * test-results/.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { build, createServer, preview, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { readNpy } from '../../src/io/npy.ts';
 import { defaultConfig } from '../../src/model/config.ts';
 import { randomSafetensors } from '../helpers/randomCheckpoint.ts';
 import { encodeY4m, frameOf, readPngRgb } from './y4m.ts';
@@ -33,11 +42,17 @@ const BASE_FLAGS = [
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
 ];
 const WEBGPU_FLAGS = ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'];
+/** The tiny reference checkpoint (dims 16·32·64·96, 10 classes, T = 1, 128×128) and one of its cases. */
+const REFERENCE = join(ROOT, '../shared/reference/metaspikformer-tiny-t1');
+const REFERENCE_PTH = join(REFERENCE, 'checkpoint.pth');
+const CAT_PNG = join(REFERENCE, 'cat/image.png');
+const HAVE_REFERENCE = existsSync(REFERENCE_PTH) && existsSync(CAT_PNG);
 
 let server: ViteDevServer;
 let url: string;
 let work: string;
 let clip: string;
+let catClip: string;
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'spikeformer-e2e-'));
@@ -46,6 +61,12 @@ beforeAll(async () => {
   const picture = readPngRgb(join(ROOT, 'public/samples/digit-3.png'));
   clip = join(work, 'clip.y4m');
   writeFileSync(clip, encodeY4m(Array.from({ length: 8 }, (_, i) => frameOf(picture, 320, 240, (i - 4) * 3))));
+  // The same from the reference cat (128×128 RGB), for the reference checkpoint.
+  if (HAVE_REFERENCE) {
+    const cat = readPngRgb(CAT_PNG);
+    catClip = join(work, 'cat.y4m');
+    writeFileSync(catClip, encodeY4m(Array.from({ length: 8 }, (_, i) => frameOf(cat, 320, 240, (i - 4) * 3))));
+  }
   server = await createServer({
     configFile: join(ROOT, 'vite.config.ts'),
     logLevel: 'error',
@@ -63,15 +84,20 @@ afterAll(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-async function launch(webgpu: boolean): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
+/**
+ * Chromium with a fake webcam playing `video` (the digit clip unless told). `camera: 'deny'` leaves
+ * out the auto-accept of the permission prompt and denies prompts instead, so getUserMedia fails
+ * with NotAllowedError although a (fake) camera is there.
+ */
+async function launch(webgpu: boolean, { video = clip, camera = 'allow' }: { video?: string; camera?: 'allow' | 'deny' } = {}): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
   const context = await chromium.launchPersistentContext(mkdtempSync(join(work, 'profile-')), {
     executablePath: CHROMIUM,
     args: [
       ...BASE_FLAGS,
       ...(webgpu ? WEBGPU_FLAGS : []),
-      '--use-fake-ui-for-media-stream',
+      camera === 'allow' ? '--use-fake-ui-for-media-stream' : '--deny-permission-prompts',
       '--use-fake-device-for-media-stream',
-      `--use-file-for-fake-video-capture=${clip}`,
+      `--use-file-for-fake-video-capture=${video}`,
     ],
     viewport: { width: 1360, height: 1000 },
   });
@@ -81,8 +107,14 @@ async function launch(webgpu: boolean): Promise<{ context: BrowserContext; page:
   return { context, page, errors };
 }
 
+/** Frames done on the current source (the count starts again with each source). */
 async function framesDone(page: Page): Promise<number> {
   return page.evaluate(() => window.__spikeformer?.state().frames ?? 0);
+}
+
+/** The name of the source whose frame is shown. */
+async function shownSource(page: Page): Promise<string | null> {
+  return page.evaluate(() => window.__spikeformer?.state().source ?? null);
 }
 
 /** The checks both backends must pass once the camera runs. */
@@ -193,6 +225,78 @@ describe.skipIf(!existsSync(CHROMIUM))('app end to end (headless Chromium)', () 
       await context.close();
     }
   }, 120_000);
+
+  test.skipIf(!HAVE_REFERENCE)('the reference checkpoint through "Open checkpoint…": the cat from the webcam, and from a file the CLI\'s top-1', async () => {
+    // The CLI on the same checkpoint and picture, at the app's input size (128×128: the picture's own
+    // size, so neither side resizes: the app's centred square crop is the whole picture, and --size
+    // resizes 128→128 as the identity; both then normalize with the checkpoint's mean and std).
+    const out = join(work, 'cli-cat');
+    execFileSync(process.execPath, [join(ROOT, 'bin/spikeformer.mjs'), 'infer', '--weights', REFERENCE_PTH, '--input', CAT_PNG, '--size', '128x128', '--out', out], { stdio: 'pipe' });
+    const cliTop1 = (JSON.parse(readFileSync(join(out, 'spikes.json'), 'utf8')) as { top1: number }).top1;
+    const logits = Array.from(readNpy(readFileSync(join(out, 'logits.npy'))).data as Float32Array);
+    const cliTop5 = logits.map((v, i) => [v, i]).sort((a, b) => b[0] - a[0]).slice(0, 5).map(([, i]) => i);
+
+    const { context, page, errors } = await launch(true, { video: catClip });
+    try {
+      await page.goto(`${url}?size=128`);
+      await page.getByTestId('checkpoint-input').setInputFiles(REFERENCE_PTH);
+      await page.getByText(/dims 16·32·64·96, \d+ transformer blocks?, 10 classes, T = 1 time step\./).waitFor({ timeout: 30_000 });
+      await expect.poll(() => page.evaluate(() => window.__spikeformer?.state().inputSize), { timeout: 5_000 }).toBe(128);
+
+      // The webcam playing the cat clip.
+      await page.getByRole('button', { name: 'Start camera' }).click();
+      const predictions = page.getByRole('list', { name: 'Top predictions' });
+      await expect.poll(() => predictions.getByRole('listitem').count(), { timeout: 45_000 }).toBe(5);
+      await page.getByRole('img', { name: 'Firing rate per layer' }).waitFor();
+      await expect.poll(() => page.locator('table tbody tr').count(), { timeout: 10_000 }).toBe(77);
+      await expect.poll(async () => parseFloat((await page.getByTestId('fps').textContent()) ?? ''), { timeout: 20_000 }).toBeGreaterThan(0);
+      await page.screenshot({ path: join(RESULTS, 'app-reference-checkpoint-camera.png'), fullPage: true });
+
+      // The picture itself, from "Open image or video…": it runs once; paused, one step runs it again.
+      await page.locator('input[type=file][accept^="image/"]').setInputFiles(CAT_PNG);
+      await expect.poll(() => shownSource(page), { timeout: 30_000 }).toBe('image.png');
+      await page.getByRole('button', { name: 'Pause' }).click();
+      const paused = await framesDone(page);
+      await page.getByRole('button', { name: 'Step one frame' }).click();
+      await expect.poll(() => framesDone(page), { timeout: 30_000 }).toBe(paused + 1);
+      const top = predictions.getByRole('listitem').first();
+      const appTop1 = Number(/^class (\d+):/.exec((await top.getAttribute('title')) ?? '')?.[1]);
+      console.info(`reference checkpoint, cat at 128×128: app (${await page.getByTestId('backend-name').textContent()}) top-1 class ${appTop1}, CLI top-1 class ${cliTop1}`);
+      expect(appTop1).toBe(cliTop1);
+      // The same input gives the same logits: the whole top 5 agrees too.
+      const titles = await predictions.getByRole('listitem').evaluateAll((items) => items.map((li) => li.getAttribute('title') ?? ''));
+      expect(titles.map((t) => Number(/^class (\d+):/.exec(t)?.[1]))).toEqual(cliTop5);
+      await page.screenshot({ path: join(RESULTS, 'app-reference-checkpoint-image.png'), fullPage: true });
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 120_000);
+
+  test('camera denied: the page says so, and samples and files still give predictions', async () => {
+    const { context, page, errors } = await launch(false, { camera: 'deny' });
+    try {
+      await page.goto(`${url}?size=32&backend=cpu`);
+      await page.getByText('Running the CPU reference at 32×32').waitFor({ timeout: 30_000 });
+      await page.getByRole('button', { name: 'Start camera' }).click();
+      await page.getByRole('alert').filter({ hasText: 'Camera access was denied.' }).waitFor({ timeout: 20_000 });
+      expect(await framesDone(page)).toBe(0);
+      await page.screenshot({ path: join(RESULTS, 'app-camera-denied.png'), fullPage: true });
+
+      const predictions = page.getByRole('list', { name: 'Top predictions' });
+      await page.getByRole('button', { name: /^Sample: / }).first().click();
+      await expect.poll(() => predictions.getByRole('listitem').count(), { timeout: 30_000 }).toBe(5);
+      expect(await framesDone(page)).toBeGreaterThan(0);
+      const picture = HAVE_REFERENCE ? CAT_PNG : join(ROOT, 'public/samples/digit-3.png');
+      await page.locator('input[type=file][accept^="image/"]').setInputFiles(picture);
+      await expect.poll(() => shownSource(page), { timeout: 30_000 }).toBe(basename(picture));
+      await expect.poll(() => predictions.getByRole('listitem').count(), { timeout: 10_000 }).toBe(5);
+      await page.screenshot({ path: join(RESULTS, 'app-camera-denied-file.png'), fullPage: true });
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
 
   test('the built app serves ONNX Runtime\'s wasm files and runs them on threads', async () => {
     const outDir = join(work, 'dist');
