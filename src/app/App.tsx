@@ -7,10 +7,12 @@
  * frame in flight, and hands each frame's result to the views.
  *
  * Address options (for demos and tests): `?backend=auto|webgpu|onnx-wasm|cpu`, `?size=N` (input N×N),
- * `?model=random` (skip the built-in model).
+ * `?model=random` (skip the built-in model), `?task=classify|detect|segment|all` (the task switch's start).
  */
 import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent } from 'react';
+import { availableTasks, configForTasks } from '../model/config.ts';
 import { buildModelGraph, lifOps, type LifOp, type ModelGraph } from '../model/graph.ts';
+import { decodeDetections, decodeSegmentation, maskHistogram } from '../tasks/index.ts';
 import { AttentionView } from './components/AttentionView.tsx';
 import { BackendStatus } from './components/BackendStatus.tsx';
 import { EnergyPanel } from './components/EnergyPanel.tsx';
@@ -20,6 +22,8 @@ import { MembranePlot } from './components/MembranePlot.tsx';
 import { ModelPicker, type ModelProgress } from './components/ModelPicker.tsx';
 import { SourcePicker } from './components/SourcePicker.tsx';
 import { SpikeMapView, type NeuronRef } from './components/SpikeMapView.tsx';
+import { TaskOverlay } from './components/TaskOverlay.tsx';
+import { TaskPanel } from './components/TaskPanel.tsx';
 import { TopPredictions } from './components/TopPredictions.tsx';
 import { loadBuiltinModel, randomTinyModel } from './engine/builtinModel.ts';
 import { BACKEND_PREFERENCES, createEngine, fallbackMessage, requestedMessage, type BackendPreference, type EngineChoice } from './engine/createEngine.ts';
@@ -36,6 +40,7 @@ import { softmax, topK } from './logic/predictions.ts';
 import { RateMeter } from './logic/rateMeter.ts';
 import { channelAt, membraneTrace, type ChannelChoice } from './logic/spikeGrid.ts';
 import { attentionBlocks } from './logic/stages.ts';
+import { SCENE_INPUT_SIZE, taskChoices, tasksFor, type TaskChoice } from './logic/taskOverlay.ts';
 import { TimeSeriesBuffer } from './logic/timeSeries.ts';
 import { useFrameSource, type FrameSource } from './useFrameSource.ts';
 
@@ -79,7 +84,9 @@ function oneLine(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split('\n')[0];
 }
 
-function readParams(): { backend: BackendPreference; size: number | null; randomOnly: boolean } {
+const TASK_CHOICES: TaskChoice[] = ['classify', 'detect', 'segment', 'all'];
+
+function readParams(): { backend: BackendPreference; size: number | null; randomOnly: boolean; task: TaskChoice } {
   const p = new URLSearchParams(typeof location !== 'undefined' ? location.search : '');
   const b = p.get('backend');
   const size = Number(p.get('size'));
@@ -87,6 +94,7 @@ function readParams(): { backend: BackendPreference; size: number | null; random
     backend: BACKEND_PREFERENCES.includes(b as BackendPreference) ? (b as BackendPreference) : 'auto',
     size: Number.isInteger(size) && size >= 16 && size % 16 === 0 ? size : null,
     randomOnly: p.get('model') === 'random',
+    task: TASK_CHOICES.includes(p.get('task') as TaskChoice) ? (p.get('task') as TaskChoice) : 'classify',
   };
 }
 
@@ -221,23 +229,32 @@ export function App() {
   }, [store]);
 
   // ---- graph and engine load ------------------------------------------------------------------
+  const [taskChoice, setTaskChoice] = useState<TaskChoice>(params.task);
+  const modelTasks = useMemo(() => (model ? availableTasks(model.config) : ['classify' as const]), [model]);
+  const choices = useMemo(() => taskChoices(modelTasks), [modelTasks]);
+  const task = choices.includes(taskChoice) ? taskChoice : 'classify';
+  const tasks = useMemo(() => tasksFor(task, modelTasks), [task, modelTasks]);
+  const scene = tasks.length > 1;
+  /** The model restricted to the chosen tasks: the engines build graphs for what the config has. */
+  const runModel = useMemo(() => (model ? { ...model, config: configForTasks(model.config, tasks) } : null), [model, tasks]);
   const maxSize = engine?.maxInputSize ?? 64;
-  const defaultSize = model?.config.numClasses === 1000 ? 224 : 64;
+  // Scene tasks (detect, segment) run at the scene size; classification at the crop size.
+  const defaultSize = scene ? SCENE_INPUT_SIZE : model?.config.numClasses === 1000 ? 224 : 64;
   const inputSize = Math.min(sizeChoice ?? defaultSize, maxSize);
   const inputSizes = INPUT_SIZES.filter((s) => s <= maxSize);
-  const graph = useMemo(() => (model ? buildModelGraph(model.config, inputSize, inputSize) : null), [model, inputSize]);
+  const graph = useMemo(() => (runModel ? buildModelGraph(runModel.config, inputSize, inputSize) : null), [runModel, inputSize]);
   const lifs = useMemo<LifOp[]>(() => (graph ? lifOps(graph) : []), [graph]);
   const shapes = useMemo(() => new Map(lifs.map((l) => [l.name, graph!.shapes.get(l.output)! as [number, number, number]])), [lifs, graph]);
   const [loadedGraph, setLoadedGraph] = useState<ModelGraph | null>(null);
 
   useEffect(() => {
-    if (!engine || !model || !graph) return;
+    if (!engine || !model || !runModel || !graph) return;
     let cancelled = false;
     setLoadedGraph(null);
     const T = model.config.timeSteps;
     const membraneBytes = lifs.reduce((a, l) => a + shapes.get(l.name)!.reduce((x, y) => x * y, 1), 0) * T * 4;
     const membranes = membraneBytes <= MEMBRANE_BUDGET ? lifs.map((l) => l.name) : [];
-    engine.load(model, { height: inputSize, width: inputSize, membranes }).then(
+    engine.load(runModel, { height: inputSize, width: inputSize, membranes }).then(
       () => {
         if (!cancelled) {
           setEngineError(null);
@@ -258,7 +275,7 @@ export function App() {
     return () => {
       cancelled = true;
     };
-  }, [engine, model, graph, inputSize, lifs, shapes]);
+  }, [engine, model, runModel, graph, inputSize, lifs, shapes]);
 
   // ---- selection ------------------------------------------------------------------------------
   const [layerChoice, setLayer] = useState(DEFAULT_LAYER);
@@ -389,6 +406,26 @@ export function App() {
     () => (shown && labels ? topK(softmax(shown.result.logits), 5, labels) : []),
     [shown, labels],
   );
+  const heads = runModel?.config.heads ?? null;
+  const outputs = shown?.result.outputs;
+  const detections = useMemo(() => {
+    const d = heads?.detect;
+    const heat = outputs?.get('det_heatmap');
+    const reg = outputs?.get('det_boxreg');
+    if (!d || !heat || !reg) return null;
+    return decodeDetections(heat, reg, inputSize, inputSize, { ...d.decode, classNames: d.classNames });
+  }, [heads, outputs, inputSize]);
+  const mask = useMemo(() => {
+    const s = heads?.segment;
+    const logits = outputs?.get('seg_logits');
+    if (!s || !logits) return null;
+    return decodeSegmentation(logits, inputSize, inputSize, s.stride);
+  }, [heads, outputs, inputSize]);
+  const segHistogram = useMemo(() => (mask && heads?.segment ? maskHistogram(mask, heads.segment.numClasses) : null), [mask, heads]);
+  const [maskOpacity, setMaskOpacity] = useState(0.5);
+  const headsMissing = shown && heads && (heads.detect || heads.segment) && !detections && !mask
+    ? `${engine?.backendName ?? 'This backend'} returned no task-head outputs: detection and segmentation need the WebGPU or CPU backend.`
+    : undefined;
   const layerMap = shown?.result.spikeMaps.get(layer);
   const layerShape = shapes.get(layer);
   const tShown = Math.min(t, T - 1);
@@ -460,9 +497,28 @@ export function App() {
       </header>
 
       <div className="grid top-grid">
-        <SourcePicker src={src} onUnsupportedFile={(f) => (CHECKPOINT_EXT.test(f.name) ? void openCheckpoint(f) : setModelError(`${f.name}: not an image or a video`))} />
+        <SourcePicker
+          src={src}
+          onUnsupportedFile={(f) => (CHECKPOINT_EXT.test(f.name) ? void openCheckpoint(f) : setModelError(`${f.name}: not an image or a video`))}
+          overlay={scene ? <TaskOverlay inputSize={inputSize} detections={detections} mask={mask} maskOpacity={maskOpacity} mirrored={source?.mirrored ?? false} /> : null}
+        />
         <TopPredictions predictions={predictions} labelsNote={labels?.description ?? '…'} trained={model?.trained ?? true} />
         <EnergyPanel totals={shown?.totals ?? null} history={history} windowMs={SPARKLINE_MS} />
+        <TaskPanel
+          choices={choices}
+          choice={task}
+          onChoice={(c) => {
+            setTaskChoice(c);
+            setSizeChoice(params.size);
+          }}
+          inputSize={inputSize}
+          detections={detections}
+          segClasses={mask ? heads?.segment?.classNames ?? null : null}
+          segHistogram={segHistogram}
+          maskOpacity={maskOpacity}
+          onMaskOpacity={setMaskOpacity}
+          unavailable={headsMissing}
+        />
       </div>
 
       <FiringRatePanel

@@ -16,6 +16,9 @@
  *     picture's own size neither side resizes, so both feed the same normalized input).
  *  4. Camera permission denied (prompts denied, not auto-accepted): the page says so, and a sample
  *     and an opened picture still give predictions.
+ *  4b. Task heads: a still digits scene (tests/fixtures/digits/scene-a) as the webcam, task "all":
+ *     a "Detections" list with a digit, the "Segmentation legend", 90 neuron layers (77 + heads), on
+ *     WebGPU and on ONNX Runtime Web (wasm); screenshot test-results/app-tasks.png.
  *  5. The production build (`vite build`, served by `vite preview`): ORT's wasm files are there and
  *     run, on several threads (the preview server sends COOP/COEP too).
  * Inputs are 32×32 (128×128 in 3) so SwiftShader and the CPU reference keep up. Screenshots go to
@@ -53,6 +56,7 @@ let url: string;
 let work: string;
 let clip: string;
 let catClip: string;
+let sceneClip: string;
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'spikeformer-e2e-'));
@@ -61,6 +65,10 @@ beforeAll(async () => {
   const picture = readPngRgb(join(ROOT, 'public/samples/digit-3.png'));
   clip = join(work, 'clip.y4m');
   writeFileSync(clip, encodeY4m(Array.from({ length: 8 }, (_, i) => frameOf(picture, 320, 240, (i - 4) * 3))));
+  // A still digits scene (128×128: fills the preview's centred square), for the task heads.
+  const scene = readPngRgb(join(ROOT, 'tests/fixtures/digits/scene-a/image.png'));
+  sceneClip = join(work, 'scene.y4m');
+  writeFileSync(sceneClip, encodeY4m(Array.from({ length: 4 }, () => frameOf(scene, 320, 240, 0))));
   // The same from the reference cat (128×128 RGB), for the reference checkpoint.
   if (HAVE_REFERENCE) {
     const cat = readPngRgb(CAT_PNG);
@@ -272,6 +280,50 @@ describe.skipIf(!existsSync(CHROMIUM))('app end to end (headless Chromium)', () 
       await context.close();
     }
   }, 120_000);
+
+  test('task heads: "all" on the webcam digits scene shows detections, the mask legend and the head neurons', async () => {
+    const { context, page, errors } = await launch(true, { video: sceneClip });
+    try {
+      await page.goto(url);
+      const tasks = page.getByRole('radiogroup', { name: 'Task' });
+      await tasks.getByRole('radio', { name: 'All' }).waitFor({ timeout: 45_000 });
+      expect(await tasks.getByRole('radio').count()).toBe(4);
+      await tasks.getByRole('radio', { name: 'All' }).check();
+      await page.getByRole('button', { name: 'Start camera' }).click();
+      const detections = page.getByRole('list', { name: 'Detections' });
+      await detections.waitFor({ timeout: 90_000 });
+      const items = detections.getByRole('listitem');
+      await expect.poll(() => items.count(), { timeout: 10_000 }).toBeGreaterThan(0);
+      const texts = await items.allTextContents();
+      expect(texts.some((t) => /^\s*[0-9]\s+\d+%/.test(t))).toBe(true);
+      await page.getByRole('list', { name: 'Segmentation legend' }).waitFor();
+      await page.getByRole('slider', { name: 'Mask opacity' }).waitFor();
+      // The backbone's 77 neuron layers and the heads' 13 (FPN 6, segmentation 5, detection 2).
+      await expect.poll(() => page.locator('table tbody tr').count(), { timeout: 10_000 }).toBe(90);
+      expect(await page.evaluate(() => window.__spikeformer!.state().inputSize)).toBe(128);
+      await page.locator('.preview').screenshot({ path: join(RESULTS, 'app-tasks-preview.png') });
+      await page.screenshot({ path: join(RESULTS, 'app-tasks.png'), fullPage: true });
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 180_000);
+
+  test('task heads on ONNX Runtime Web (wasm): ?task=all gives detections and the mask legend too', async () => {
+    const { context, page, errors } = await launch(false, { video: sceneClip });
+    try {
+      await page.goto(`${url}?backend=onnx-wasm&task=all`);
+      await expect.poll(() => page.getByTestId('backend-name').textContent().catch(() => ''), { timeout: 60_000 }).toMatch(/ONNX Runtime Web/);
+      await page.getByRole('button', { name: 'Start camera' }).click();
+      const detections = page.getByRole('list', { name: 'Detections' });
+      await detections.waitFor({ timeout: 90_000 });
+      expect(await detections.getByRole('listitem').count()).toBeGreaterThan(0);
+      await page.getByRole('list', { name: 'Segmentation legend' }).waitFor();
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 150_000);
 
   test('camera denied: the page says so, and samples and files still give predictions', async () => {
     const { context, page, errors } = await launch(false, { camera: 'deny' });

@@ -89,7 +89,7 @@ export function FiringRatePanel({ layers, selected, onSelect }: Props) {
       ctx.lineTo(s.x1 - 1, h - MARGIN.bottom + 4);
       ctx.stroke();
       ctx.fillStyle = CANVAS_TEXT;
-      const label = s.x1 - s.x0 < 70 ? s.title.split(' · ')[0].replace('Stage ', 'S') : s.title;
+      const label = s.x1 - s.x0 < 70 ? s.title.split(' · ')[0].replace('Stage ', 'S').replace('Segmentation head', 'Seg').replace('Detection head', 'Det') : s.title;
       ctx.fillText(label, (s.x0 + s.x1) / 2, h - MARGIN.bottom + 9);
     }
   }, [bars, stages, selected, hover, yMax]);

@@ -1,14 +1,16 @@
-import { useRef } from 'react';
+import { useRef, type ReactNode } from 'react';
 import { SAMPLES, sampleUrl } from '../samples.ts';
 import type { FrameSourceState } from '../useFrameSource.ts';
 
 interface Props {
   src: FrameSourceState;
   onUnsupportedFile(file: File): void;
+  /** Drawn over the preview (task boxes and masks), in the preview's square. */
+  overlay?: ReactNode;
 }
 
 /** Webcam, image or video file, or a bundled sample — with the preview of what the model sees. */
-export function SourcePicker({ src, onUnsupportedFile }: Props) {
+export function SourcePicker({ src, onUnsupportedFile, overlay }: Props) {
   const fileRef = useRef<HTMLInputElement>(null);
   const mirrored = src.source?.mirrored ?? src.mode === 'camera';
 
@@ -36,6 +38,7 @@ export function SourcePicker({ src, onUnsupportedFile }: Props) {
         {src.imageUrl && (
           <img key={src.imageKey} ref={src.imageRef} src={src.imageUrl} alt={`Input picture: ${src.source?.name ?? 'loading'}`} hidden={src.mode !== 'image'} onLoad={src.onImageLoad} />
         )}
+        {src.mode !== 'none' && overlay}
         {src.mode === 'none' && <p className="drop-hint">Start the camera, open a file, pick a sample, or drop an image or video here.</p>}
       </div>
       <p className="note">The model sees the centred square of the picture, as shown{mirrored ? ' (the camera preview is mirrored; the model sees it unmirrored)' : ''}.</p>

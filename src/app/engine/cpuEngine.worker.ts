@@ -15,7 +15,7 @@ export type CpuWorkerResponse =
   | { type: 'loaded'; id: number }
   | {
       type: 'result'; id: number; logits: Float32Array; layers: { name: string; onesPerStep: number[]; neuronsPerStep: number }[];
-      spikeMaps: [string, Uint8Array][]; membranes: [string, Float32Array][]; ms: number;
+      spikeMaps: [string, Uint8Array][]; membranes: [string, Float32Array][]; outputs: [string, Float32Array][]; ms: number;
     }
   | { type: 'error'; id: number; message: string };
 
@@ -48,8 +48,9 @@ scope.onmessage = (e) => {
     const r = state.runtime.run(input, { spikeMaps: msg.spikeMaps, membranes: msg.membranes });
     const spikeMaps = [...r.spikeMaps];
     const membranes = [...r.membranes];
-    const transfer: Transferable[] = [r.logits.buffer, ...spikeMaps.map(([, m]) => m.buffer), ...membranes.map(([, m]) => m.buffer)];
-    scope.postMessage({ type: 'result', id: msg.id, logits: r.logits, layers: r.layers, spikeMaps, membranes, ms: performance.now() - t0 }, transfer);
+    const outputs = [...(r.outputs ?? new Map<string, Float32Array>())];
+    const transfer: Transferable[] = [...new Set<ArrayBufferLike>([r.logits.buffer, ...spikeMaps.map(([, m]) => m.buffer), ...membranes.map(([, m]) => m.buffer), ...outputs.map(([, m]) => m.buffer)])] as Transferable[];
+    scope.postMessage({ type: 'result', id: msg.id, logits: r.logits, layers: r.layers, spikeMaps, membranes, outputs, ms: performance.now() - t0 }, transfer);
   } catch (err) {
     scope.postMessage({ type: 'error', id: msg.id, message: (err as Error).message ?? String(err) });
   }

@@ -66,7 +66,7 @@ export class CpuWorkerEngine implements InferenceEngine {
     const payload = frame instanceof Float32Array ? frame.slice() : await createImageBitmap(frame);
     const r = await this.call({ type: 'run', id: this.nextId++, frame: payload, spikeMaps: request.spikeMaps, membranes: request.membranes }, [payload instanceof Float32Array ? payload.buffer : payload]);
     if (r.type !== 'result') throw new Error('unexpected reply from the CPU worker');
-    return { logits: r.logits, layers: r.layers, spikeMaps: new Map(r.spikeMaps), membranes: new Map(r.membranes), ms: performance.now() - t0 };
+    return { logits: r.logits, layers: r.layers, spikeMaps: new Map(r.spikeMaps), membranes: new Map(r.membranes), outputs: new Map(r.outputs), ms: performance.now() - t0 };
   }
 
   dispose(): void {

@@ -6,7 +6,7 @@
 import { blobSource } from '../../io/byteSource.ts';
 import { convertToSafetensors } from '../../model/convertToSafetensors.ts';
 import { loadModel } from '../../model/loadModel.ts';
-import { configForTasks, type ModelConfig } from '../../model/config.ts';
+import type { ModelConfig } from '../../model/config.ts';
 import { randomModelWeights } from '../../model/randomWeights.ts';
 import { modelWeightsFromTensors, type ModelWeights } from '../../runtime/weights.ts';
 import { cacheId, type CachedModelEntry } from '../logic/modelCacheIndex.ts';
@@ -29,10 +29,8 @@ const scope = self as unknown as {
 
 function reply(id: number, config: ModelConfig, weights: ModelWeights, extra: Partial<Extract<ModelWorkerResponse, { type: 'model' }>> = {}): void {
   const entries = [...weights];
-  // The app shows classification for now: graphs built from this config leave out any task heads
-  // (the detection/segmentation views and their task switch are still to come).
-  const classify = configForTasks(config, ['classify']);
-  scope.postMessage({ type: 'model', id, config: classify, weights: entries, ...extra }, entries.map(([, w]) => w.buffer));
+  // The full config, heads included: the app picks the tasks to run (`configForTasks`) itself.
+  scope.postMessage({ type: 'model', id, config, weights: entries, ...extra }, entries.map(([, w]) => w.buffer));
 }
 
 /** Writes the converted file to OPFS (`models/<id>.safetensors`); false when this browser has no OPFS. */

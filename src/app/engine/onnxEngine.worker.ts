@@ -27,7 +27,7 @@ export type OnnxWorkerResponse =
   /** ORT started; `threads` is what it runs with (1 where the page is not cross-origin isolated). */
   | { type: 'ready'; id: number; threads: number; version: string }
   | { type: 'loaded'; id: number; onnxBytes: number }
-  | { type: 'result'; id: number; logits: Float32Array; layers: { name: string; onesPerStep: number[]; neuronsPerStep: number }[]; ms: number }
+  | { type: 'result'; id: number; logits: Float32Array; layers: { name: string; onesPerStep: number[]; neuronsPerStep: number }[]; outputs: [string, Float32Array][]; ms: number }
   | { type: 'error'; id: number; message: string };
 
 const scope = self as unknown as {
@@ -103,7 +103,8 @@ async function handle(msg: OnnxWorkerRequest): Promise<void> {
       msg.frame.close();
     }
     const r = await state.backend.run(input);
-    scope.postMessage({ type: 'result', id: msg.id, logits: r.logits, layers: r.layers, ms: performance.now() - t0 }, [r.logits.buffer]);
+    const outputs = [...(r.outputs ?? new Map<string, Float32Array>())];
+    scope.postMessage({ type: 'result', id: msg.id, logits: r.logits, layers: r.layers, outputs, ms: performance.now() - t0 }, [r.logits.buffer, ...outputs.map(([, m]) => m.buffer)]);
   } catch (err) {
     if (msg.type === 'run' && msg.frame instanceof ImageBitmap) msg.frame.close();
     scope.postMessage({ type: 'error', id: msg.id, message: (err as Error).message ?? String(err) });

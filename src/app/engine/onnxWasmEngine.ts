@@ -108,7 +108,7 @@ export class OnnxWasmEngine implements InferenceEngine {
     const payload = frame instanceof Float32Array ? frame.slice() : await createImageBitmap(frame);
     const r = await this.call({ type: 'run', id: this.nextId++, frame: payload }, [payload instanceof Float32Array ? payload.buffer : payload]);
     if (r.type !== 'result') throw new Error('unexpected reply from the ONNX Runtime worker');
-    return { logits: r.logits, layers: r.layers, spikeMaps: new Map(), membranes: new Map(), ms: performance.now() - t0 };
+    return { logits: r.logits, layers: r.layers, spikeMaps: new Map(), membranes: new Map(), outputs: new Map(r.outputs), ms: performance.now() - t0 };
   }
 
   dispose(): void {

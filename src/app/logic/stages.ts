@@ -2,7 +2,7 @@
  * Where each of Meta-SpikeFormer's neuron layers sits: the stage (by the official module names),
  * the block, and a short role, so the firing-rate chart can group the 77 layers as the paper does.
  */
-export type StageId = 'stage1' | 'stage2' | 'stage3' | 'stage4' | 'head';
+export type StageId = 'stage1' | 'stage2' | 'stage3' | 'stage4' | 'head' | 'fpn' | 'seg' | 'det';
 
 export const STAGE_TITLES: Record<StageId, string> = {
   stage1: 'Stage 1 · conv',
@@ -10,9 +10,12 @@ export const STAGE_TITLES: Record<StageId, string> = {
   stage3: 'Stage 3 · transformer',
   stage4: 'Stage 4 · transformer',
   head: 'Head',
+  fpn: 'FPN',
+  seg: 'Segmentation head',
+  det: 'Detection head',
 };
 
-const STAGE_ORDER: StageId[] = ['stage1', 'stage2', 'stage3', 'stage4', 'head'];
+const STAGE_ORDER: StageId[] = ['stage1', 'stage2', 'stage3', 'stage4', 'head', 'fpn', 'seg', 'det'];
 
 /** The stage of a neuron layer from its official module name. */
 export function stageOf(name: string): StageId {
@@ -20,12 +23,15 @@ export function stageOf(name: string): StageId {
   if (/^(ConvBlock2_|downsample2\.)/.test(name)) return 'stage2';
   if (/^(block3\.|downsample3\.)/.test(name)) return 'stage3';
   if (/^(block4\.|downsample4\.)/.test(name)) return 'stage4';
+  if (name.startsWith('fpn.')) return 'fpn';
+  if (name.startsWith('seg_head.')) return 'seg';
+  if (name.startsWith('det_head.')) return 'det';
   return 'head';
 }
 
 /** The block a layer belongs to: `block3.0`, `ConvBlock1_1.0`, `downsample2`, or `head`. */
 export function blockOf(name: string): string {
-  const m = /^(block\d\.\d+|ConvBlock\d_\d\.0|downsample\d(?:_\d)?)/.exec(name);
+  const m = /^(block\d\.\d+|ConvBlock\d_\d\.0|downsample\d(?:_\d)?|fpn\.(?:lateral|output)\.\d+|seg_head\.scale_heads\.\d+\.\d+|seg_head|det_head\.stem|det_head)/.exec(name);
   return m ? m[1] : 'head';
 }
 
@@ -47,6 +53,10 @@ export function roleOf(name: string): string {
     'mlp.fc2_lif': 'MLP hidden',
   };
   if (name === 'lif') return 'head, before the classifier';
+  if (/^(fpn|seg_head|det_head)\./.test(name)) {
+    const heads: Record<string, string> = { 'seg_head.cls_lif': 'segmentation, before the classifier conv', 'det_head.out_lif': 'detection, before the heatmap/box convs', 'det_head.stem.lif': 'detection stem conv input' };
+    return heads[name] ?? `${blockOf(name)} conv input`;
+  }
   return roles[last] ?? last;
 }
 
