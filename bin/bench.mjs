@@ -65,6 +65,12 @@ function printTables(r) {
   }
   for (const f of r.failed ?? []) console.log(`${pad(f.backend, 14)}did not run: ${f.error}`);
   console.log('(× spike: median time over webgpu-spike\'s; above 1 means slower than the event-driven runtime)');
+  if (r.tasks?.length) {
+    console.log('');
+    console.log('task heads (webgpu-spike, one backbone pass per frame):');
+    for (const t of r.tasks) console.log(`${pad(t.tasks.join('+'), 30)}${lpad(fmt(t.ms_per_frame.median), 11)} ms`);
+    console.log(`heads' share of the frame with all tasks: ${fmt(100 * r.heads_share, 1)} %`);
+  }
   console.log('');
   const top = [...r.layers].filter((l) => l.macs > 0).sort((x, y) => y.macs - x.macs).slice(0, 15);
   console.log(`largest layers (of ${r.layers.length} dispatches):`);

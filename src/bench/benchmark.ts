@@ -4,10 +4,10 @@
  * queries), per-layer firing rates, dense MACs and synaptic ops; and a sweep of one large spike
  * conv over input firing rates (event-driven vs dense kernel).
  */
-import { readCheckpoint } from '../checkpoint/index.ts';
 import { bytesSource } from '../io/byteSource.ts';
-import { defaultConfig, type ModelConfig } from '../model/config.ts';
-import { describeModel } from '../model/describe.ts';
+import { availableTasks, defaultConfig, type ModelConfig, type Task } from '../model/config.ts';
+import { loadModel } from '../model/loadModel.ts';
+import { modelWeightsFromTensors } from '../runtime/weights.ts';
 import { buildModelGraph, isSpikeValue, type ConvOp } from '../model/graph.ts';
 import { randomModelWeights, randomSmoothImage, seededRandom } from '../model/randomWeights.ts';
 import type { ModelWeights } from '../runtime/weights.ts';
@@ -22,6 +22,8 @@ import { OnnxRuntimeBackend, type OnnxExecutionProvider, type OrtModule } from '
 export interface BenchOptions {
   /** URL of a checkpoint to load; absent: the calibrated random model with `dims`. */
   modelUrl?: string;
+  /** The checkpoint's bytes (instead of a URL, e.g. read from a file under Node). */
+  modelBytes?: Uint8Array;
   modelName?: string;
   dims?: [number, number, number, number];
   classes?: number;
@@ -72,6 +74,13 @@ export interface BenchResult {
   device: { adapter: Record<string, unknown>; timestamps: boolean };
   model: { name: string; embed_dims: number[]; classes: number; T: number; params: number };
   runs: BenchRun[];
+  /**
+   * For a model with task heads: webgpu-spike frame time per task set (`classify` is the backbone
+   * and its classifier; every other set adds heads on the same backbone pass), and the heads' share
+   * of the frame with all tasks.
+   */
+  tasks: { tasks: Task[]; ms_per_frame: { median: number; min: number }; frames: number }[];
+  heads_share: number | null;
   /** Providers that could not run, with the reason (never silently left out). */
   failed: { backend: string; error: string }[];
   totals: { dense_macs: number; sops: number; spike_rate: number };
@@ -81,16 +90,17 @@ export interface BenchResult {
 
 const median = (a: number[]) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor(s.length / 2)]; };
 
-async function loadModel(o: BenchOptions): Promise<{ config: ModelConfig; weights: ModelWeights; name: string }> {
-  if (o.modelUrl) {
-    const res = await fetch(o.modelUrl);
-    if (!res.ok) throw new Error(`fetch ${o.modelUrl}: ${res.status}`);
-    const ckpt = await readCheckpoint(bytesSource(new Uint8Array(await res.arrayBuffer()), o.modelName ?? 'checkpoint'));
-    const shapes = new Map([...ckpt.tensors].map(([k, t]) => [k, { shape: t.shape, dtype: t.dtype }]));
-    const argT = typeof ckpt.args?.time_steps === 'number' ? ckpt.args.time_steps : undefined;
-    const config = describeModel(shapes, o.timeSteps ? { timeSteps: o.timeSteps } : argT ? { timeSteps: argT } : {});
-    const { modelWeightsFromTensors } = await import('../runtime/weights.ts');
-    return { config, weights: modelWeightsFromTensors(ckpt.tensors), name: o.modelName ?? 'checkpoint' };
+async function loadBenchModel(o: BenchOptions): Promise<{ config: ModelConfig; weights: ModelWeights; name: string }> {
+  if (o.modelUrl || o.modelBytes) {
+    let bytes = o.modelBytes;
+    if (!bytes) {
+      const res = await fetch(o.modelUrl!);
+      if (!res.ok) throw new Error(`fetch ${o.modelUrl}: ${res.status}`);
+      bytes = new Uint8Array(await res.arrayBuffer());
+    }
+    const source = bytesSource(bytes, o.modelName ?? 'checkpoint');
+    const { config, tensors } = await loadModel(source, { timeSteps: o.timeSteps });
+    return { config, weights: modelWeightsFromTensors(tensors), name: o.modelName ?? 'checkpoint' };
   }
   const dims = o.dims ?? [16, 32, 64, 96];
   const config = defaultConfig({ embedDims: dims, numClasses: o.classes ?? 1000, timeSteps: o.timeSteps ?? 1 });
@@ -109,7 +119,7 @@ export async function runBenchmark(o: BenchOptions, gpu: GPU | undefined = globa
     },
   });
   const info = adapter.info;
-  const { config, weights, name } = await loadModel(o);
+  const { config, weights, name } = await loadBenchModel(o);
   const [h, w] = o.size ?? [128, 128];
   const graph = buildModelGraph(config, h, w);
   const T = config.timeSteps;
@@ -175,6 +185,26 @@ export async function runBenchmark(o: BenchOptions, gpu: GPU | undefined = globa
       }
     }
   }
+  // Task heads: the same runtime built for each task set.
+  const tasks: BenchResult['tasks'] = [];
+  const available = availableTasks(config);
+  if (available.length > 1) {
+    const sets: Task[][] = [['classify'], ...available.filter((t) => t !== 'classify').map((t): Task[] => ['classify', t]), available];
+    for (const set of sets) {
+      const rt = await WebGpuRuntime.create(device, buildModelGraph(config, h, w, { tasks: set }), weights, { mode: 'spike' });
+      for (let i = 0; i < warmup; i++) await rt.run(input);
+      const times: number[] = [];
+      for (let i = 0; i < frames; i++) {
+        const t0 = performance.now();
+        await rt.run(input);
+        times.push(performance.now() - t0);
+      }
+      rt.destroy();
+      tasks.push({ tasks: set, ms_per_frame: { median: median(times), min: Math.min(...times) }, frames });
+    }
+  }
+  const headsShare = tasks.length ? 1 - tasks[0].ms_per_frame.median / tasks[tasks.length - 1].ms_per_frame.median : null;
+
   const ours = runs.find((r) => r.backend === 'webgpu-spike')!.ms_per_frame.median;
   for (const r of runs) r.ratio_to_webgpu_spike = r.ms_per_frame.median / ours;
 
@@ -224,7 +254,7 @@ export async function runBenchmark(o: BenchOptions, gpu: GPU | undefined = globa
   return {
     device: { adapter: { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description, isFallbackAdapter: (info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter ?? null }, timestamps },
     model: { name, embed_dims: config.embedDims, classes: config.numClasses, T, params },
-    runs, failed, totals, layers, sweep,
+    runs, failed, tasks, heads_share: headsShare, totals, layers, sweep,
   };
 }
 

@@ -6,14 +6,16 @@
  *
  *   --json FILE   write {parity, benches} as JSON
  *   --frames N    frames per backend (default 20)
- *   --bench SPEC  model to bench, repeatable: `tiny@128x128`, `15M@224x224`, `55M@224x224:T4` …
+ *   --bench SPEC  model to bench, repeatable: `tiny@128x128`, `15M@224x224`, `55M@224x224:T4` …,
+ *                 or `FILE.safetensors@HxW` / `FILE.pth@HxW` for a checkpoint
  *   --no-parity   skip the parity check
  *   --no-sweep    skip the layer sweep
  *   --dawn OPT    a Dawn option for create() (e.g. backend=vulkan), repeatable
  *   --ort DIR     also run ONNX Runtime Web (webgpu and wasm providers) on the same model and
  *                 device; DIR holds onnxruntime-web's .wasm/.mjs files (its dist folder)
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { create, globals } from 'webgpu';
 import { defaultConfig, PUBLISHED_EMBED_DIMS } from '../model/config.ts';
@@ -104,15 +106,19 @@ async function main(): Promise<void> {
   const out: { parity: ParityRow[]; benches: BenchResult[] } = { parity: [], benches: [] };
   if (doParity) out.parity = await parity(gpu);
   for (const spec of benches) {
-    const m = /^(\w+)@(\d+)x(\d+)(?::T(\d+))?$/.exec(spec);
+    const m = /^([\w./-]+)@(\d+)x(\d+)(?::T(\d+))?$/.exec(spec);
     if (!m) throw new Error(`--bench ${spec}: expected NAME@HxW[:TN]`);
+    const file = /\.(safetensors|pth|pt|bin)$/.test(m[1]) ? m[1] : null;
     const dims = m[1] === 'tiny' ? [16, 32, 64, 96] as [number, number, number, number] : PUBLISHED_EMBED_DIMS[m[1]];
-    if (!dims) throw new Error(`unknown model ${m[1]}`);
+    if (!dims && !file) throw new Error(`unknown model ${m[1]}`);
     const t0 = performance.now();
-    const r = await runBenchmark({ dims, classes: 1000, timeSteps: m[4] ? Number(m[4]) : 1, size: [Number(m[2]), Number(m[3])], frames, warmup: 3, sweepRepeat: 10, sweepRates: sweep ? undefined : [] }, gpu, ort);
+    const model = file ? { modelBytes: new Uint8Array(readFileSync(file)), modelName: basename(file) } : {};
+    const r = await runBenchmark({ ...model, dims, classes: 1000, timeSteps: m[4] ? Number(m[4]) : file ? undefined : 1, size: [Number(m[2]), Number(m[3])], frames, warmup: 3, sweepRepeat: 10, sweepRates: sweep ? undefined : [] }, gpu, ort);
     console.log(`bench ${spec}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     for (const run of r.runs) console.log(`  ${run.backend}: median ${run.ms_per_frame.median.toFixed(2)} ms, min ${run.ms_per_frame.min.toFixed(2)} ms, GPU ${run.gpu_ms_total?.toFixed(2)} ms, ×${run.ratio_to_webgpu_spike?.toFixed(2)} of webgpu-spike, ${run.spikes} spikes`);
     for (const f of r.failed) console.log(`  ${f.backend}: did not run: ${f.error}`);
+    for (const t of r.tasks) console.log(`  tasks ${t.tasks.join('+')}: median ${t.ms_per_frame.median.toFixed(2)} ms, min ${t.ms_per_frame.min.toFixed(2)} ms`);
+    if (r.heads_share !== null) console.log(`  heads' share with all tasks: ${(100 * r.heads_share).toFixed(1)} %`);
     for (const s of r.sweep) console.log(`  sweep rate ${s.rate}: spike ${s['webgpu-spike_ms'].toFixed(3)} ms, dense ${s['webgpu-dense_ms'].toFixed(3)} ms, ×${s.speedup.toFixed(1)}`);
     out.benches.push(r);
   }
