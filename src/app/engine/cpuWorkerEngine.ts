@@ -5,45 +5,23 @@
  */
 import { lifOps, buildModelGraph } from '../../model/graph.ts';
 import type { CpuWorkerRequest, CpuWorkerResponse } from './cpuEngine.worker.ts';
+import { WorkerRpc } from './workerRpc.ts';
 import { EngineEvents, type AppModel, type EngineFrame, type EngineRequest, type FrameInput, type InferenceEngine, type LoadOptions } from './types.ts';
-
-type Pending = { resolve(r: CpuWorkerResponse): void; reject(e: Error): void };
 
 export class CpuWorkerEngine implements InferenceEngine {
   readonly backendName = 'CPU reference (Web Worker)';
   readonly adapterName: string;
   readonly maxInputSize = 64;
   readonly hasSpikeMaps = true;
-  private readonly worker: Worker;
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 1;
+  private readonly rpc: WorkerRpc<CpuWorkerRequest, CpuWorkerResponse>;
   private layers = new Set<string>();
   private readonly events = new EngineEvents();
 
   constructor() {
     const cores = typeof navigator !== 'undefined' ? navigator.hardwareConcurrency : undefined;
     this.adapterName = `JavaScript on the CPU, 1 worker thread${cores ? ` (${cores} cores here)` : ''}`;
-    this.worker = new Worker(new URL('./cpuEngine.worker.ts', import.meta.url), { type: 'module', name: 'cpu-reference' });
-    this.worker.onmessage = (e: MessageEvent<CpuWorkerResponse>) => {
-      const p = this.pending.get(e.data.id);
-      if (!p) return;
-      this.pending.delete(e.data.id);
-      if (e.data.type === 'error') p.reject(new Error(e.data.message));
-      else p.resolve(e.data);
-    };
-    this.worker.onerror = (e) => {
-      const err = new Error(`the CPU worker failed: ${e.message}`);
-      for (const p of this.pending.values()) p.reject(err);
-      this.pending.clear();
-      this.events.emit({ kind: 'error', message: err.message });
-    };
-  }
-
-  private call(msg: CpuWorkerRequest, transfer: Transferable[] = []): Promise<CpuWorkerResponse> {
-    return new Promise((resolve, reject) => {
-      this.pending.set(msg.id, { resolve, reject });
-      this.worker.postMessage(msg, transfer);
-    });
+    const worker = new Worker(new URL('./cpuEngine.worker.ts', import.meta.url), { type: 'module', name: 'cpu-reference' });
+    this.rpc = new WorkerRpc(worker, 'CPU', (message) => this.events.emit({ kind: 'error', message }));
   }
 
   subscribe(listener: Parameters<InferenceEngine['subscribe']>[0]): () => void {
@@ -52,7 +30,7 @@ export class CpuWorkerEngine implements InferenceEngine {
 
   async load(model: AppModel, options: LoadOptions): Promise<void> {
     // Weights are copied (structured clone): the app keeps its own for other engines.
-    await this.call({ type: 'load', id: this.nextId++, config: model.config, weights: [...model.weights], height: options.height, width: options.width });
+    await this.rpc.call({ type: 'load', config: model.config, weights: [...model.weights], height: options.height, width: options.width });
     this.layers = new Set(lifOps(buildModelGraph(model.config, options.height, options.width)).map((op) => op.name));
   }
 
@@ -64,15 +42,12 @@ export class CpuWorkerEngine implements InferenceEngine {
     const t0 = performance.now();
     // The bitmap is transferred to the worker, so send a copy: the caller keeps (and closes) its own.
     const payload = frame instanceof Float32Array ? frame.slice() : await createImageBitmap(frame);
-    const r = await this.call({ type: 'run', id: this.nextId++, frame: payload, spikeMaps: request.spikeMaps, membranes: request.membranes }, [payload instanceof Float32Array ? payload.buffer : payload]);
+    const r = await this.rpc.call({ type: 'run', frame: payload, spikeMaps: request.spikeMaps, membranes: request.membranes }, [payload instanceof Float32Array ? payload.buffer : payload]);
     if (r.type !== 'result') throw new Error('unexpected reply from the CPU worker');
     return { logits: r.logits, layers: r.layers, spikeMaps: new Map(r.spikeMaps), membranes: new Map(r.membranes), outputs: new Map(r.outputs), ms: performance.now() - t0 };
   }
 
   dispose(): void {
-    this.worker.terminate();
-    const err = new Error('the engine was closed');
-    for (const p of this.pending.values()) p.reject(err);
-    this.pending.clear();
+    this.rpc.terminate();
   }
 }

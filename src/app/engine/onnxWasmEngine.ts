@@ -7,9 +7,8 @@
  * spikes, but it returns per-layer spike counts only: no spike maps and no membranes.
  */
 import type { OnnxWorkerRequest, OnnxWorkerResponse } from './onnxEngine.worker.ts';
+import { WorkerRpc } from './workerRpc.ts';
 import { EngineEvents, type AppModel, type EngineFrame, type EngineRequest, type FrameInput, type InferenceEngine, type LoadOptions } from './types.ts';
-
-type Pending = { resolve(r: OnnxWorkerResponse): void; reject(e: Error): void };
 
 /** How long ORT may take to fetch and compile its wasm and start its threads. */
 const START_TIMEOUT_MS = 60_000;
@@ -29,11 +28,11 @@ export class OnnxWasmEngine implements InferenceEngine {
   readonly adapterName: string;
   readonly maxInputSize = 224;
   readonly hasSpikeMaps = false;
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 1;
   private readonly events = new EngineEvents();
+  private readonly rpc: WorkerRpc<OnnxWorkerRequest, OnnxWorkerResponse>;
 
-  private constructor(private readonly worker: Worker, threads: number, version: string, isolated: boolean) {
+  private constructor(worker: Worker, threads: number, version: string, isolated: boolean) {
+    this.rpc = new WorkerRpc(worker, 'ONNX Runtime', (message) => this.events.emit({ kind: 'error', message }));
     this.backendName = onnxWasmBackendName(threads);
     const why = threads > 1 ? 'cross-origin isolated' : isolated ? 'one core' : 'not cross-origin isolated, so no wasm threads';
     this.adapterName = `onnxruntime-web ${version}, WebAssembly on the CPU (${why})`;
@@ -60,32 +59,7 @@ export class OnnxWasmEngine implements InferenceEngine {
       worker.terminate();
       throw e;
     });
-    const engine = new OnnxWasmEngine(worker, ready.threads, ready.version, isolated);
-    engine.listen();
-    return engine;
-  }
-
-  private listen(): void {
-    this.worker.onmessage = (e: MessageEvent<OnnxWorkerResponse>) => {
-      const p = this.pending.get(e.data.id);
-      if (!p) return;
-      this.pending.delete(e.data.id);
-      if (e.data.type === 'error') p.reject(new Error(e.data.message));
-      else p.resolve(e.data);
-    };
-    this.worker.onerror = (e) => {
-      const err = new Error(`the ONNX Runtime worker failed: ${e.message}`);
-      for (const p of this.pending.values()) p.reject(err);
-      this.pending.clear();
-      this.events.emit({ kind: 'error', message: err.message });
-    };
-  }
-
-  private call(msg: OnnxWorkerRequest, transfer: Transferable[] = []): Promise<OnnxWorkerResponse> {
-    return new Promise((resolve, reject) => {
-      this.pending.set(msg.id, { resolve, reject });
-      this.worker.postMessage(msg, transfer);
-    });
+    return new OnnxWasmEngine(worker, ready.threads, ready.version, isolated);
   }
 
   subscribe(listener: Parameters<InferenceEngine['subscribe']>[0]): () => void {
@@ -94,7 +68,7 @@ export class OnnxWasmEngine implements InferenceEngine {
 
   async load(model: AppModel, options: LoadOptions): Promise<void> {
     // Weights are copied (structured clone): the app keeps its own for other engines.
-    await this.call({ type: 'load', id: this.nextId++, config: model.config, weights: [...model.weights], height: options.height, width: options.width });
+    await this.rpc.call({ type: 'load', config: model.config, weights: [...model.weights], height: options.height, width: options.width });
   }
 
   /** None: the ONNX model returns spike counts, not membranes. */
@@ -106,15 +80,12 @@ export class OnnxWasmEngine implements InferenceEngine {
     const t0 = performance.now();
     // The bitmap is transferred to the worker, so send a copy: the caller keeps (and closes) its own.
     const payload = frame instanceof Float32Array ? frame.slice() : await createImageBitmap(frame);
-    const r = await this.call({ type: 'run', id: this.nextId++, frame: payload }, [payload instanceof Float32Array ? payload.buffer : payload]);
+    const r = await this.rpc.call({ type: 'run', frame: payload }, [payload instanceof Float32Array ? payload.buffer : payload]);
     if (r.type !== 'result') throw new Error('unexpected reply from the ONNX Runtime worker');
     return { logits: r.logits, layers: r.layers, spikeMaps: new Map(), membranes: new Map(), outputs: new Map(r.outputs), ms: performance.now() - t0 };
   }
 
   dispose(): void {
-    this.worker.terminate();
-    const err = new Error('the engine was closed');
-    for (const p of this.pending.values()) p.reject(err);
-    this.pending.clear();
+    this.rpc.terminate();
   }
 }
