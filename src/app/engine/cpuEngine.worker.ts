@@ -5,7 +5,7 @@
 import { buildModelGraph } from '../../model/graph.ts';
 import { CpuReferenceRuntime } from '../../runtime/cpu/cpuReferenceRuntime.ts';
 import type { ModelConfig } from '../../model/config.ts';
-import { preprocessOnCpu } from './frames.ts';
+import { frameToInput } from './frames.ts';
 
 export type CpuWorkerRequest =
   | { type: 'load'; id: number; config: ModelConfig; weights: [string, Float32Array][]; height: number; width: number }
@@ -38,13 +38,7 @@ scope.onmessage = (e) => {
     }
     if (!state) throw new Error('no model is loaded');
     const t0 = performance.now();
-    let input: Float32Array;
-    if (msg.frame instanceof Float32Array) {
-      input = msg.frame;
-    } else {
-      input = preprocessOnCpu(msg.frame, state.width, state.height, state.config.mean, state.config.std);
-      msg.frame.close();
-    }
+    const input = frameToInput(msg.frame, state.width, state.height, state.config.mean, state.config.std);
     const r = state.runtime.run(input, { spikeMaps: msg.spikeMaps, membranes: msg.membranes });
     const spikeMaps = [...r.spikeMaps];
     const membranes = [...r.membranes];

@@ -62,3 +62,16 @@ export function preprocessOnCpu(bitmap: ImageBitmap, width: number, height: numb
   }
   return normalizeToChw({ width, height, data: rgb }, mean, std).data;
 }
+
+/**
+ * A worker's frame as model input: a normalized `Float32Array` is used as it is; an `ImageBitmap`
+ * (transferred to the worker, so it is closed here) is preprocessed on the CPU.
+ */
+export function frameToInput(frame: Float32Array | ImageBitmap, width: number, height: number, mean: readonly number[], std: readonly number[]): Float32Array {
+  if (frame instanceof Float32Array) return frame;
+  try {
+    return preprocessOnCpu(frame, width, height, mean, std);
+  } finally {
+    frame.close();
+  }
+}

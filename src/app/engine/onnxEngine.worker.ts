@@ -16,7 +16,7 @@ import { DataType, encodeModel } from '../../export/protobuf.ts';
 import type { ModelConfig } from '../../model/config.ts';
 import { buildModelGraph } from '../../model/graph.ts';
 import { OnnxRuntimeBackend } from '../../runtime/onnx/onnxRuntimeBackend.ts';
-import { preprocessOnCpu } from './frames.ts';
+import { frameToInput } from './frames.ts';
 
 export type OnnxWorkerRequest =
   | { type: 'init'; id: number; threads: number }
@@ -95,13 +95,7 @@ async function handle(msg: OnnxWorkerRequest): Promise<void> {
     }
     if (!state) throw new Error('no model is loaded');
     const t0 = performance.now();
-    let input: Float32Array;
-    if (msg.frame instanceof Float32Array) {
-      input = msg.frame;
-    } else {
-      input = preprocessOnCpu(msg.frame, state.width, state.height, state.config.mean, state.config.std);
-      msg.frame.close();
-    }
+    const input = frameToInput(msg.frame, state.width, state.height, state.config.mean, state.config.std);
     const r = await state.backend.run(input);
     const outputs = [...(r.outputs ?? new Map<string, Float32Array>())];
     scope.postMessage({ type: 'result', id: msg.id, logits: r.logits, layers: r.layers, outputs, ms: performance.now() - t0 }, [r.logits.buffer, ...outputs.map(([, m]) => m.buffer)]);

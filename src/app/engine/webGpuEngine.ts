@@ -6,7 +6,7 @@
 import { buildModelGraph, type ModelGraph } from '../../model/graph.ts';
 import { WebGpuRuntime } from '../../runtime/webgpu/webGpuRuntime.ts';
 import { modelSizeBitmap, preprocessOnCpu } from './frames.ts';
-import { GpuPreprocessor } from './gpuPreprocess.ts';
+import { GpuPreprocessor } from '../../runtime/webgpu/preprocess.ts';
 import { EngineEvents, type AppModel, type EngineFrame, type EngineRequest, type FrameInput, type InferenceEngine, type LoadOptions } from './types.ts';
 
 export class WebGpuUnavailableError extends Error {
@@ -59,6 +59,8 @@ interface Built {
   graph: ModelGraph;
   runtime: WebGpuRuntime;
   pre: GpuPreprocessor;
+  /** The normalized frame `[3, H, W]`, written by `pre` and read by the runtime. */
+  frame: GPUBuffer;
   membranes: Set<string>;
 }
 
@@ -133,14 +135,16 @@ export class WebGpuEngine implements InferenceEngine {
   private async build(model: AppModel, options: LoadOptions): Promise<Built> {
     const graph = buildModelGraph(model.config, options.height, options.width);
     const runtime = await WebGpuRuntime.create(this.device, graph, model.weights, { membranes: options.membranes });
-    const pre = new GpuPreprocessor(this.device, options.width, options.height, model.config.mean, model.config.std);
-    return { graph, runtime, pre, membranes: new Set(options.membranes) };
+    const pre = new GpuPreprocessor(this.device);
+    const frame = this.device.createBuffer({ label: 'normalized frame', size: 3 * options.width * options.height * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+    return { graph, runtime, pre, frame, membranes: new Set(options.membranes) };
   }
 
   private destroyBuilt(): void {
     if (!this.built) return;
     this.built.runtime.destroy();
     this.built.pre.destroy();
+    this.built.frame.destroy();
     this.built = null;
   }
 
@@ -176,7 +180,10 @@ export class WebGpuEngine implements InferenceEngine {
     } else {
       const bitmap = frame.width === width && frame.height === height ? frame : await modelSizeBitmap(frame, width, height);
       try {
-        input = built.pre.run(bitmap);
+        // The bitmap is already cropped and resized to the model size: the GPU pass only normalizes.
+        const { mean, std } = this.loaded.model.config;
+        built.pre.run(bitmap, width, height, built.frame, { width, height, mean, std, cropPct: 'stretch' });
+        input = built.frame;
       } catch (e) {
         // copyExternalImageToTexture can fail on some software adapters: normalize on the CPU instead.
         if (!this.cpuPreprocessNoted) {
