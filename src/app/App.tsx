@@ -12,7 +12,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent } from 'react';
 import { availableTasks, configForTasks } from '../model/config.ts';
 import { buildModelGraph, lifOps, type LifOp, type ModelGraph } from '../model/graph.ts';
-import { decodeDetections, decodeSegmentation, maskHistogram } from '../tasks/index.ts';
+import { maskHistogram, taskResults } from '../tasks/index.ts';
 import { AttentionView } from './components/AttentionView.tsx';
 import { BackendStatus } from './components/BackendStatus.tsx';
 import { EnergyPanel } from './components/EnergyPanel.tsx';
@@ -407,20 +407,10 @@ export function App() {
     [shown, labels],
   );
   const heads = runModel?.config.heads ?? null;
-  const outputs = shown?.result.outputs;
-  const detections = useMemo(() => {
-    const d = heads?.detect;
-    const heat = outputs?.get('det_heatmap');
-    const reg = outputs?.get('det_boxreg');
-    if (!d || !heat || !reg) return null;
-    return decodeDetections(heat, reg, inputSize, inputSize, { ...d.decode, classNames: d.classNames });
-  }, [heads, outputs, inputSize]);
-  const mask = useMemo(() => {
-    const s = heads?.segment;
-    const logits = outputs?.get('seg_logits');
-    if (!s || !logits) return null;
-    return decodeSegmentation(logits, inputSize, inputSize, s.stride);
-  }, [heads, outputs, inputSize]);
+  // Boxes and mask: decoded on the GPU by the WebGPU runtime, else on the CPU from the head maps.
+  const decoded = useMemo(() => (shown && graph ? taskResults(shown.result, graph) : null), [shown, graph]);
+  const detections = heads?.detect ? decoded?.detections ?? null : null;
+  const mask = heads?.segment ? decoded?.mask ?? null : null;
   const segHistogram = useMemo(() => (mask && heads?.segment ? maskHistogram(mask, heads.segment.numClasses) : null), [mask, heads]);
   const [maskOpacity, setMaskOpacity] = useState(0.5);
   const headsMissing = shown && heads && (heads.detect || heads.segment) && !detections && !mask

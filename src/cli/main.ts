@@ -205,13 +205,14 @@ async function infer(args: string[]): Promise<void> {
   const dense = tasks.some((t) => t !== 'classify');
   const input = await loadInput(values.input, model.config, size, { nativeSize: dense });
   const dumpSpikes = values['dump-spikes'] ?? false;
-  const { graph, result, backendUsed } = await runBackend(backend, model, input, { spikeMaps: dumpSpikes ? 'all' : undefined });
+  const saveLogits = values['save-logits'] ?? false;
+  const { graph, result, backendUsed } = await runBackend(backend, model, input, { spikeMaps: dumpSpikes ? 'all' : undefined, headMaps: saveLogits });
   const { report, bin } = buildSpikeReport(graph, result, dumpSpikes);
   await mkdir(values.out, { recursive: true });
   await writeFile(join(values.out, 'logits.npy'), writeNpy(result.logits, [1, result.logits.length]));
   await writeFile(join(values.out, 'spikes.json'), JSON.stringify({ backend: backendUsed, tasks, ...report }, null, 1));
   if (bin) await writeFile(join(values.out, 'spikes.bin'), bin);
-  const taskSummary = await writeTaskOutputs(values.out, graph, result, tasks, backendUsed, values['save-logits'] ?? false);
+  const taskSummary = await writeTaskOutputs(values.out, graph, result, tasks, backendUsed, saveLogits);
   const ones = report.layers.reduce((a, l) => a + l.ones, 0);
   const total = report.layers.reduce((a, l) => a + l.total, 0);
   console.log(`${backendUsed}: input ${input.height}x${input.width}, T=${model.config.timeSteps}, top-1 class ${report.top1}, ` +

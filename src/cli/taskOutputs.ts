@@ -1,8 +1,8 @@
 /**
  * What `spikeformer infer --task detect|segment` writes besides the logits and spike counts:
  * `boxes.json` (decoded detections, input pixels), `mask.png` (class index per pixel, 8-bit
- * grey) and, with `--save-logits`, the raw head maps as `.npy`. Decoding runs on the CPU from the
- * maps any backend returns (`FrameResult.outputs`).
+ * grey) and, with `--save-logits`, the raw head maps as `.npy`. Boxes and mask are those the
+ * backend decoded (WebGPU: on the GPU) or the CPU decoding of the maps it returned (`taskResults`).
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,7 +11,7 @@ import { writeNpy } from '../io/npy.ts';
 import type { ModelConfig, Task } from '../model/config.ts';
 import type { ModelGraph } from '../model/graph.ts';
 import type { FrameResult } from '../runtime/types.ts';
-import { decodeDetections, decodeSegmentation, maskHistogram } from '../tasks/index.ts';
+import { maskHistogram, taskResults } from '../tasks/index.ts';
 import { CliError } from './cliError.ts';
 
 export const TASK_CHOICES = ['classify', 'detect', 'segment', 'all'] as const;
@@ -49,11 +49,11 @@ export async function writeTaskOutputs(
   const heads = graph.config.heads;
   const H = graph.inputHeight, W = graph.inputWidth;
   const summary: string[] = [];
+  const decoded = taskResults(result, graph);
   const npy = (name: string, data: Float32Array) => writeFile(join(out, `${name}.npy`), writeNpy(data, [1, ...graph.shapes.get(name)!]));
   if (tasks.includes('detect') && heads?.detect) {
-    const heat = output(result, 'det_heatmap', backend);
-    const reg = output(result, 'det_boxreg', backend);
-    const boxes = decodeDetections(heat, reg, H, W, { ...heads.detect.decode, classNames: heads.detect.classNames });
+    const boxes = decoded.detections;
+    if (!boxes) throw new CliError(`the ${backend} backend returned no detections`);
     const json = {
       input: [H, W],
       decode: heads.detect.decode,
@@ -61,17 +61,17 @@ export async function writeTaskOutputs(
     };
     await writeFile(join(out, 'boxes.json'), JSON.stringify(json, null, 1));
     if (saveLogits) {
-      await npy('det_heatmap', heat);
-      await npy('det_boxreg', reg);
+      await npy('det_heatmap', output(result, 'det_heatmap', backend));
+      await npy('det_boxreg', output(result, 'det_boxreg', backend));
     }
     const labels = boxes.slice(0, 5).map((b) => `${b.label} ${b.score.toFixed(2)}`).join(', ') + (boxes.length > 5 ? ', …' : '');
     summary.push(`${boxes.length} box${boxes.length === 1 ? '' : 'es'}${boxes.length ? ` (${labels})` : ''}`);
   }
   if (tasks.includes('segment') && heads?.segment) {
-    const seg = output(result, 'seg_logits', backend);
-    const mask = decodeSegmentation(seg, H, W, heads.segment.stride);
+    const mask = decoded.mask;
+    if (!mask) throw new CliError(`the ${backend} backend returned no segmentation mask`);
     await writeFile(join(out, 'mask.png'), encodeGreyPng(mask, W, H));
-    if (saveLogits) await npy('seg_logits', seg);
+    if (saveLogits) await npy('seg_logits', output(result, 'seg_logits', backend));
     const counts = maskHistogram(mask, heads.segment.numClasses);
     const present = counts.map((n, c) => [heads.segment!.classNames[c], n] as const).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
     summary.push(`mask of ${present.length} class${present.length === 1 ? '' : 'es'} (${present.slice(0, 6).map(([name, n]) => `${name} ${(100 * n / mask.length).toFixed(1)}%`).join(', ')})`);

@@ -1,3 +1,5 @@
+import type { Detection } from '../tasks/detection.ts';
+
 /**
  * What every backend (CPU reference, WebGPU, ONNX) gives the CLI and the app for one frame.
  */
@@ -25,9 +27,28 @@ export interface FrameResult {
    * averaged over T, `[C, H/4, W/4]` flattened; absent or empty when the graph has no task heads.
    */
   outputs?: Map<string, Float32Array>;
+  /**
+   * The task heads' decoded results, when the backend decodes them itself (the WebGPU runtime
+   * does: boxes and mask are computed on the GPU and only they are read back). Absent otherwise:
+   * decode `outputs` on the CPU (`taskResults` in `src/tasks` does either).
+   */
+  tasks?: TaskResults;
+}
+
+/** Decoded task-head results of one frame. */
+export interface TaskResults {
+  /** Detections after NMS, in score order (HEADS.md decoding). */
+  detections?: Detection[];
+  /** Class index per input pixel, `[H, W]` row-major. */
+  mask?: Uint8Array;
 }
 
 export interface FrameRequest {
   /** Layers whose full spike maps to return; `'all'` for every neuron layer. */
   spikeMaps?: 'all' | string[];
+  /**
+   * Also return the task heads' raw maps (`FrameResult.outputs`) from a backend that decodes them
+   * itself (WebGPU reads back only boxes and mask unless asked). Other backends always return them.
+   */
+  headMaps?: boolean;
 }

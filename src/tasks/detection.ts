@@ -94,22 +94,29 @@ export function decodeDetections(
   cands.sort((a, b) => b.v - a.v || a.c - b.c || a.y - b.y || a.x - b.x);
   const top = cands.slice(0, p.preNmsTopK);
   // 3. Boxes from the cell centre and the (non-negative) distances, clipped to the image.
-  const boxes = top.map(({ v, c, y, x }) => {
-    const cx = (x + 0.5) * S, cy = (y + 0.5) * S;
-    const d = (k: number) => Math.max(0, boxreg[k * plane + y * w + x]) * S;
-    return {
-      v, c, y, x,
-      x0: Math.max(0, cx - d(0)), y0: Math.max(0, cy - d(1)),
-      x1: Math.min(width, cx + d(2)), y1: Math.min(height, cy + d(3)),
-    };
-  });
+  const dets = top.map(({ v, c, y, x }) => detectionAtCell(
+    c, y, x, v, [0, 1, 2, 3].map((k) => boxreg[k * plane + y * w + x]), S, height, width, options.classNames,
+  ));
   // 4. Greedy class-agnostic NMS.
-  const kept = greedyNms(boxes, p.nmsIou, p.maxDetections);
-  return kept.map((i) => {
-    const b = boxes[i];
-    return {
-      class: b.c, label: options.classNames?.[b.c] ?? String(b.c), score: 1 / (1 + Math.exp(-b.v)), logit: b.v,
-      x0: b.x0, y0: b.y0, x1: b.x1, y1: b.y1, cell: [b.y, b.x],
-    };
-  });
+  return greedyNms(dets, p.nmsIou, p.maxDetections).map((i) => dets[i]);
+}
+
+/**
+ * The detection of a peak of class `c` at heatmap cell (`y`, `x`) with centre logit `logit` and
+ * distances `dist` = l, t, r, b (cells, as in `det_boxreg`): step 3 of the decoding, in float64.
+ * Shared by the CPU decoder and the GPU decoder's read-back (which returns cells, logits and
+ * distances of the boxes it kept).
+ */
+export function detectionAtCell(
+  c: number, y: number, x: number, logit: number, dist: readonly number[], stride: number, height: number, width: number,
+  classNames?: readonly string[],
+): Detection {
+  const cx = (x + 0.5) * stride, cy = (y + 0.5) * stride;
+  const d = (k: number) => Math.max(0, dist[k]) * stride;
+  return {
+    class: c, label: classNames?.[c] ?? String(c), score: 1 / (1 + Math.exp(-logit)), logit,
+    x0: Math.max(0, cx - d(0)), y0: Math.max(0, cy - d(1)),
+    x1: Math.min(width, cx + d(2)), y1: Math.min(height, cy + d(3)),
+    cell: [y, x],
+  };
 }

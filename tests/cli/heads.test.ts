@@ -27,30 +27,39 @@ describe('spikeformer infer --task', () => {
   });
 
   const scene = digitsCases('scene')[0];
-  it(`detect + segment on ${scene} (image.png at its own size) match the reference`, async () => {
-    const ref = digitsCase(scene);
-    const out = join(work, scene);
-    const r = await cli('infer', '--weights', DIGITS_MODEL, '--input', join(DIGITS_FIXTURES, scene, 'image.png'), '--out', out, '--task', 'all', '--save-logits');
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/input 128x128, T=2, .* \d+ box(es)?.*; mask of \d+ class/);
-    const boxes = JSON.parse(readFileSync(join(out, 'boxes.json'), 'utf8')).boxes as { class: number; label: string; score: number; x0: number; y0: number; x1: number; y1: number }[];
-    expect(boxes.map((b) => b.class)).toEqual(ref.boxes!.map((b) => b.class));
-    expect(boxes.map((b) => b.label)).toEqual(ref.boxes!.map((b) => b.label));
-    boxes.forEach((b, i) => expect(iou(b, ref.boxes![i])).toBeGreaterThanOrEqual(0.99));
-    const mask = readPngGrey(join(out, 'mask.png'));
-    expect([mask.height, mask.width]).toEqual([128, 128]);
-    let agree = 0;
-    mask.data.forEach((v, i) => { if (v === ref.mask![i]) agree++; });
-    expect(agree / mask.data.length).toBeGreaterThanOrEqual(0.995);
-    const seg = readNpy(readFileSync(join(out, 'seg_logits.npy')));
-    expect(seg.shape).toEqual([1, 11, 32, 32]);
-    expect(maxAbsDiff(seg.data as Float32Array, ref.segLogits!)).toBeLessThan(1e-4);
-    expect(readNpy(readFileSync(join(out, 'det_heatmap.npy'))).shape).toEqual([1, 10, 32, 32]);
-    const spikes = JSON.parse(readFileSync(join(out, 'spikes.json'), 'utf8'));
-    expect(spikes.tasks).toEqual(['classify', 'segment', 'detect']);
-    expect(spikes.layers.map((l: { ones: number }) => l.ones)).toEqual(ref.spikes.layers.map((l) => l.ones));
-  });
+  // cpu: CPU decoding of the maps (written with --save-logits); webgpu (Dawn): boxes and mask decoded
+  // on the GPU, maps not read back.
+  for (const [backend, saveLogits] of [['cpu', true], ['webgpu', false]] as const) {
+    it(`--backend ${backend}: detect + segment on ${scene} (image.png at its own size) match the reference`, async () => {
+      const ref = digitsCase(scene);
+      const out = join(work, `${scene}-${backend}`);
+      const r = await cli('infer', '--weights', DIGITS_MODEL, '--input', join(DIGITS_FIXTURES, scene, 'image.png'), '--out', out,
+        '--task', 'all', '--backend', backend, ...(saveLogits ? ['--save-logits'] : []));
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).not.toMatch(/error/i); // (Dawn on SwiftShader prints a Vulkan feature warning)
+      expect(r.stdout).toMatch(/input 128x128, T=2, .* \d+ box(es)?.*; mask of \d+ class/);
+      const boxes = JSON.parse(readFileSync(join(out, 'boxes.json'), 'utf8')).boxes as { class: number; label: string; score: number; x0: number; y0: number; x1: number; y1: number; cell: number[] }[];
+      expect(boxes.map((b) => [b.class, ...b.cell])).toEqual(ref.boxes!.map((b) => [b.class, ...b.cell]));
+      expect(boxes.map((b) => b.label)).toEqual(ref.boxes!.map((b) => b.label));
+      boxes.forEach((b, i) => expect(iou(b, ref.boxes![i])).toBeGreaterThanOrEqual(0.99));
+      const mask = readPngGrey(join(out, 'mask.png'));
+      expect([mask.height, mask.width]).toEqual([128, 128]);
+      let agree = 0;
+      mask.data.forEach((v, i) => { if (v === ref.mask![i]) agree++; });
+      expect(agree / mask.data.length).toBeGreaterThanOrEqual(0.995);
+      if (saveLogits) {
+        const seg = readNpy(readFileSync(join(out, 'seg_logits.npy')));
+        expect(seg.shape).toEqual([1, 11, 32, 32]);
+        expect(maxAbsDiff(seg.data as Float32Array, ref.segLogits!)).toBeLessThan(1e-4);
+        expect(readNpy(readFileSync(join(out, 'det_heatmap.npy'))).shape).toEqual([1, 10, 32, 32]);
+      } else {
+        expect(existsSync(join(out, 'seg_logits.npy'))).toBe(false);
+      }
+      const spikes = JSON.parse(readFileSync(join(out, 'spikes.json'), 'utf8'));
+      expect(spikes.tasks).toEqual(['classify', 'segment', 'detect']);
+      expect(spikes.layers.map((l: { ones: number }) => l.ones)).toEqual(ref.spikes.layers.map((l) => l.ones));
+    });
+  }
 
   it('classify on the digits model runs the backbone and its head only', async () => {
     const out = join(work, 'classify');

@@ -18,7 +18,8 @@
  *     and an opened picture still give predictions.
  *  4b. Task heads: a still digits scene (tests/fixtures/digits/scene-a) as the webcam, task "all":
  *     a "Detections" list with a digit, the "Segmentation legend", 90 neuron layers (77 + heads), on
- *     WebGPU and on ONNX Runtime Web (wasm); screenshot test-results/app-tasks.png.
+ *     WebGPU and on ONNX Runtime Web (wasm); screenshot test-results/app-tasks.png; then each of
+ *     detect, segment, classify alone shows only its own overlay (test-results/app-task-*.png).
  *  5. The production build (`vite build`, served by `vite preview`): ORT's wasm files are there and
  *     run, on several threads (the preview server sends COOP/COEP too).
  * Inputs are 32×32 (128×128 in 3) so SwiftShader and the CPU reference keep up. Screenshots go to
@@ -303,6 +304,18 @@ describe.skipIf(!existsSync(CHROMIUM))('app end to end (headless Chromium)', () 
       expect(await page.evaluate(() => window.__spikeformer!.state().inputSize)).toBe(128);
       await page.locator('.preview').screenshot({ path: join(RESULTS, 'app-tasks-preview.png') });
       await page.screenshot({ path: join(RESULTS, 'app-tasks.png'), fullPage: true });
+      // Each task on its own: only its overlay and list (screenshots test-results/app-task-*.png).
+      const legend = page.getByRole('list', { name: 'Segmentation legend' });
+      for (const [task, name] of [['detect', 'Detect'], ['segment', 'Segment'], ['classify', 'Classify']] as const) {
+        await tasks.getByRole('radio', { name }).check();
+        const framesBefore = await page.evaluate(() => window.__spikeformer!.state().frames);
+        await expect.poll(() => page.evaluate(() => window.__spikeformer!.state().frames), { timeout: 60_000 }).toBeGreaterThan(framesBefore + 1);
+        await expect.poll(() => detections.count(), { timeout: 30_000 }).toBe(task === 'detect' ? 1 : 0);
+        await expect.poll(() => legend.count(), { timeout: 30_000 }).toBe(task === 'segment' ? 1 : 0);
+        if (task === 'detect') await expect.poll(() => items.count(), { timeout: 10_000 }).toBeGreaterThan(0);
+        await page.locator('.preview').screenshot({ path: join(RESULTS, `app-task-${task}-preview.png`) });
+        await page.screenshot({ path: join(RESULTS, `app-task-${task}.png`), fullPage: true });
+      }
       expect(errors).toEqual([]);
     } finally {
       await context.close();

@@ -1,7 +1,8 @@
 /**
  * The task heads on the WebGPU runtime against the CPU reference: the upsampling kernels bit for
  * bit, then the whole network with FPN, segmentation and detection heads (one backbone pass):
- * every spike map equal (backbone and head neurons) and the head outputs to 1e-4. On the digits
+ * every spike map equal (backbone and head neurons), the head outputs to 1e-4, and the boxes and
+ * mask decoded on the GPU equal to the CPU decoding of the reference's maps. On the digits
  * model and a fixture scene when `public/models/digits-tiny.safetensors` is there, else on random
  * calibrated weights with the same head layout.
  */
@@ -21,7 +22,7 @@ import { upsampleKernel } from '../../src/runtime/webgpu/kernels.ts';
 import { PipelineCache } from '../../src/runtime/webgpu/programs.ts';
 import { WebGpuRuntime } from '../../src/runtime/webgpu/webGpuRuntime.ts';
 import { modelWeightsFromTensors, type ModelWeights } from '../../src/runtime/weights.ts';
-import { decodeDetections, decodeSegmentation } from '../../src/tasks/index.ts';
+import { decodeDetections, decodeSegmentation, iou } from '../../src/tasks/index.ts';
 import { expectSameFrame, testDevice } from './gpu.ts';
 
 let device: GPUDevice;
@@ -96,6 +97,48 @@ describe('task heads on the WebGPU runtime vs CpuReferenceRuntime', () => {
   });
 });
 
+describe('the digits model on WebGPU vs the PyTorch reference of the three fixture scenes', () => {
+  test('GPU-decoded boxes (same classes and cells, IoU ≥ 0.99), mask (≥ 99.5 % of pixels) and every layer\'s spike count', async () => {
+    const model = await fetchBytes('/models/digits-tiny.safetensors');
+    expect(model, 'public/models/digits-tiny.safetensors is committed').not.toBeNull();
+    const ckpt = await readCheckpoint(bytesSource(model!, 'digits-tiny.safetensors'));
+    const shapes = new Map([...ckpt.tensors].map(([k, t]) => [k, { shape: t.shape, dtype: t.dtype }]));
+    const config = describeModel(shapes, configFromMetadata(ckpt.metadata), taskHintsFromMetadata(ckpt.metadata));
+    const rt = await WebGpuRuntime.create(device, buildModelGraph(config, 128, 128), modelWeightsFromTensors(ckpt.tensors));
+    let scenes = 0;
+    for (const scene of ['scene-a', 'scene-b', 'scene-c']) {
+      const dir = `/tests/fixtures/digits/${scene}`;
+      const input = readNpy((await fetchBytes(`${dir}/input.npy`))!).data as Float32Array;
+      const ref = JSON.parse(new TextDecoder().decode((await fetchBytes(`${dir}/boxes.json`))!)) as { boxes: { class: number; x0: number; y0: number; x1: number; y1: number; cell: number[] }[] };
+      const refSpikes = JSON.parse(new TextDecoder().decode((await fetchBytes(`${dir}/spikes.json`))!)) as { layers: { name: string; ones: number }[] };
+      const refMask = await greyPng(`${dir}/mask.png`);
+      const r = await rt.run(input);
+      expect(r.layers.map((l) => [l.name, l.onesPerStep.reduce((a, b) => a + b, 0)])).toEqual(refSpikes.layers.map((l) => [l.name, l.ones]));
+      const boxes = r.tasks!.detections!;
+      expect(boxes.map((b) => [b.class, ...b.cell])).toEqual(ref.boxes.map((b) => [b.class, ...b.cell]));
+      boxes.forEach((b, i) => expect(iou(b, ref.boxes[i])).toBeGreaterThanOrEqual(0.99));
+      const mask = r.tasks!.mask!;
+      let same = 0;
+      mask.forEach((v, i) => { if (v === refMask[i]) same++; });
+      expect(same / mask.length, scene).toBeGreaterThanOrEqual(0.995);
+      console.log(`${scene}: ${boxes.length} boxes as the reference, mask agreement ${(100 * same / mask.length).toFixed(2)} %`);
+      scenes++;
+    }
+    rt.destroy();
+    expect(scenes).toBe(3);
+  });
+});
+
+/** The grey values of an 8-bit greyscale PNG (class indices), decoded by the browser. */
+async function greyPng(path: string): Promise<Uint8Array> {
+  const bitmap = await createImageBitmap(new Blob([(await fetchBytes(path))! as BlobPart], { type: 'image/png' }), { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  const ctx = canvas.getContext('2d')!;
+  ctx.drawImage(bitmap, 0, 0);
+  const rgba = ctx.getImageData(0, 0, bitmap.width, bitmap.height).data;
+  return Uint8Array.from({ length: bitmap.width * bitmap.height }, (_, i) => rgba[4 * i]);
+}
+
 async function checkCase(c: Case): Promise<void> {
   {
     const graph = buildModelGraph(c.config, c.height, c.width);
@@ -105,7 +148,7 @@ async function checkCase(c: Case): Promise<void> {
     for (const mode of ['spike', 'dense'] as const) {
       const rt = await WebGpuRuntime.create(device, graph, c.weights, { mode });
       const t0 = performance.now();
-      const r = await rt.run(c.input, { spikeMaps: 'all' });
+      const r = await rt.run(c.input, { spikeMaps: 'all', headMaps: true });
       const ms = performance.now() - t0;
       const { spikes } = expectSameFrame(r, cpu);
       const diffs: string[] = [];
@@ -118,16 +161,30 @@ async function checkCase(c: Case): Promise<void> {
         expect(m, name).toBeLessThanOrEqual(1e-4);
         diffs.push(`${name} ${m.toExponential(1)}`);
       }
-      // CPU decoding of the read-back maps gives the CPU reference's boxes and mask.
+      // The GPU's decoding (mask and boxes, read back without the maps) against the CPU
+      // decoding of the CPU reference's maps: same boxes (classes, cells, IoU ≥ 0.99), ≥ 99.5 %
+      // of mask pixels.
       const det = c.config.heads!.detect!;
-      const boxes = decodeDetections(r.outputs!.get('det_heatmap')!, r.outputs!.get('det_boxreg')!, c.height, c.width, det.decode);
       const cpuBoxes = decodeDetections(cpu.outputs.get('det_heatmap')!, cpu.outputs.get('det_boxreg')!, c.height, c.width, det.decode);
-      expect(boxes.map((b) => [b.class, ...b.cell])).toEqual(cpuBoxes.map((b) => [b.class, ...b.cell]));
-      const mask = decodeSegmentation(r.outputs!.get('seg_logits')!, c.height, c.width);
       const cpuMask = decodeSegmentation(cpu.outputs.get('seg_logits')!, c.height, c.width);
+      const decodedOnly = await rt.run(c.input);
+      expect(decodedOnly.outputs!.size).toBe(0); // the raw maps stay on the GPU unless asked for
+      for (const tasks of [r.tasks!, decodedOnly.tasks!]) {
+        const boxes = tasks.detections!;
+        expect(boxes.map((b) => [b.class, ...b.cell])).toEqual(cpuBoxes.map((b) => [b.class, ...b.cell]));
+        // IoU ≥ 0.99, or (degenerate boxes of a random model have no area) the same corners to 1e-3 px.
+        boxes.forEach((b, i) => {
+          const d = cpuBoxes[i];
+          const corners = Math.max(Math.abs(b.x0 - d.x0), Math.abs(b.y0 - d.y0), Math.abs(b.x1 - d.x1), Math.abs(b.y1 - d.y1));
+          expect(iou(b, d) >= 0.99 || corners <= 1e-3, `box ${i}: IoU ${iou(b, d)}, corners ${corners}`).toBe(true);
+        });
+      }
+      const mask = decodedOnly.tasks!.mask!;
+      expect(mask).toEqual(r.tasks!.mask);
       let same = 0;
       mask.forEach((v, i) => { if (v === cpuMask[i]) same++; });
       expect(same / mask.length).toBeGreaterThanOrEqual(0.995);
+      const boxes = decodedOnly.tasks!.detections!;
       console.log(`${c.name}, ${mode}: ${spikes} spikes equal (${headSpikes.reduce((a, b) => a + b, 0)} in the heads), max diff ${diffs.join(', ')}, ` +
         `${boxes.length} boxes, mask agreement ${(100 * same / mask.length).toFixed(2)} %, ${ms.toFixed(0)} ms`);
       rt.destroy();

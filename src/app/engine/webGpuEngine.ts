@@ -197,7 +197,7 @@ export class WebGpuEngine implements InferenceEngine {
     }
     const membranes = request.membranes.filter((n) => built.membranes.has(n));
     const result = await Promise.race([built.runtime.run(input, { spikeMaps: request.spikeMaps, membranes }), this.lost]);
-    return { logits: result.logits, layers: result.layers, spikeMaps: result.spikeMaps, membranes: result.membranes, outputs: result.outputs ?? new Map(), ms: performance.now() - t0 };
+    return { logits: result.logits, layers: result.layers, spikeMaps: result.spikeMaps, membranes: result.membranes, outputs: result.outputs ?? new Map(), tasks: result.tasks, ms: performance.now() - t0 };
   }
 
   /** Test hook: destroys the device as a driver reset would lose it. */

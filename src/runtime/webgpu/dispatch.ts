@@ -9,6 +9,8 @@ import type { PipelineCache } from './programs.ts';
 export interface PreparedKernel {
   /** Records the kernel's dispatch `repeat` times into a new compute pass of `encoder`. */
   encode(encoder: GPUCommandEncoder, repeat?: number, timestampWrites?: GPUComputePassTimestampWrites): void;
+  /** Frees the kernel's uniform buffer. */
+  destroy(): void;
 }
 
 /** Creates the pipeline, uniform and bind group of one kernel call; `null` skips a binding. */
@@ -33,6 +35,9 @@ export async function prepareKernel(device: GPUDevice, cache: PipelineCache, cal
       pass.setBindGroup(0, bindGroup);
       for (let i = 0; i < repeat; i++) pass.dispatchWorkgroups(x, y);
       pass.end();
+    },
+    destroy() {
+      uniform.destroy();
     },
   };
 }

@@ -183,3 +183,40 @@ export function upsampleKernel(a: { channels: number; height: number; width: num
     threads,
   };
 }
+
+/** `segmentation_mask.wgsl`: class index per input pixel from `[K][h][w]` logits at `stride`. */
+export function segmentationMaskKernel(a: { classes: number; height: number; width: number; stride: number }): ProgramCall {
+  const threads = a.height * (a.width / 4);
+  return {
+    program: { shader: 'segmentation_mask', entry: 'main', defines: {} },
+    uniforms: [a.classes, a.height / a.stride, a.width / a.stride, a.stride, a.height, a.width, threads, 0],
+    threads,
+  };
+}
+
+/** The smallest f32 ≥ `x`: `v ≥ result` ⇔ `v ≥ x` for every f32 `v`. */
+export function f32AtLeast(x: number): number {
+  const f = Math.fround(x);
+  if (f >= x || !Number.isFinite(f)) return f;
+  // f < x: step one ulp toward +∞ (a positive f grows, a negative one shrinks in magnitude,
+  // f = -0 becomes the smallest positive subnormal).
+  if (f === 0) return 1.401298464324817e-45;
+  const bits = new Uint32Array(new Float32Array([f]).buffer);
+  bits[0] += f > 0 ? 1 : -1;
+  return new Float32Array(bits.buffer)[0];
+}
+
+/** `detection_decode.wgsl`, entry `peaks` | `rank` | `nms`, on a `[K][h][w]` heatmap. */
+export function detectionDecodeKernel(entry: 'peaks' | 'rank' | 'nms', a: {
+  classes: number; height: number; width: number; stride: number;
+  logitThreshold: number; preNmsTopK: number; nmsIou: number; maxDetections: number;
+}): ProgramCall {
+  const h = a.height / a.stride, w = a.width / a.stride;
+  const cells = a.classes * h * w;
+  return {
+    program: { shader: 'detection_decode', entry, defines: {} },
+    uniforms: [a.classes, h, w, a.stride, a.height, a.width, a.preNmsTopK, a.maxDetections,
+      f32bits(f32AtLeast(a.logitThreshold)), f32bits(a.nmsIou), cells, 0],
+    threads: entry === 'nms' ? 1 : cells,
+  };
+}

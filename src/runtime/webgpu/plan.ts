@@ -45,7 +45,7 @@ export interface PlanBuffer {
   init?: () => Float32Array;
 }
 
-export type ShaderName = 'lif' | 'spike_conv' | 'spike_dwconv' | 'dense_conv' | 'dense_dwconv' | 'attention_kv' | 'attention_qkv' | 'add' | 'head' | 'upsample';
+export type ShaderName = 'lif' | 'spike_conv' | 'spike_dwconv' | 'dense_conv' | 'dense_dwconv' | 'attention_kv' | 'attention_qkv' | 'add' | 'head' | 'upsample' | 'segmentation_mask' | 'detection_decode';
 
 export interface ProgramKey {
   shader: ShaderName;

@@ -14,6 +14,8 @@ import attentionQkvSrc from '../../../shaders/attention_qkv.wgsl?raw';
 import addSrc from '../../../shaders/add.wgsl?raw';
 import headSrc from '../../../shaders/head.wgsl?raw';
 import upsampleSrc from '../../../shaders/upsample.wgsl?raw';
+import segmentationMaskSrc from '../../../shaders/segmentation_mask.wgsl?raw';
+import detectionDecodeSrc from '../../../shaders/detection_decode.wgsl?raw';
 import affineSrc from '../../../shaders/affine.wgsl?raw';
 import type { ProgramKey, ShaderName } from './plan.ts';
 
@@ -28,6 +30,8 @@ export const SHADER_SOURCES: Record<ShaderName, string> = {
   add: addSrc,
   head: headSrc,
   upsample: upsampleSrc,
+  segmentation_mask: segmentationMaskSrc,
+  detection_decode: detectionDecodeSrc,
 };
 
 /** WGSL snippets a shader pulls in with a line `//@include NAME`. */

@@ -4,9 +4,10 @@
  * `create` compiles the graph into a plan (`plan.ts`) and makes every buffer, pipeline, bind group
  * and uniform once. `run` encodes one frame — all T steps, every layer — into one command buffer
  * and one queue submission, with no allocation, pipeline or bind-group creation, and reads back
- * only the logits (and the task heads' maps: segmentation logits, detection heatmap and box
- * distances, when the graph has them), the spike counts of every neuron layer per step and, when asked, the spike maps
- * (and, for layers named at creation, membrane potentials) of chosen layers.
+ * only the logits, the spike counts of every neuron layer per step, the task heads' decoded
+ * results (class-index mask and kept boxes, decoded on the GPU by `GpuTaskDecoder`) and, when
+ * asked, the heads' raw maps, the spike maps (and, for layers named at creation, membrane
+ * potentials) of chosen layers.
  *
  * Modes: `spike` (event-driven kernels on bit-packed spikes, the fast path) and `dense` (the same
  * network with 0/1 f32 spikes and dense register-tiled kernels everywhere: the baseline).
@@ -17,6 +18,7 @@ import type { ModelWeights } from '../weights.ts';
 import { spikeWords, unpackSpikes, type SpikeLayout } from './packing.ts';
 import { buildPlan, workgroupGrid, type ExecutionPlan, type PlanStep, type RuntimeMode } from './plan.ts';
 import { PipelineCache } from './programs.ts';
+import { GpuTaskDecoder, type HeadOutputBuffers } from './taskDecoder.ts';
 
 export interface WebGpuRuntimeOptions {
   /** `spike` (default): event-driven kernels; `dense`: the dense baseline. */
@@ -69,6 +71,7 @@ export class WebGpuRuntime {
   private readonly uniform: GPUBuffer;
   private readonly outputOffsets: { name: string; buffer: number; offset: number; bytes: number }[];
   private readonly timingsOffset: number;
+  private readonly decoder: GpuTaskDecoder | null;
   private tail: Promise<unknown> = Promise.resolve();
   private destroyed = false;
 
@@ -78,9 +81,10 @@ export class WebGpuRuntime {
     readonly plan: ExecutionPlan,
     parts: {
       buffers: GPUBuffer[]; pipelines: GPUComputePipeline[]; bindGroups: GPUBindGroup[];
-      uniform: GPUBuffer; profile: boolean;
+      uniform: GPUBuffer; profile: boolean; decoder: GpuTaskDecoder | null;
     },
   ) {
+    this.decoder = parts.decoder;
     this.gpuBuffers = parts.buffers;
     this.pipelines = parts.pipelines;
     this.bindGroups = parts.bindGroups;
@@ -166,10 +170,15 @@ export class WebGpuRuntime {
         ...s.bindings.flatMap((b, k) => (b < 0 ? [] : [{ binding: k + 1, resource: { buffer: buffers[b] } }])),
       ],
     }));
+    const heads: HeadOutputBuffers = {};
+    for (const o of plan.outputs) heads[o.name as keyof HeadOutputBuffers] = buffers[o.buffer];
+    const decoder = await GpuTaskDecoder.create(device, cache, {
+      height: graph.inputHeight, width: graph.inputWidth, segment: graph.config.heads?.segment, detect: graph.config.heads?.detect,
+    }, heads);
     const oom = await device.popErrorScope();
     const validation = await device.popErrorScope();
     if (oom || validation) throw new Error(`WebGpuRuntime: creating GPU objects failed: ${(oom ?? validation)!.message}`);
-    return new WebGpuRuntime(device, graph, plan, { buffers, pipelines, bindGroups, uniform, profile });
+    return new WebGpuRuntime(device, graph, plan, { buffers, pipelines, bindGroups, uniform, profile, decoder });
   }
 
   /** Buffer holding the normalized input `[C, H, W]` (f32); a caller may write it directly. */
@@ -239,12 +248,15 @@ export class WebGpuRuntime {
       }
     });
     if (pass) (pass as GPUComputePassEncoder).end();
+    this.decoder?.encode(enc);
+    // The heads' raw maps only when asked for (or when nothing decodes them on the GPU).
+    const headMaps = request.headMaps === true || !this.decoder;
     const rb = this.resultReadback.buffer;
     const logitsBytes = align(plan.classes * 4, 16);
     const countsBytes = (plan.lifs.length + 1) * T * 4;
     enc.copyBufferToBuffer(this.gpuBuffers[plan.logits], 0, rb, 0, logitsBytes);
     enc.copyBufferToBuffer(this.gpuBuffers[plan.counts], 0, rb, logitsBytes, align(countsBytes, 4));
-    for (const o of this.outputOffsets) enc.copyBufferToBuffer(this.gpuBuffers[o.buffer], 0, rb, o.offset, align(o.bytes, 4));
+    if (headMaps) for (const o of this.outputOffsets) enc.copyBufferToBuffer(this.gpuBuffers[o.buffer], 0, rb, o.offset, align(o.bytes, 4));
     if (profile) {
       enc.resolveQuerySet(this.querySet!, 0, plan.steps.length * 2, this.queryResolve!, 0);
       enc.copyBufferToBuffer(this.queryResolve!, 0, rb, this.timingsOffset, plan.steps.length * 16);
@@ -258,13 +270,14 @@ export class WebGpuRuntime {
     const maps: Promise<void>[] = [rb.mapAsync(GPUMapMode.READ)];
     if (wantMaps.length) maps.push(this.spikeReadback!.buffer.mapAsync(GPUMapMode.READ));
     if (wantMembranes.length) maps.push(this.membraneReadback!.buffer.mapAsync(GPUMapMode.READ));
+    if (this.decoder) maps.push(this.decoder.readback.mapAsync(GPUMapMode.READ));
     await Promise.all(maps);
 
     const raw = rb.getMappedRange();
     const logits = new Float32Array(raw.slice(0, plan.classes * 4));
     const counts = new Uint32Array(raw.slice(logitsBytes, logitsBytes + plan.lifs.length * T * 4));
     const outputs = new Map<string, Float32Array>();
-    for (const o of this.outputOffsets) outputs.set(o.name, new Float32Array(raw.slice(o.offset, o.offset + o.bytes)));
+    if (headMaps) for (const o of this.outputOffsets) outputs.set(o.name, new Float32Array(raw.slice(o.offset, o.offset + o.bytes)));
     let timings: StepTiming[] | null = null;
     if (profile) {
       const ts = new BigUint64Array(raw.slice(this.timingsOffset, this.timingsOffset + plan.steps.length * 16));
@@ -294,7 +307,12 @@ export class WebGpuRuntime {
       }
       this.membraneReadback!.buffer.unmap();
     }
-    return { logits, layers, spikeMaps, membranes, outputs, timings };
+    let tasks: WebGpuFrameResult['tasks'];
+    if (this.decoder) {
+      tasks = this.decoder.read();
+      this.decoder.readback.unmap();
+    }
+    return { logits, layers, spikeMaps, membranes, outputs, tasks, timings };
   }
 
   /** Frees every GPU buffer of the runtime. */
@@ -305,6 +323,7 @@ export class WebGpuRuntime {
     this.resultReadback.buffer.destroy();
     this.spikeReadback?.buffer.destroy();
     this.membraneReadback?.buffer.destroy();
+    this.decoder?.destroy();
     this.queryResolve?.destroy();
     this.querySet?.destroy();
   }
