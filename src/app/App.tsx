@@ -39,7 +39,7 @@ import type { CachedModelEntry } from './logic/modelCacheIndex.ts';
 import { softmax, topK } from './logic/predictions.ts';
 import { RateMeter } from './logic/rateMeter.ts';
 import { channelAt, membraneTrace, type ChannelChoice } from './logic/spikeGrid.ts';
-import { attentionBlocks } from './logic/stages.ts';
+import { attentionBlocks } from '../model/stages.ts';
 import { SCENE_INPUT_SIZE, taskChoices, tasksFor, type TaskChoice } from './logic/taskOverlay.ts';
 import { TimeSeriesBuffer } from './logic/timeSeries.ts';
 import { useFrameSource, type FrameSource } from './useFrameSource.ts';

@@ -18,6 +18,7 @@ import { loadInput } from './input.ts';
 import { BACKENDS, backendHasSpikeMaps, runBackend, type BackendName } from './backends.ts';
 import { CliError } from './cliError.ts';
 import { parseTasks, TASK_CHOICES, writeTaskOutputs } from './taskOutputs.ts';
+import { spikeSummary } from './spikeSummary.ts';
 import { configForTasks, type ModelConfig } from '../model/config.ts';
 
 const USAGE = `usage:
@@ -218,6 +219,7 @@ async function infer(args: string[]): Promise<void> {
   console.log(`${backendUsed}: input ${input.height}x${input.width}, T=${model.config.timeSteps}, top-1 class ${report.top1}, ` +
     `${ones.toLocaleString('en-US')} spikes of ${total.toLocaleString('en-US')} neurons (rate ${(ones / total).toFixed(4)})` +
     `${taskSummary.map((s) => `; ${s}`).join('')} → ${values.out}`);
+  console.log(spikeSummary(graph, result.layers));
 }
 
 const COMMANDS: Record<string, (args: string[]) => Promise<void>> = { convert, info, infer, 'export-onnx': exportOnnxCommand };

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { groupByStage, roleOf, stageOf } from '../../src/app/logic/stages.ts';
+import { groupByStage, roleOf, stageOf } from '../../src/model/stages.ts';
 import { boxToOverlay, classColor, classCss, colorMask, mirrorRgba, taskChoices, tasksFor } from '../../src/app/logic/taskOverlay.ts';
 
 describe('task choices', () => {

@@ -6,7 +6,7 @@ import type { InferenceEngine } from '../../src/app/engine/types.ts';
 import { centerCropRect } from '../../src/app/engine/frames.ts';
 import { formatCount, formatEnergy, frameTotals, layerRate } from '../../src/app/logic/frameTotals.ts';
 import { channelAt, lifSteps, membraneTrace, neuronIndex, spikeGrid } from '../../src/app/logic/spikeGrid.ts';
-import { attentionBlocks, blockOf, groupByStage, roleOf, stageOf } from '../../src/app/logic/stages.ts';
+import { attentionBlocks, blockOf, groupByStage, roleOf, stageOf } from '../../src/model/stages.ts';
 import { TimeSeriesBuffer } from '../../src/app/logic/timeSeries.ts';
 import { estimateEnergy } from '../../src/model/cost.ts';
 import { buildModelGraph, lifOps } from '../../src/model/graph.ts';

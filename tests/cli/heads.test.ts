@@ -58,6 +58,14 @@ describe('spikeformer infer --task', () => {
       const spikes = JSON.parse(readFileSync(join(out, 'spikes.json'), 'utf8'));
       expect(spikes.tasks).toEqual(['classify', 'segment', 'detect']);
       expect(spikes.layers.map((l: { ones: number }) => l.ones)).toEqual(ref.spikes.layers.map((l) => l.ones));
+      // The summary line: per-stage rates from the same counts, and the energy estimate.
+      const rate = (re: RegExp) => {
+        const ls = (spikes.layers as { name: string; ones: number; total: number }[]).filter((l) => re.test(l.name));
+        return (100 * ls.reduce((a, l) => a + l.ones, 0) / ls.reduce((a, l) => a + l.total, 0)).toFixed(1);
+      };
+      expect(r.stdout).toContain(`firing rate by stage: Stage 1 ${rate(/^(ConvBlock1_|downsample1_)/)}%, Stage 2 ${rate(/^(ConvBlock2_|downsample2\.)/)}%`);
+      expect(r.stdout).toContain(`FPN ${rate(/^fpn\./)}%, Segmentation head ${rate(/^seg_head\./)}%, Detection head ${rate(/^det_head\./)}%`);
+      expect(r.stdout).toMatch(/energy \(paper's 45 nm formula\): [\d.]+ µJ \([\d.]+ M SOPs \+ [\d.]+ M stem MACs\) vs [\d.]+ mJ for an ANN/);
     });
   }
 

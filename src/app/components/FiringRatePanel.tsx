@@ -3,7 +3,7 @@ import { interpolateInferno } from 'd3-scale-chromatic';
 import { useMemo, useState, type MouseEvent } from 'react';
 import type { LayerSpikes } from '../../runtime/types.ts';
 import { layerRate } from '../logic/frameTotals.ts';
-import { groupByStage, roleOf } from '../logic/stages.ts';
+import { groupByStage, roleOf } from '../../model/stages.ts';
 import { CANVAS_BG, CANVAS_GRID, CANVAS_TEXT, useCanvasDraw, useElementWidth, useThrottled } from './canvas.ts';
 
 interface Props {
