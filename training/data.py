@@ -288,8 +288,15 @@ def _compose(rng, size, digits: List[Tuple[np.ndarray, Tuple[float, ...]]], n_st
     return img, inst
 
 
-def _dilate(m: np.ndarray) -> np.ndarray:
-    return np.asarray(Image.fromarray(m).filter(ImageFilter.MaxFilter(3)))
+def _dilate(m: np.ndarray, radius: int = 1) -> np.ndarray:
+    return np.asarray(Image.fromarray(m).filter(ImageFilter.MaxFilter(2 * radius + 1)))
+
+
+def mask_radius(digit_height: float) -> int:
+    """Dilation of a digit's ink in the class mask: about 1/16 of the digit's height, at least one
+    pixel (1 px for a 14 px digit, 3 px for a 48 px one), so the mask covers the strokes as a
+    solid shape that the segmentation head's stride-4 logits can resolve."""
+    return max(1, int(round(digit_height / 16)))
 
 
 # ----------------------------------------------------------------------------- samples
@@ -313,7 +320,7 @@ def classification_sample(split: str, index: int, seed: int = 1) -> Tuple[np.nda
 
 def scene_sample(split: str, index: int, seed: int = 2) -> Dict[str, np.ndarray]:
     """A SCENE_SIZE² scene. Returns image uint8 [H,W,3], mask uint8 [H,W] (0 bg, 1+d digit d;
-    the digit's ink pixels dilated by one pixel), boxes float32 [n,4] (x0,y0,x1,y1; x1/y1
+    the digit's ink pixels dilated by mask_radius(its height) pixels), boxes float32 [n,4] (x0,y0,x1,y1; x1/y1
     exclusive, pixel units), labels int64 [n]."""
     images, labels = load_mnist(split)
     rng = np.random.default_rng([seed, 0 if split == 'train' else 1, index])
@@ -350,9 +357,10 @@ def scene_sample(split: str, index: int, seed: int = 2) -> Dict[str, np.ndarray]
         ys, xs = np.nonzero(m)
         boxes.append([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1])
         out_labels.append(lab)
-    # class mask: each digit's pixels dilated by one pixel, in drawing order (later digits win)
+    # class mask: each digit's pixels dilated by mask_radius(height), in drawing order (later
+    # digits win)
     for i, lab in enumerate(digit_labels):
-        m = _dilate((inst == i + 1).astype(np.uint8) * 255) > 0
+        m = _dilate((inst == i + 1).astype(np.uint8) * 255, mask_radius(digits[i][1][2])) > 0
         mask[m] = lab + 1
     return {'image': image, 'mask': mask, 'boxes': np.asarray(boxes, np.float32).reshape(-1, 4),
             'labels': np.asarray(out_labels, np.int64)}

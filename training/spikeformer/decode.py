@@ -18,12 +18,20 @@ DET_PRE_NMS_TOP_K = 50
 DET_NMS_IOU = 0.5
 DET_MAX_DETECTIONS = 20
 SEG_STRIDE = 4
+# Evaluation (mAP) decodes with a low score threshold and more boxes, as detection benchmarks do,
+# so that the precision/recall curve reaches low scores; the app shows boxes with score >= 0.3.
+EVAL_SCORE_THRESHOLD = 0.05
+EVAL_LOGIT_THRESHOLD = math.log(EVAL_SCORE_THRESHOLD / (1 - EVAL_SCORE_THRESHOLD))
+EVAL_PRE_NMS_TOP_K = 100
+EVAL_MAX_DETECTIONS = 100
 
 
-def decode_detections(heat: np.ndarray, reg: np.ndarray, image_h: int, image_w: int) -> List[Dict]:
+def decode_detections(heat: np.ndarray, reg: np.ndarray, image_h: int, image_w: int,
+                      logit_threshold: float = DET_LOGIT_THRESHOLD, pre_nms_top_k: int = DET_PRE_NMS_TOP_K,
+                      max_detections: int = DET_MAX_DETECTIONS) -> List[Dict]:
     """heat: float32 [10, h, w] centre-heatmap logits; reg: float32 [4, h, w] (l, t, r, b) in
     stride units. Returns detections (dicts with class, score, logit, x0, y0, x1, y1, cell) in
-    output order."""
+    output order. The defaults are HEADS.md's (what the app and the fixtures use)."""
     assert abs(math.log(DET_SCORE_THRESHOLD / (1 - DET_SCORE_THRESHOLD)) - DET_LOGIT_THRESHOLD) < 1e-15
     C, h, w = heat.shape
     cands = []
@@ -31,7 +39,7 @@ def decode_detections(heat: np.ndarray, reg: np.ndarray, image_h: int, image_w: 
         for y in range(h):
             for x in range(w):
                 v = float(heat[c, y, x])
-                if v < DET_LOGIT_THRESHOLD:
+                if v < logit_threshold:
                     continue
                 peak = True
                 for dy in (-1, 0, 1):
@@ -42,7 +50,7 @@ def decode_detections(heat: np.ndarray, reg: np.ndarray, image_h: int, image_w: 
                 if peak:
                     cands.append((v, c, y, x))
     cands.sort(key=lambda k: (-k[0], k[1], k[2], k[3]))
-    cands = cands[:DET_PRE_NMS_TOP_K]
+    cands = cands[:pre_nms_top_k]
     boxes = []
     for v, c, y, x in cands:
         cx = (x + 0.5) * DET_STRIDE
@@ -57,7 +65,7 @@ def decode_detections(heat: np.ndarray, reg: np.ndarray, image_h: int, image_w: 
     for cand in boxes:
         if all(iou(cand[4:], k[4:]) <= DET_NMS_IOU for k in kept):
             kept.append(cand)
-            if len(kept) == DET_MAX_DETECTIONS:
+            if len(kept) == max_detections:
                 break
     return [{'class': c, 'label': str(c), 'score': 1.0 / (1.0 + math.exp(-v)), 'logit': v,
              'x0': x0, 'y0': y0, 'x1': x1, 'y1': y1, 'cell': [y, x]}

@@ -1,0 +1,63 @@
+"""Re-runs the held-out evaluation of a trained checkpoint and rewrites the `test` section of its
+run's metrics.json (train.py runs the same evaluation at the end of training).
+
+    python3 training/evaluate.py [--run training/runs/default] [--threads N]
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+try:  # Debian's python3-torch lives under /usr/bin/python3 (see train.py)
+    import torch  # noqa: F401
+except ImportError:  # pragma: no cover
+    if os.path.exists('/usr/bin/python3') and os.path.realpath(sys.executable) != os.path.realpath('/usr/bin/python3'):
+        os.execv('/usr/bin/python3', ['/usr/bin/python3'] + sys.argv)
+    raise
+
+import argparse
+import json
+import time
+
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import export  # noqa: E402
+import train  # noqa: E402
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--run', default=os.path.join(HERE, 'runs', 'default'))
+    ap.add_argument('--threads', type=int, default=os.cpu_count() or 1)
+    ap.add_argument('--cls-test', type=int, default=10000)
+    ap.add_argument('--scene-test', type=int, default=500)
+    a = ap.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    log = train.Logger(os.path.join(a.run, 'train.log'))
+    t0 = time.time()
+    model = export.load_checkpoint(os.path.join(a.run, 'checkpoint.pth'))
+    model.eval()
+    device = torch.device('cpu')
+    cls_te = train.make_cls_set('test', a.cls_test, log)
+    sc_te = train.make_scene_set('test', a.scene_test, log)
+    mc = train.eval_classification(model, *cls_te, device)
+    ms = train.eval_scenes(model, *sc_te, device)
+    log(f'evaluate.py: classification accuracy {mc["accuracy"]:.4f} on {mc["n"]} held-out digits')
+    log(f'evaluate.py: segmentation {json.dumps(ms["segmentation"])}')
+    log(f'evaluate.py: detection {json.dumps({k: v for k, v in ms["detection"].items() if k != "AP@0.5"})}')
+    path = os.path.join(a.run, 'metrics.json')
+    metrics = json.load(open(path)) if os.path.exists(path) else {}
+    if 'test' in metrics:
+        metrics.setdefault('test_at_end_of_training', metrics['test'])
+    metrics['test'] = {'classification': mc, **ms, 'evaluated_by': 'training/evaluate.py',
+                       'seconds': round(time.time() - t0, 1)}
+    with open(path, 'w') as f:
+        json.dump(metrics, f, indent=1, default=str)
+    log(f'evaluate.py: wrote {path}')
+
+
+if __name__ == '__main__':
+    main()
