@@ -39,21 +39,14 @@ def main(argv=None):
     log = train.Logger(os.path.join(a.run, 'train.log'))
     t0 = time.time()
     model = export.load_checkpoint(os.path.join(a.run, 'checkpoint.pth'))
-    model.eval()
-    device = torch.device('cpu')
     cls_te = train.make_cls_set('test', a.cls_test, log)
     sc_te = train.make_scene_set('test', a.scene_test, log)
-    mc = train.eval_classification(model, *cls_te, device)
-    ms = train.eval_scenes(model, *sc_te, device)
-    log(f'evaluate.py: classification accuracy {mc["accuracy"]:.4f} on {mc["n"]} held-out digits')
-    log(f'evaluate.py: segmentation {json.dumps(ms["segmentation"])}')
-    log(f'evaluate.py: detection {json.dumps({k: v for k, v in ms["detection"].items() if k != "AP@0.5"})}')
+    test = train.final_evaluation(model, cls_te, sc_te, log, prefix='evaluate.py:')
     path = os.path.join(a.run, 'metrics.json')
     metrics = json.load(open(path)) if os.path.exists(path) else {}
     if 'test' in metrics:
         metrics.setdefault('test_at_end_of_training', metrics['test'])
-    metrics['test'] = {'classification': mc, **ms, 'evaluated_by': 'training/evaluate.py',
-                       'seconds': round(time.time() - t0, 1)}
+    metrics['test'] = {**test, 'evaluated_by': 'training/evaluate.py', 'seconds': round(time.time() - t0, 1)}
     with open(path, 'w') as f:
         json.dump(metrics, f, indent=1, default=str)
     log(f'evaluate.py: wrote {path}')

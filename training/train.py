@@ -312,6 +312,19 @@ def eval_scenes(model, imgs, masks, boxes, labels, device, batch=32):
     }
 
 
+def final_evaluation(model, cls_te, sc_te, log, prefix='final'):
+    """The held-out evaluation on the CPU (train.py at the end of a run, evaluate.py for a saved
+    checkpoint): classification, segmentation and detection metrics, logged and returned."""
+    model.eval()
+    device = torch.device('cpu')
+    mc = eval_classification(model, *cls_te, device)
+    log(f'{prefix} classification accuracy {mc["accuracy"]:.4f} on {mc["n"]} held-out digits')
+    ms = eval_scenes(model, *sc_te, device)
+    log(f'{prefix} segmentation {json.dumps(ms["segmentation"])}')
+    log(f'{prefix} detection {json.dumps({k: v for k, v in ms["detection"].items() if k != "AP@0.5"})}')
+    return {'classification': mc, **ms}
+
+
 # ----------------------------------------------------------------------------- training
 
 def sanitize_grads(model, max_norm=1.0):
@@ -462,15 +475,9 @@ def main(argv=None):
     metrics['stage2'] = {'iterations': it2, 'final_losses': last2}
 
     # ---------------- final evaluation and outputs
-    model.eval()
     model.cpu()
-    device = torch.device('cpu')
-    mc = eval_classification(model, *cls_te, device)
-    log(f'final classification accuracy {mc["accuracy"]:.4f} on {mc["n"]} held-out digits')
-    ms = eval_scenes(model, *sc_te, device)
-    log(f'final segmentation {json.dumps(ms["segmentation"])}')
-    log(f'final detection {json.dumps({k: v for k, v in ms["detection"].items() if k != "AP@0.5"})}')
-    metrics['test'] = {'classification': mc, **ms}
+    metrics['test'] = final_evaluation(model, cls_te, sc_te, log)
+    mc, ms = metrics['test']['classification'], metrics['test']
     metrics['wall_minutes'] = (time.time() - t_start) / 60
     ck = os.path.join(a.out, 'checkpoint.pth')
     export.save_checkpoint(ck, model, a, epoch=2, metrics={

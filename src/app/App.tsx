@@ -453,6 +453,11 @@ export function App() {
   };
 
   const canRun = !!source && !!loadedGraph;
+  // Picking a layer (firing-rate chart or spike-map menu) follows that layer's centre neuron again.
+  const pickLayer = (l: string) => {
+    setLayer(l);
+    setNeuron(null);
+  };
 
   return (
     <main className="app" onDragOver={(e) => e.preventDefault()} onDrop={onDrop}>
@@ -514,10 +519,7 @@ export function App() {
       <FiringRatePanel
         layers={shown?.result.layers ?? []}
         selected={layer}
-        onSelect={(l) => {
-          setLayer(l);
-          setNeuron(null);
-        }}
+        onSelect={pickLayer}
       />
 
       <div className="grid two-grid">
@@ -533,10 +535,7 @@ export function App() {
           input={shown?.input ?? null}
           mirrored={source?.mirrored ?? false}
           neuron={followed}
-          onLayer={(l) => {
-            setLayer(l);
-            setNeuron(null);
-          }}
+          onLayer={pickLayer}
           onChannel={setChannel}
           onTime={setT}
           onNeuron={setNeuron}

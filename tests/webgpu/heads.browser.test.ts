@@ -7,13 +7,11 @@
  * calibrated weights with the same head layout.
  */
 import { beforeAll, describe, expect, test } from 'vitest';
-import { readCheckpoint } from '../../src/checkpoint/index.ts';
 import { bytesSource } from '../../src/io/byteSource.ts';
 import { readNpy } from '../../src/io/npy.ts';
 import { DEFAULT_DETECTION_DECODE, defaultConfig, type ModelConfig } from '../../src/model/config.ts';
-import { describeModel } from '../../src/model/describe.ts';
 import { buildModelGraph } from '../../src/model/graph.ts';
-import { configFromMetadata, taskHintsFromMetadata } from '../../src/model/loadModel.ts';
+import { loadModel } from '../../src/model/loadModel.ts';
 import { randomModelWeights, randomSmoothImage, seededNormal } from '../../src/model/randomWeights.ts';
 import { CpuReferenceRuntime } from '../../src/runtime/cpu/cpuReferenceRuntime.ts';
 import { upsample } from '../../src/runtime/cpu/ops.ts';
@@ -70,12 +68,10 @@ async function headsCases(): Promise<Case[]> {
   const model = await fetchBytes('/models/digits-tiny.safetensors');
   const inputBytes = model && await fetchBytes('/tests/fixtures/digits/scene-a/input.npy');
   if (model && inputBytes) {
-    const ckpt = await readCheckpoint(bytesSource(model, 'digits-tiny.safetensors'));
-    const shapes = new Map([...ckpt.tensors].map(([k, t]) => [k, { shape: t.shape, dtype: t.dtype }]));
-    const config = describeModel(shapes, configFromMetadata(ckpt.metadata), taskHintsFromMetadata(ckpt.metadata));
+    const { config, tensors } = await loadModel(bytesSource(model, 'digits-tiny.safetensors'));
     const ref: Record<string, Float32Array> = {};
     for (const k of ['seg_logits', 'det_heatmap', 'det_boxreg']) ref[k] = readNpy((await fetchBytes(`/tests/fixtures/digits/scene-a/${k}.npy`))!).data as Float32Array;
-    cases.push({ name: 'digits model, scene-a 128x128', config, weights: modelWeightsFromTensors(ckpt.tensors), input: readNpy(inputBytes).data as Float32Array, height: 128, width: 128, ref });
+    cases.push({ name: 'digits model, scene-a 128x128', config, weights: modelWeightsFromTensors(tensors), input: readNpy(inputBytes).data as Float32Array, height: 128, width: 128, ref });
   }
   const dims: ModelConfig['embedDims'] = [16, 32, 64, 96];
   const cls = (n: number) => Array.from({ length: n }, (_, i) => String(i));
@@ -101,10 +97,8 @@ describe('the digits model on WebGPU vs the PyTorch reference of the three fixtu
   test('GPU-decoded boxes (same classes and cells, IoU ≥ 0.99), mask (≥ 99.5 % of pixels) and every layer\'s spike count', async () => {
     const model = await fetchBytes('/models/digits-tiny.safetensors');
     expect(model, 'public/models/digits-tiny.safetensors is committed').not.toBeNull();
-    const ckpt = await readCheckpoint(bytesSource(model!, 'digits-tiny.safetensors'));
-    const shapes = new Map([...ckpt.tensors].map(([k, t]) => [k, { shape: t.shape, dtype: t.dtype }]));
-    const config = describeModel(shapes, configFromMetadata(ckpt.metadata), taskHintsFromMetadata(ckpt.metadata));
-    const rt = await WebGpuRuntime.create(device, buildModelGraph(config, 128, 128), modelWeightsFromTensors(ckpt.tensors));
+    const { config, tensors } = await loadModel(bytesSource(model!, 'digits-tiny.safetensors'));
+    const rt = await WebGpuRuntime.create(device, buildModelGraph(config, 128, 128), modelWeightsFromTensors(tensors));
     let scenes = 0;
     for (const scene of ['scene-a', 'scene-b', 'scene-c']) {
       const dir = `/tests/fixtures/digits/${scene}`;
