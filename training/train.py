@@ -41,6 +41,7 @@ import data  # noqa: E402
 import export  # noqa: E402
 from spikeformer import decode  # noqa: E402
 from spikeformer.heads import DigitsSpikeFormer  # noqa: E402
+from spikeformer.model import MultiStepLIFNode  # noqa: E402
 
 
 class Logger:
@@ -80,6 +81,8 @@ def parse_args(argv=None):
     ap.add_argument('--stage2-lr', type=float, default=2e-3)
     ap.add_argument('--stage2-backbone-lr-scale', type=float, default=0.3)
     ap.add_argument('--weight-decay', type=float, default=0.01)
+    ap.add_argument('--surrogate-alpha', type=float, default=4.0,
+                    help='slope of the sigmoid surrogate gradient while training (the forward is unchanged)')
     ap.add_argument('--resume-stage1', default='', help='skip stage 1, start from this checkpoint')
     ap.add_argument('--safetensors', default=os.path.join(ROOT, 'public', 'models', 'digits-tiny.safetensors'))
     ap.add_argument('--fixtures', default=os.path.join(ROOT, 'tests', 'fixtures', 'digits'))
@@ -340,7 +343,7 @@ def sanitize_grads(model, max_norm=1.0):
         p.grad = g
 
 
-def init_for_training(model: DigitsSpikeFormer):
+def init_for_training(model: DigitsSpikeFormer, surrogate_alpha: float = 4.0):
     """Training-only initialisation (the forward pass is unchanged): the outer BatchNorm of q, k
     and v starts with bias 1.5 so that q/k/v fire at ~35 % and the attention neuron (threshold
     0.5 on (q·kᵀv)·0.125) is not silent on the few tokens of small inputs. A silent attn_lif gives
@@ -351,8 +354,15 @@ def init_for_training(model: DigitsSpikeFormer):
             torch.nn.init.constant_(mod.bias, 1.5)
     # The classification neuron `lif` sees the spatial mean of the residual stream, which starts
     # near 0 (rate ~2 %, surrogate gradient ~0.07): start the last block's output BN at bias 2 so
-    # the pooled features sit at the threshold (h = x/2 >= 1) and the head learns from step one.
+    # the pooled features sit at the threshold (h = x/2 >= 1) and the head's neuron is not silent.
+    # (Stage 1 still starts on a plateau at chance loss; see training/README.md.)
     torch.nn.init.constant_(model.backbone.block4[-1].mlp.fc2_bn.bias, 2.0)
+    # The slope of the sigmoid surrogate (spikingjelly's default 4, which the official code
+    # trained with; --surrogate-alpha). A full run with alpha 2 and stage-1 lr 8e-3 was worse
+    # (training/README.md).
+    for mod in model.modules():
+        if isinstance(mod, MultiStepLIFNode):
+            mod.surrogate_alpha = surrogate_alpha
 
 
 def lr_factor(progress, warmup=0.03):
@@ -413,7 +423,7 @@ def main(argv=None):
 
     model = DigitsSpikeFormer(embed_dim=a.embed_dim, depths=a.depths, time_steps=a.time_steps,
                               fpn_channels=a.fpn_channels).to(device)
-    init_for_training(model)
+    init_for_training(model, a.surrogate_alpha)
     n_backbone = sum(p.numel() for p in model.backbone.parameters())
     n_heads = sum(p.numel() for p in model.parameters()) - n_backbone
     log(f'parameters: backbone {n_backbone}, heads {n_heads}')
