@@ -231,14 +231,15 @@ def average_precision(scores, matched, n_gt):
     return float(np.sum((mrec[idx + 1] - mrec[idx]) * mpre[idx + 1]))
 
 
-def match_detections(dets, gt_b, gt_l):
-    """Greedy class-aware matching in score order at IoU >= 0.5; returns 1/0 per detection."""
+def match_detections(dets, gt_b, gt_l, class_aware=True):
+    """Greedy matching in score order at IoU >= 0.5 (class-aware unless told otherwise); returns
+    1/0 per detection."""
     used = np.zeros(len(gt_b), bool)
     out = []
     for d in dets:  # already in score order
         best, best_iou = -1, 0.5
         for g in range(len(gt_b)):
-            if used[g] or gt_l[g] != d['class']:
+            if used[g] or (class_aware and gt_l[g] != d['class']):
                 continue
             v = decode.iou((d['x0'], d['y0'], d['x1'], d['y1']), tuple(float(t) for t in gt_b[g]))
             if v >= best_iou:
@@ -261,10 +262,12 @@ def eval_scenes(model, imgs, masks, boxes, labels, device, batch=32):
     class-aware greedy matching at IoU >= 0.5) over the detections of the HEADS.md decoder run with
     the evaluation thresholds (score >= 0.05, top 100, at most 100 boxes, NMS 0.5), as detection
     benchmarks do; precision/recall (and an mAP) also at the app's display threshold (score >= 0.3,
-    top 50, at most 20)."""
+    top 50, at most 20). Two diagnostics separate finding digits from naming them: the
+    class-agnostic AP@0.5 (one class "digit") and the IoU of the foreground (any digit class)."""
     model.eval()
     conf = np.zeros((11, 11), np.int64)
     per_class = {c: {'scores': [], 'matched': [], 'n_gt': 0} for c in range(10)}
+    any_digit = {'scores': [], 'matched': [], 'n_gt': 0}
     per_class_display = {c: {'scores': [], 'matched': [], 'n_gt': 0} for c in range(10)}
     tp_total = fp_total = 0
     n_gt_total = 0
@@ -290,6 +293,9 @@ def eval_scenes(model, imgs, masks, boxes, labels, device, batch=32):
             for d, ok in zip(dets, match_detections(dets, gt_b, gt_l)):
                 per_class[d['class']]['scores'].append(d['score'])
                 per_class[d['class']]['matched'].append(ok)
+            any_digit['n_gt'] += len(gt_b)
+            any_digit['scores'] += [d['score'] for d in dets]
+            any_digit['matched'] += match_detections(dets, gt_b, gt_l, class_aware=False)
             shown = decode.decode_detections(heat[j], reg[j], S, S)
             for d, ok in zip(shown, match_detections(shown, gt_b, gt_l)):
                 per_class_display[d['class']]['scores'].append(d['score'])
@@ -297,13 +303,18 @@ def eval_scenes(model, imgs, masks, boxes, labels, device, batch=32):
                 tp_total += ok
                 fp_total += 1 - ok
     iou = np.diag(conf) / np.maximum(conf.sum(0) + conf.sum(1) - np.diag(conf), 1)
+    fg_tp = int(conf[1:, 1:].sum())
+    fg_iou = fg_tp / max(fg_tp + int(conf[0, 1:].sum()) + int(conf[1:, 0].sum()), 1)
     m_ap, aps = mean_ap(per_class)
     m_ap_display, _ = mean_ap(per_class_display)
     return {
         'segmentation': {'mIoU': float(iou.mean()), 'mIoU_digits': float(iou[1:].mean()),
                          'pixelAccuracy': float(np.diag(conf).sum() / conf.sum()),
+                         'IoU_foreground_any_digit': fg_iou,
                          'IoU': [round(float(v), 4) for v in iou], 'n': int(len(imgs))},
         'detection': {'mAP@0.5': m_ap, 'AP@0.5': aps,
+                      'AP@0.5_class_agnostic': average_precision(any_digit['scores'], any_digit['matched'],
+                                                                 any_digit['n_gt']),
                       'mAP@0.5_display_threshold': m_ap_display,
                       'precision@0.3': tp_total / max(tp_total + fp_total, 1),
                       'recall@0.3': tp_total / max(n_gt_total, 1), 'groundTruth': n_gt_total,

