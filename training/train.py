@@ -83,6 +83,10 @@ def parse_args(argv=None):
     ap.add_argument('--weight-decay', type=float, default=0.01)
     ap.add_argument('--surrogate-alpha', type=float, default=4.0,
                     help='slope of the sigmoid surrogate gradient while training (the forward is unchanged)')
+    ap.add_argument('--signal-init', action='store_true',
+                    help='training-only init that keeps the input visible at the head at step 0 (residual '
+                         'branches start at zero, BatchNorms before LIFs at bias 1.5); shortens stage 1\'s '
+                         'initial plateau (training/README.md); not used for the committed model')
     ap.add_argument('--resume-stage1', default='', help='skip stage 1, start from this checkpoint')
     ap.add_argument('--safetensors', default=os.path.join(ROOT, 'public', 'models', 'digits-tiny.safetensors'))
     ap.add_argument('--fixtures', default=os.path.join(ROOT, 'tests', 'fixtures', 'digits'))
@@ -354,7 +358,7 @@ def sanitize_grads(model, max_norm=1.0):
         p.grad = g
 
 
-def init_for_training(model: DigitsSpikeFormer, surrogate_alpha: float = 4.0):
+def init_for_training(model: DigitsSpikeFormer, surrogate_alpha: float = 4.0, signal_init: bool = False):
     """Training-only initialisation (the forward pass is unchanged): the outer BatchNorm of q, k
     and v starts with bias 1.5 so that q/k/v fire at ~35 % and the attention neuron (threshold
     0.5 on (q·kᵀv)·0.125) is not silent on the few tokens of small inputs. A silent attn_lif gives
@@ -374,6 +378,26 @@ def init_for_training(model: DigitsSpikeFormer, surrogate_alpha: float = 4.0):
     for mod in model.modules():
         if isinstance(mod, MultiStepLIFNode):
             mod.surrogate_alpha = surrogate_alpha
+    if signal_init:
+        signal_preserving_init(model.backbone)
+
+
+def signal_preserving_init(backbone):
+    """With the default init, a linear probe on the features finds the digit at the stem (29 %)
+    but not after the blocks (c4: chance): random spiking blocks at ~4-10 % firing wash the input
+    out, and stage 1 waits on a plateau at chance loss until the early layers learn. Here each
+    residual branch's output BatchNorm starts at weight 0 (every block is the identity at step 0;
+    the last block's fc2_bn keeps the bias 2 set above) and the BatchNorms whose output feeds a
+    LIF inside a branch or after a downsampling start at bias 1.5 (firing ~30 % instead of
+    ~5-10 %): the probe then finds the digit at c4 well above chance (15 % vs 11 % at 4x4 pooling)."""
+    for name, mod in backbone.named_modules():
+        if name.startswith('downsample'):
+            if name.endswith('encode_bn') and name != 'downsample1_1.encode_bn':
+                torch.nn.init.constant_(mod.bias, 1.5)
+        elif name.endswith(('.bn2', 'attn.proj_conv.1', 'mlp.fc2_bn')):  # branch outputs
+            torch.nn.init.constant_(mod.weight, 0.0)
+        elif name.endswith(('.bn1', 'fc1_bn')):  # feed a LIF inside a branch
+            torch.nn.init.constant_(mod.bias, 1.5)
 
 
 def lr_factor(progress, warmup=0.03):
@@ -434,7 +458,7 @@ def main(argv=None):
 
     model = DigitsSpikeFormer(embed_dim=a.embed_dim, depths=a.depths, time_steps=a.time_steps,
                               fpn_channels=a.fpn_channels).to(device)
-    init_for_training(model, a.surrogate_alpha)
+    init_for_training(model, a.surrogate_alpha, a.signal_init)
     n_backbone = sum(p.numel() for p in model.backbone.parameters())
     n_heads = sum(p.numel() for p in model.parameters()) - n_backbone
     log(f'parameters: backbone {n_backbone}, heads {n_heads}')

@@ -58,6 +58,24 @@ class DataTest(unittest.TestCase):
 
 
 class TrainingSmokeTest(unittest.TestCase):
+    def test_signal_init_makes_blocks_identities(self):
+        # --signal-init: every residual block is the identity at step 0 (its branches' output
+        # BatchNorms start at weight 0), so the input reaches the head; the default init does not.
+        torch.manual_seed(0)
+        for signal_init in (True, False):
+            model = DigitsSpikeFormer(embed_dim=[16, 32, 64, 96], depths=[6, 2], time_steps=2)
+            train.init_for_training(model, signal_init=signal_init)
+            model.train()
+            bb = model.backbone
+            for block, shape in ((bb.ConvBlock1_1[0], (2, 3, 8, 16, 16)), (bb.ConvBlock2_2[0], (2, 3, 32, 8, 8)),
+                                 (bb.block3[0], (2, 3, 64, 4, 4)), (bb.block4[0], (2, 3, 96, 4, 4))):
+                x = torch.randn(*shape) * 2
+                with torch.no_grad():
+                    self.assertEqual(torch.equal(block(x), x), signal_init)
+            with torch.no_grad():
+                logits = model(torch.randn(4, 3, 64, 64), ('cls',))['logits']
+            self.assertTrue(torch.isfinite(logits).all())
+
     def test_losses_finite_and_falling(self):
         torch.manual_seed(0)
         torch.set_num_threads(2)
