@@ -271,7 +271,7 @@ def eval_scenes(model, imgs, masks, boxes, labels, device, batch=32):
     model.eval()
     conf = np.zeros((11, 11), np.int64)
     per_class = {c: {'scores': [], 'matched': [], 'n_gt': 0} for c in range(10)}
-    any_digit = {'scores': [], 'matched': [], 'n_gt': 0}
+    any_digit = {'scores': [], 'matched': []}  # its n_gt is n_gt_total
     per_class_display = {c: {'scores': [], 'matched': [], 'n_gt': 0} for c in range(10)}
     tp_total = fp_total = 0
     n_gt_total = 0
@@ -297,7 +297,6 @@ def eval_scenes(model, imgs, masks, boxes, labels, device, batch=32):
             for d, ok in zip(dets, match_detections(dets, gt_b, gt_l)):
                 per_class[d['class']]['scores'].append(d['score'])
                 per_class[d['class']]['matched'].append(ok)
-            any_digit['n_gt'] += len(gt_b)
             any_digit['scores'] += [d['score'] for d in dets]
             any_digit['matched'] += match_detections(dets, gt_b, gt_l, class_aware=False)
             shown = decode.decode_detections(heat[j], reg[j], S, S)
@@ -318,7 +317,7 @@ def eval_scenes(model, imgs, masks, boxes, labels, device, batch=32):
                          'IoU': [round(float(v), 4) for v in iou], 'n': int(len(imgs))},
         'detection': {'mAP@0.5': m_ap, 'AP@0.5': aps,
                       'AP@0.5_class_agnostic': average_precision(any_digit['scores'], any_digit['matched'],
-                                                                 any_digit['n_gt']),
+                                                                 n_gt_total),
                       'mAP@0.5_display_threshold': m_ap_display,
                       'precision@0.3': tp_total / max(tp_total + fp_total, 1),
                       'recall@0.3': tp_total / max(n_gt_total, 1), 'groundTruth': n_gt_total,
