@@ -3,6 +3,7 @@
 Run from the project root:  python3 -m unittest discover -s training/tests -v
 Skipped until training/runs/default/checkpoint.pth and the exported files exist.
 """
+import copy
 import json
 import os
 import sys
@@ -32,6 +33,9 @@ class DigitsModelTest(unittest.TestCase):
         torch.set_num_threads(1)
         cls.ck = torch.load(CKPT, map_location='cpu')
         cls.model = export.load_checkpoint(CKPT)
+        # The fixtures are the float64 forward pass (see export.write_fixtures): fp32 can round a
+        # membrane onto the threshold exactly, and fp64 is the answer every runtime must give.
+        cls.model_fp64 = copy.deepcopy(cls.model).double().eval()
 
     def test_checkpoint_layout(self):
         self.assertEqual(self.ck['args'].time_steps, 2)
@@ -62,7 +66,7 @@ class DigitsModelTest(unittest.TestCase):
             with self.subTest(scene=name):
                 d = os.path.join(FIX, name)
                 x = torch.from_numpy(np.load(os.path.join(d, 'input.npy')))
-                out, records = export.run_with_spikes(self.model, x, ('cls', 'seg', 'det'))
+                out, records = export.run_with_spikes(self.model_fp64, x.double(), ('cls', 'seg', 'det'))
                 for key, fname in (('logits', 'logits'), ('seg_logits', 'seg_logits'),
                                    ('det_heatmap', 'det_heatmap'), ('det_boxreg', 'det_boxreg')):
                     np.testing.assert_allclose(out[key].numpy(), np.load(os.path.join(d, fname + '.npy')),
@@ -81,7 +85,7 @@ class DigitsModelTest(unittest.TestCase):
             with self.subTest(digit=name):
                 d = os.path.join(FIX, name)
                 x = torch.from_numpy(np.load(os.path.join(d, 'input.npy')))
-                out, records = export.run_with_spikes(self.model, x, ('cls',))
+                out, records = export.run_with_spikes(self.model_fp64, x.double(), ('cls',))
                 np.testing.assert_allclose(out['logits'].numpy(), np.load(os.path.join(d, 'logits.npy')),
                                            atol=1e-4, rtol=0)
                 self.check_spikes(d, records)
