@@ -170,12 +170,17 @@ def palette() -> np.ndarray:
     return pal
 
 
+def fixture_reference(model: DigitsSpikeFormer) -> DigitsSpikeFormer:
+    """The model the fixtures are computed with: a float64 copy in eval mode (inputs go in as
+    float64 too). In float32 a membrane can round to exactly the threshold (scene-a of the seed-5
+    model: h - 1 = 0.0 in fp32, -9.8e-8 in fp64) and fire or not depending on summation order;
+    fp64 gives the exact answer every fp32 runtime is held to."""
+    return copy.deepcopy(model).double().eval()
+
+
 def write_fixtures(model: DigitsSpikeFormer, folder: str) -> Dict:
     os.makedirs(folder, exist_ok=True)
-    # The reference runs in float64 on a copy: in float32 a membrane can round to exactly the
-    # threshold (scene-a of the seed-5 model: h - 1 = 0.0 in fp32, -9.8e-8 in fp64) and fire or not
-    # depending on summation order. fp64 gives the exact answer every fp32 runtime is held to.
-    model = copy.deepcopy(model).double().eval()
+    model = fixture_reference(model)
     summary = {}
     for name, idx in FIXTURE_SCENES.items():
         d = os.path.join(folder, name)

@@ -3,7 +3,6 @@
 Run from the project root:  python3 -m unittest discover -s training/tests -v
 Skipped until training/runs/default/checkpoint.pth and the exported files exist.
 """
-import copy
 import json
 import os
 import sys
@@ -32,10 +31,8 @@ class DigitsModelTest(unittest.TestCase):
     def setUpClass(cls):
         torch.set_num_threads(1)
         cls.ck = torch.load(CKPT, map_location='cpu')
-        cls.model = export.load_checkpoint(CKPT)
-        # The fixtures are the float64 forward pass (see export.write_fixtures): fp32 can round a
-        # membrane onto the threshold exactly, and fp64 is the answer every runtime must give.
-        cls.model_fp64 = copy.deepcopy(cls.model).double().eval()
+        # The fixtures are the float64 forward pass (export.fixture_reference says why).
+        cls.model = export.fixture_reference(export.load_checkpoint(CKPT))
 
     def test_checkpoint_layout(self):
         self.assertEqual(self.ck['args'].time_steps, 2)
@@ -66,7 +63,7 @@ class DigitsModelTest(unittest.TestCase):
             with self.subTest(scene=name):
                 d = os.path.join(FIX, name)
                 x = torch.from_numpy(np.load(os.path.join(d, 'input.npy')))
-                out, records = export.run_with_spikes(self.model_fp64, x.double(), ('cls', 'seg', 'det'))
+                out, records = export.run_with_spikes(self.model, x.double(), ('cls', 'seg', 'det'))
                 for key, fname in (('logits', 'logits'), ('seg_logits', 'seg_logits'),
                                    ('det_heatmap', 'det_heatmap'), ('det_boxreg', 'det_boxreg')):
                     np.testing.assert_allclose(out[key].numpy(), np.load(os.path.join(d, fname + '.npy')),
@@ -85,7 +82,7 @@ class DigitsModelTest(unittest.TestCase):
             with self.subTest(digit=name):
                 d = os.path.join(FIX, name)
                 x = torch.from_numpy(np.load(os.path.join(d, 'input.npy')))
-                out, records = export.run_with_spikes(self.model_fp64, x.double(), ('cls',))
+                out, records = export.run_with_spikes(self.model, x.double(), ('cls',))
                 np.testing.assert_allclose(out['logits'].numpy(), np.load(os.path.join(d, 'logits.npy')),
                                            atol=1e-4, rtol=0)
                 self.check_spikes(d, records)
