@@ -77,6 +77,8 @@ def parse_args(argv=None):
     ap.add_argument('--stage2-iters', type=int, default=20000)
     ap.add_argument('--stage2-batch', type=int, default=16)
     ap.add_argument('--stage2-cls-batch', type=int, default=16)
+    ap.add_argument('--stage2-cls-weight', type=float, default=0.5,
+                    help='weight of the single-digit classification loss in stage 2')
     ap.add_argument('--stage2-minutes', type=float, default=50)
     ap.add_argument('--stage2-lr', type=float, default=2e-3)
     ap.add_argument('--stage2-backbone-lr-scale', type=float, default=0.3)
@@ -512,7 +514,7 @@ def main(argv=None):
                   'box': 0.2 * l1}
         if a.stage2_cls_batch:
             xc, yc = cls_batch(a.stage2_cls_batch)
-            losses['cls'] = 0.5 * F.cross_entropy(model(xc, ('cls',))['logits'], yc, label_smoothing=0.1)
+            losses['cls'] = a.stage2_cls_weight * F.cross_entropy(model(xc, ('cls',))['logits'], yc, label_smoothing=0.1)
         return losses
 
     it2, last2 = train_stage('stage2', model, opt, step2, a.stage2_iters, a.stage2_minutes, log, device)
