@@ -141,6 +141,8 @@ def load_checkpoint(path: str) -> DigitsSpikeFormer:
 
 
 def run_with_spikes(model: DigitsSpikeFormer, x: torch.Tensor, tasks):
+    """One forward pass with every spike map recorded; x is cast to the model's dtype."""
+    x = x.to(next(model.parameters()).dtype)
     model.neuron_names()
     rec = SpikeRecorder(model, keep_maps=True, rename=False)
     with torch.no_grad():
@@ -187,7 +189,7 @@ def write_fixtures(model: DigitsSpikeFormer, folder: str) -> Dict:
         os.makedirs(d, exist_ok=True)
         s = data.scene_sample('test', idx)
         x = data.normalize(s['image'][None])
-        out, records = run_with_spikes(model, torch.from_numpy(x).double(), ('cls', 'seg', 'det'))
+        out, records = run_with_spikes(model, torch.from_numpy(x), ('cls', 'seg', 'det'))
         np.save(os.path.join(d, 'input.npy'), x)
         Image.fromarray(s['image']).save(os.path.join(d, 'image.png'))
         logits = out['logits'].numpy().astype(np.float32)
@@ -216,7 +218,7 @@ def write_fixtures(model: DigitsSpikeFormer, folder: str) -> Dict:
         os.makedirs(d, exist_ok=True)
         img, label = data.classification_sample('test', idx)
         x = data.normalize(img[None])
-        out, records = run_with_spikes(model, torch.from_numpy(x).double(), ('cls',))
+        out, records = run_with_spikes(model, torch.from_numpy(x), ('cls',))
         logits = out['logits'].numpy().astype(np.float32)
         np.save(os.path.join(d, 'input.npy'), x)
         np.save(os.path.join(d, 'logits.npy'), logits)

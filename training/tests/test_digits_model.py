@@ -63,7 +63,7 @@ class DigitsModelTest(unittest.TestCase):
             with self.subTest(scene=name):
                 d = os.path.join(FIX, name)
                 x = torch.from_numpy(np.load(os.path.join(d, 'input.npy')))
-                out, records = export.run_with_spikes(self.model, x.double(), ('cls', 'seg', 'det'))
+                out, records = export.run_with_spikes(self.model, x, ('cls', 'seg', 'det'))
                 for key, fname in (('logits', 'logits'), ('seg_logits', 'seg_logits'),
                                    ('det_heatmap', 'det_heatmap'), ('det_boxreg', 'det_boxreg')):
                     np.testing.assert_allclose(out[key].numpy(), np.load(os.path.join(d, fname + '.npy')),
@@ -82,7 +82,7 @@ class DigitsModelTest(unittest.TestCase):
             with self.subTest(digit=name):
                 d = os.path.join(FIX, name)
                 x = torch.from_numpy(np.load(os.path.join(d, 'input.npy')))
-                out, records = export.run_with_spikes(self.model, x.double(), ('cls',))
+                out, records = export.run_with_spikes(self.model, x, ('cls',))
                 np.testing.assert_allclose(out['logits'].numpy(), np.load(os.path.join(d, 'logits.npy')),
                                            atol=1e-4, rtol=0)
                 self.check_spikes(d, records)
