@@ -54,17 +54,31 @@ class MultiStepLIFNode(nn.Module):
         self.detach_reset = detach_reset
         self.surrogate_alpha = surrogate_alpha
         self.lif_name = ''  # set by name_neurons(); used by spike recorders
+        # When True, forward() stores in `threshold_margin` the smallest non-zero |h - v_threshold|
+        # of the call (1.0 when every membrane is exactly on or far from the threshold): how close
+        # the call came to a spike that rounding could flip. Set by SpikeRecorder(margins=True).
+        self.track_margin = False
+        self.threshold_margin = 1.0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         v = torch.zeros_like(x[0])
         out = []
+        self.threshold_margin = 1.0
         for t in range(x.shape[0]):
             h = v + (x[t] - v) / self.tau
+            if self.track_margin:
+                self._track(h.detach())
             s = _SpikeFn.apply(h - self.v_threshold, self.surrogate_alpha)
             out.append(s)
             sr = s.detach() if self.detach_reset else s
             v = h * (1.0 - sr)
         return torch.stack(out, 0)
+
+    def _track(self, h: torch.Tensor):
+        d = (h - self.v_threshold).abs()
+        d = d[d > 0]
+        if d.numel():
+            self.threshold_margin = min(self.threshold_margin, float(d.min()))
 
     def extra_repr(self) -> str:
         return f'tau={self.tau}, v_threshold={self.v_threshold}, detach_reset={self.detach_reset}'
@@ -83,15 +97,17 @@ def name_neurons(model: nn.Module) -> List[MultiStepLIFNode]:
 class SpikeRecorder:
     """Forward hooks that collect every neuron's output spikes (in execution order)."""
 
-    def __init__(self, model: nn.Module, keep_maps: bool = False, rename: bool = True):
+    def __init__(self, model: nn.Module, keep_maps: bool = False, rename: bool = True, margins: bool = False):
         self.records: List[Dict] = []
         self.keep_maps = keep_maps
+        self.margins = margins
         self.handles = []
+        self.neurons = [m for m in model.modules() if isinstance(m, MultiStepLIFNode)]
         if rename:
             name_neurons(model)
-        for m in model.modules():
-            if isinstance(m, MultiStepLIFNode):
-                self.handles.append(m.register_forward_hook(self._hook))
+        for m in self.neurons:
+            m.track_margin = margins
+            self.handles.append(m.register_forward_hook(self._hook))
 
     def _hook(self, module, inputs, output):
         ones = int(output.detach().sum().item())
@@ -100,6 +116,8 @@ class SpikeRecorder:
                'rate': round(ones / total, 6)}
         if self.keep_maps:
             rec['map'] = output.detach().to(torch.uint8).cpu().numpy()
+        if self.margins:
+            rec['margin'] = module.threshold_margin
         self.records.append(rec)
 
     def clear(self):
@@ -109,6 +127,8 @@ class SpikeRecorder:
         for h in self.handles:
             h.remove()
         self.handles = []
+        for m in self.neurons:
+            m.track_margin = False
 
 
 class BNAndPadLayer(nn.Module):

@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.join(ROOT, 'training'))
 
 import export  # noqa: E402
 from spikeformer import decode  # noqa: E402
-from spikeformer.model import Spiking_vit_MetaFormer  # noqa: E402
+from spikeformer.model import MultiStepLIFNode, SpikeRecorder, Spiking_vit_MetaFormer  # noqa: E402
 
 CKPT = os.path.join(ROOT, 'training', 'runs', 'default', 'checkpoint.pth')
 SAFE = os.path.join(ROOT, 'public', 'models', 'digits-tiny.safetensors')
@@ -89,7 +89,13 @@ class DigitsModelTest(unittest.TestCase):
 
     def check_spikes(self, d, records):
         with open(os.path.join(d, 'spikes.json')) as f:
-            layers = json.load(f)['layers']
+            spikes = json.load(f)
+        layers = spikes['layers']
+        # Decidable in fp32: no membrane near the threshold (export.FIXTURE_MIN_MARGIN), as recorded.
+        margin = export.threshold_margin(records)
+        self.assertGreaterEqual(margin['min'], export.FIXTURE_MIN_MARGIN)
+        self.assertEqual(margin['layer'], spikes['thresholdMargin']['layer'])
+        self.assertAlmostEqual(margin['min'], spikes['thresholdMargin']['min'], delta=1e-12)
         with open(os.path.join(d, 'spikes.bin'), 'rb') as f:
             blob = f.read()
         self.assertEqual([r['name'] for r in records], [l['name'] for l in layers])
@@ -98,6 +104,43 @@ class DigitsModelTest(unittest.TestCase):
             packed = np.frombuffer(blob[want['offset']:want['offset'] + want['bytes']], np.uint8)
             ref = np.unpackbits(packed, bitorder='little')[:want['total']]
             self.assertTrue(np.array_equal(got['map'].reshape(-1), ref), want['name'])
+
+
+class ThresholdMarginTest(unittest.TestCase):
+    def run_lif(self, x):
+        model = torch.nn.Sequential(MultiStepLIFNode())
+        rec = SpikeRecorder(model, margins=True)
+        with torch.no_grad():
+            model(torch.tensor(x, dtype=torch.float64))
+        rec.remove()
+        return rec.records[0]
+
+    def test_closest_non_exact_approach(self):
+        # h = x/2 at t=0; then h = v + (x - v)/2 with v = 0 after a spike.
+        r = self.run_lif([[2.0, 1.0, 2.0 - 6e-6], [0.0, 0.0, 1.0 + 4e-6]])
+        # t=0: h = 1 (an exact hit: fires, not counted), 0.5, 1 - 3e-6; t=1: h = 0, 0.25, 1 + 5e-7 (fires)
+        self.assertEqual(r['ones'], 2)
+        self.assertAlmostEqual(r['margin'], 5e-7, delta=1e-12)
+
+    def test_exact_hits_only(self):
+        self.assertEqual(self.run_lif([[2.0, 0.5]])['margin'], 0.75)
+
+    def test_export_picks_decidable_inputs(self):
+        lif = torch.nn.Sequential(MultiStepLIFNode())
+        inputs = [2.0 - 2e-7, 2.0 + 1e-5, 0.4, 2.0 - 1e-6, 3.0]  # margins 1e-7, 5e-6, 0.8, 5e-7, 0.5
+        sample = lambda i: (np.full((1, 1), inputs[i]), i)
+        found = export.decidable_inputs(lif, sample, None, 3, run=lambda m, x, tasks: self.forward(m, x))
+        self.assertEqual([f[0] for f in found], [1, 2, 4])
+        with self.assertRaisesRegex(RuntimeError, r'only 3 of the first 5 .* come to 1\.0e-07'):
+            export.decidable_inputs(lif, sample, None, 4, run=lambda m, x, tasks: self.forward(m, x), limit=5)
+
+    @staticmethod
+    def forward(model, x):
+        rec = SpikeRecorder(model, margins=True)
+        with torch.no_grad():
+            out = model(x[None])
+        rec.remove()
+        return out, rec.records
 
 
 class DecodeTest(unittest.TestCase):
