@@ -107,13 +107,17 @@ class DigitsModelTest(unittest.TestCase):
 
 
 class ThresholdMarginTest(unittest.TestCase):
-    def run_lif(self, x):
-        model = torch.nn.Sequential(MultiStepLIFNode())
+    @staticmethod
+    def forward(model, x):
+        """export.run_with_spikes for a bare neuron: (output, records with margins)."""
         rec = SpikeRecorder(model, margins=True)
         with torch.no_grad():
-            model(torch.tensor(x, dtype=torch.float64))
+            out = model(x)
         rec.remove()
-        return rec.records[0]
+        return out, rec.records
+
+    def run_lif(self, x):
+        return self.forward(torch.nn.Sequential(MultiStepLIFNode()), torch.tensor(x, dtype=torch.float64))[1][0]
 
     def test_closest_non_exact_approach(self):
         # h = x/2 at t=0; then h = v + (x - v)/2 with v = 0 after a spike.
@@ -129,18 +133,11 @@ class ThresholdMarginTest(unittest.TestCase):
         lif = torch.nn.Sequential(MultiStepLIFNode())
         inputs = [2.0 - 2e-7, 2.0 + 1e-5, 0.4, 2.0 - 1e-6, 3.0]  # margins 1e-7, 5e-6, 0.8, 5e-7, 0.5
         sample = lambda i: (np.full((1, 1), inputs[i]), i)
-        found = export.decidable_inputs(lif, sample, None, 3, run=lambda m, x, tasks: self.forward(m, x))
+        run = lambda model, x, tasks: self.forward(model, x[None])  # noqa: E731 (T = 1)
+        found = export.decidable_inputs(lif, sample, None, 3, run=run)
         self.assertEqual([f[0] for f in found], [1, 2, 4])
         with self.assertRaisesRegex(RuntimeError, r'only 3 of the first 5 .* come to 1\.0e-07'):
-            export.decidable_inputs(lif, sample, None, 4, run=lambda m, x, tasks: self.forward(m, x), limit=5)
-
-    @staticmethod
-    def forward(model, x):
-        rec = SpikeRecorder(model, margins=True)
-        with torch.no_grad():
-            out = model(x[None])
-        rec.remove()
-        return out, rec.records
+            export.decidable_inputs(lif, sample, None, 4, run=run, limit=5)
 
 
 class DecodeTest(unittest.TestCase):
