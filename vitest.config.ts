@@ -1,11 +1,10 @@
 import { defineConfig } from 'vitest/config';
 import { playwright } from '@vitest/browser-playwright';
-import { fileURLToPath } from 'node:url';
 
 // Kept apart from vite.config.ts (the app build). Two projects, run together by `vitest run`:
 //  - node:   tests/**/*.test.ts in Node;
 //  - webgpu: tests/webgpu/*.browser.test.ts in headless Debian Chromium, WebGPU on SwiftShader
-//            (flags from shared/docs/webgpu-headless.md; `apt-get install -y chromium`).
+//            (`apt-get install -y chromium`, or scripts/ready.sh).
 const chromiumArgs = [
   '--headless=new', '--no-sandbox', '--disable-gpu-sandbox', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
@@ -26,12 +25,6 @@ export default defineConfig({
         },
       },
       {
-        // Test fixtures under ../shared/reference are fetched from the dev server (`/@fs/...`).
-        server: { fs: { allow: ['..'] } },
-        define: {
-          // Absolute path of ../shared/reference, fetched in tests as `/@fs${__REFERENCE_DIR__}/...`.
-          __REFERENCE_DIR__: JSON.stringify(fileURLToPath(new URL('../shared/reference', import.meta.url))),
-        },
         test: {
           name: 'webgpu',
           include: ['tests/**/*.browser.test.ts'],

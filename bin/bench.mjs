@@ -4,7 +4,7 @@
 //                  [--sweep-layer cin,cout,kernel,stride,h,w | model]
 //
 // Starts a Vite dev server on 127.0.0.1 serving bench/index.html (src/bench/benchPage.ts), opens
-// it in headless Chromium (playwright-core; WebGPU flags of shared/docs/webgpu-headless.md) and
+// it in headless Chromium (playwright-core; WebGPU on SwiftShader, the flags of vitest.config.ts) and
 // runs both WebGPU backends (webgpu-spike, webgpu-dense) on the same model, input and device.
 // Default model: the calibrated random model (src/model/randomWeights.ts) at the tiny reference
 // dims 16,32,64,96, 1000 classes, T = 1, input 128×128.

@@ -301,7 +301,7 @@ Decoding follows `training/HEADS.md` (reference implementation `training/spikefo
   `boxes.json` the decoded detections (`class`, `score`, `logit`, `x0,y0,x1,y1` in input
   pixels, `cell` [y,x]) and the ground truth
 - `spikes.json` / `spikes.bin`: every neuron in execution order (backbone with official names,
-  then `lif`, `fpn.*`, `seg_head.*`, `det_head.*`), same format as `../shared/reference/*/cat/`
+  then `lif`, `fpn.*`, `seg_head.*`, `det_head.*`), same format as `tests/fixtures/official/*/cat/`
 
 `digit-*` (64x64 held-out centred digits; backbone + classification head only): `input.npy`,
 `image.png`, `logits.npy`, `spikes.json`, `spikes.bin`.

@@ -199,7 +199,9 @@ export function App() {
       }
       setModel({ id: m.entry ? `cache:${m.entry.id}` : `file:${file.name}`, name: file.name, config: m.config, weights: m.weights, trained: true }, note);
     } catch (e) {
-      setModelError(`Could not open ${file.name}: ${oneLine(e)}`);
+      // The reader's own line already names the file (the CLI prints the same line).
+      const reason = oneLine(e);
+      setModelError(`Could not open ${reason.startsWith(`${file.name}: `) ? reason : `${file.name}: ${reason}`}`);
     } finally {
       setProgress(null);
     }

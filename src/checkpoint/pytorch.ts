@@ -9,7 +9,7 @@
  * nobody asks for (optimizer moments, usually two thirds of a training checkpoint) are never read.
  */
 import { ownBytes, type ByteSource } from '../io/byteSource.ts';
-import { detectCheckpointFormat, DETECT_HEAD_BYTES, legacyTorchError } from './detect.ts';
+import { detectCheckpointFormat, DETECT_HEAD_BYTES, unsupportedFormatError } from './detect.ts';
 import { CheckpointError } from './errors.ts';
 import { tensorViewExtent, unpickle, type PickleOptions, type PickleValue, type TensorRef } from './pickle.ts';
 import { ITEM_SIZE, type Tensor } from './tensor.ts';
@@ -40,8 +40,9 @@ export async function readPytorchCheckpoint(source: ByteSource, options: Pytorch
   const name = source.name;
   if (source.size === 0) throw new CheckpointError('not-a-checkpoint', `${name}: the file is empty`);
   const format = detectCheckpointFormat(await source.read(0, Math.min(DETECT_HEAD_BYTES, source.size)));
-  if (format === 'pytorch-legacy') throw legacyTorchError(name);
-  if (format !== 'pytorch-zip') throw new CheckpointError('not-a-checkpoint', `${name}: not a torch.save file (it is neither a zip nor a pickle)`);
+  if (format !== 'pytorch-zip') {
+    throw unsupportedFormatError(name, format) ?? new CheckpointError('not-a-checkpoint', `${name}: a safetensors file, not a torch.save file`);
+  }
 
   const zip = await openZip(source, options.zip);
   const pickles = zip.entries.filter((e) => /^[^/]+\/data\.pkl$/.test(e.name));
@@ -49,6 +50,10 @@ export async function readPytorchCheckpoint(source: ByteSource, options: Pytorch
   if (pickles.length > 1) throw new CheckpointError('bad-zip', `${name}: the zip has ${pickles.length} data.pkl records; expected one`);
   const pkl = pickles[0];
   const top = pkl.name.slice(0, -'/data.pkl'.length);
+  // torch.jit.save writes the same layout plus the module's Python source and its constants.
+  if (zip.get(`${top}/constants.pkl`) || zip.entries.some((e) => e.name.startsWith(`${top}/code/`))) {
+    throw new CheckpointError('not-a-checkpoint', `${name}: a TorchScript archive (torch.jit.save), not a state_dict; in Python, save model.state_dict() with torch.save and open that file`);
+  }
 
   const byteorder = zip.get(`${top}/byteorder`);
   if (byteorder) {

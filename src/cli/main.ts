@@ -155,6 +155,7 @@ async function info(args: string[]): Promise<void> {
     const size = publishedSizeName(config.embedDims);
     const lines = [
       `file:        ${path} (${checkpoint.format}, ${(src.size / 2 ** 20).toFixed(1)} MiB)`,
+      ...(checkpoint.removedPrefix ? [`names:       the prefix '${checkpoint.removedPrefix}' on every tensor name was removed`] : []),
       `model:       Meta-SpikeFormer${size ? ` ${size}` : ''}, embed dims ${config.embedDims.join(', ')}, ` +
         `depths ${config.depths.join('+')}, ${config.numHeads} heads, MLP ratio ${config.mlpRatio}`,
       `parameters:  ${params.toLocaleString('en-US')} learnable (${tensors.size} tensors)`,

@@ -139,9 +139,21 @@ export function inferHeads(tensors: TensorShapes, dims: ModelConfig['embedDims']
   return heads;
 }
 
+/** The first tensor of every Meta-SpikeFormer state_dict: the stem convolution. */
+export const STEM_KEY = 'downsample1_1.encode_conv.weight';
+
+/** "holds 8 tensors, e.g. fc1.weight [128, 784], fc1.bias [128]": what a foreign state_dict is. */
+export function summarizeTensors(tensors: TensorShapes, examples = 2): string {
+  const some = [...tensors].slice(0, examples).map(([k, t]) => `${k} [${t.shape.join(', ')}]`);
+  return `holds ${tensors.size} tensor${tensors.size === 1 ? '' : 's'}${some.length ? `, e.g. ${some.join(', ')}` : ''}`;
+}
+
 /** Reads the architecture off the tensor shapes. `overrides` (e.g. T, from args or the CLI) win. */
 export function inferModelConfig(tensors: TensorShapes, overrides: Partial<ModelConfig> = {}, hints: TaskHeadHints = {}): ModelConfig {
-  const stem = shapeOf(tensors, 'downsample1_1.encode_conv.weight');
+  if (!tensors.has(STEM_KEY)) {
+    throw new ModelDescriptionError(`not a Meta-SpikeFormer checkpoint: it ${summarizeTensors(tensors)}; a Meta-SpikeFormer state_dict starts with ${STEM_KEY} [E0/2, 3, 7, 7]`);
+  }
+  const stem = shapeOf(tensors, STEM_KEY);
   const e0 = shapeOf(tensors, 'downsample1_2.encode_conv.weight')[0];
   const e1 = shapeOf(tensors, 'downsample2.encode_conv.weight')[0];
   const e2 = shapeOf(tensors, 'downsample3.encode_conv.weight')[0];

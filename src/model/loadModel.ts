@@ -7,7 +7,7 @@ import { readCheckpoint, type LoadedCheckpoint } from '../checkpoint/index.ts';
 import type { Tensor } from '../checkpoint/tensor.ts';
 import type { ByteSource } from '../io/byteSource.ts';
 import type { DetectionDecodeParams, ModelConfig } from './config.ts';
-import { describeModel, type TaskHeadHints, type TensorShapes } from './describe.ts';
+import { describeModel, ModelDescriptionError, type TaskHeadHints, type TensorShapes } from './describe.ts';
 
 /** Key of the safetensors metadata entry holding the `ModelConfig` as JSON. */
 export const CONFIG_METADATA_KEY = 'spikeformer.config';
@@ -121,6 +121,12 @@ export async function loadModel(source: ByteSource, options: LoadModelOptions = 
   const checkpoint = await readCheckpoint(source, { onProgress: options.onProgress });
   const fromFile = configFromMetadata(checkpoint.metadata);
   const timeSteps = options.timeSteps ?? fromFile.timeSteps ?? timeStepsFromArgs(checkpoint.args) ?? 1;
-  const config = describeModel(tensorShapes(checkpoint.tensors), { ...fromFile, timeSteps }, taskHintsFromMetadata(checkpoint.metadata));
-  return { config, tensors: checkpoint.tensors, checkpoint };
+  try {
+    const config = describeModel(tensorShapes(checkpoint.tensors), { ...fromFile, timeSteps }, taskHintsFromMetadata(checkpoint.metadata));
+    return { config, tensors: checkpoint.tensors, checkpoint };
+  } catch (err) {
+    // The same one line, naming the file (as every checkpoint refusal does).
+    if (err instanceof ModelDescriptionError) throw new ModelDescriptionError(`${checkpoint.source}: ${err.message}`, err.mismatch);
+    throw err;
+  }
 }

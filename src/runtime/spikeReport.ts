@@ -1,5 +1,5 @@
 /**
- * `spikes.json` / `spikes.bin` in the layout of `../shared/reference/`: every neuron layer in
+ * `spikes.json` / `spikes.bin` in the layout of the official code's reference outputs (`tests/fixtures/official/`): every neuron layer in
  * execution order with its official shape, spike count and rate; with the maps, each layer's
  * spikes packed 8 per byte, bit i at bit `i % 8` of byte `offset + i/8` (numpy
  * `packbits(bitorder='little')` over the C-order flattening of `[T, 1, ...]`).

@@ -3,8 +3,8 @@ import path from 'node:path';
 import { expect } from 'vitest';
 import { CheckpointError, type CheckpointErrorCode } from '../../src/checkpoint/errors.ts';
 
-/** The shared reference data (read-only), relative to the project root (the test cwd). */
-export const REFERENCE = path.resolve(process.cwd(), '../shared/reference');
+/** The official code's reference outputs (tests/fixtures/official), relative to the project root (the test cwd). */
+export const REFERENCE = path.resolve(process.cwd(), 'tests/fixtures/official');
 export const T1_CHECKPOINT = path.join(REFERENCE, 'metaspikformer-tiny-t1/checkpoint.pth');
 export const T4_CHECKPOINT = path.join(REFERENCE, 'metaspikformer-tiny-t4-kd/checkpoint.pth');
 

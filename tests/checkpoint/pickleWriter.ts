@@ -109,7 +109,9 @@ export type PV =
   | { dict: [PV, PV][] }
   | { ordered: [string, PV][] }
   | { tensor: TensorSpec }
-  | { namespace: [string, PV][] };
+  | { namespace: [string, PV][] }
+  /** An instance as pickle protocol 2 writes any class: `cls.__new__(cls)`, then BUILD with its `__dict__`. */
+  | { object: { className: string; state: [PV, PV][] } };
 
 export function contiguousStride(shape: number[]): number[] {
   const stride = new Array<number>(shape.length);
@@ -145,8 +147,13 @@ function writeValue(w: PickleWriter, v: PV): void {
     return;
   }
   if ('namespace' in v) {
-    w.global('argparse', 'Namespace').emptyTuple().newobj();
-    writeValue(w, { dict: v.namespace });
+    writeValue(w, { object: { className: 'argparse.Namespace', state: v.namespace } });
+    return;
+  }
+  if ('object' in v) {
+    const dot = v.object.className.lastIndexOf('.');
+    w.global(v.object.className.slice(0, dot), v.object.className.slice(dot + 1)).emptyTuple().newobj();
+    writeValue(w, { dict: v.object.state });
     w.build();
     return;
   }

@@ -199,10 +199,14 @@ describe('readCheckpoint refusals', () => {
     await expectCheckpointError(() => readCheckpoint(bytesSource(file)), 'no-weights');
   });
 
-  it("refuses two tensors that collide once 'module.' is removed", async () => {
+  it('removes a wrapper prefix only when every tensor name carries it', async () => {
     const s = floatStorage('0', 1);
-    const file = torchZip({ ordered: [['module.w', tensor({ storage: s, shape: [1] })], ['w', tensor({ storage: s, shape: [1] })]] }, { '0': f32(1) });
-    await expectCheckpointError(() => readCheckpoint(bytesSource(file)), 'bad-tensor');
+    const mixed = await readCheckpoint(bytesSource(torchZip({ ordered: [['module.w', tensor({ storage: s, shape: [1] })], ['w', tensor({ storage: s, shape: [1] })]] }, { '0': f32(1) })));
+    expect([...mixed.tensors.keys()]).toEqual(['module.w', 'w']);
+    expect(mixed.removedPrefix).toBe('');
+    const nested = await readCheckpoint(bytesSource(torchZip({ ordered: [['module.model.a', tensor({ storage: s, shape: [1] })], ['module.model.b', tensor({ storage: s, shape: [1] })]] }, { '0': f32(1) })));
+    expect([...nested.tensors.keys()]).toEqual(['a', 'b']);
+    expect(nested.removedPrefix).toBe('module.model.');
   });
 
   it('refuses a zip that is not a torch file', async () => {

@@ -8,13 +8,10 @@ import { readCheckpoint } from '../../src/checkpoint/index.ts';
 import { readSafetensors } from '../../src/checkpoint/safetensors.ts';
 import { convertToSafetensors } from '../../src/model/convertToSafetensors.ts';
 import { loadModel } from '../../src/model/loadModel.ts';
-
-declare const __REFERENCE_DIR__: string;
+import { fetchReferenceBytes } from '../helpers/referenceInBrowser.ts';
 
 async function referenceFile(path: string): Promise<File> {
-  const res = await fetch(`/@fs${__REFERENCE_DIR__}/${path}`);
-  expect(res.ok).toBe(true);
-  return new File([await res.blob()], path.split('/').pop()!);
+  return new File([await fetchReferenceBytes(path)], path.split('/').pop()!);
 }
 
 describe('checkpoint readers in the browser', () => {

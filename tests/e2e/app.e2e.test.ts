@@ -10,7 +10,7 @@
  *     threads: the dev server sends COOP/COEP), predictions from it, and the map views saying they
  *     need the WebGPU or CPU backend; then `?backend=cpu` runs the CPU reference, and so does the app
  *     when ORT cannot start (its wasm answered 404), saying why.
- *  3. The tiny reference checkpoint (shared/reference/metaspikformer-tiny-t1) through "Open checkpoint…",
+ *  3. The tiny reference checkpoint (tests/fixtures/official/metaspikformer-tiny-t1) through "Open checkpoint…",
  *     at 128×128: the webcam playing a clip of its cat, then the cat PNG itself from "Open image or
  *     video…" (paused, one step) gives the CLI's top-1 and top 5 (`infer --size 128x128`: at the
  *     picture's own size neither side resizes, so both feed the same normalized input).
@@ -47,10 +47,9 @@ const BASE_FLAGS = [
 ];
 const WEBGPU_FLAGS = ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'];
 /** The tiny reference checkpoint (dims 16·32·64·96, 10 classes, T = 1, 128×128) and one of its cases. */
-const REFERENCE = join(ROOT, '../shared/reference/metaspikformer-tiny-t1');
+const REFERENCE = join(ROOT, 'tests/fixtures/official/metaspikformer-tiny-t1');
 const REFERENCE_PTH = join(REFERENCE, 'checkpoint.pth');
 const CAT_PNG = join(REFERENCE, 'cat/image.png');
-const HAVE_REFERENCE = existsSync(REFERENCE_PTH) && existsSync(CAT_PNG);
 
 let server: ViteDevServer;
 let url: string;
@@ -71,11 +70,9 @@ beforeAll(async () => {
   sceneClip = join(work, 'scene.y4m');
   writeFileSync(sceneClip, encodeY4m(Array.from({ length: 4 }, () => frameOf(scene, 320, 240, 0))));
   // The same from the reference cat (128×128 RGB), for the reference checkpoint.
-  if (HAVE_REFERENCE) {
-    const cat = readPngRgb(CAT_PNG);
-    catClip = join(work, 'cat.y4m');
-    writeFileSync(catClip, encodeY4m(Array.from({ length: 8 }, (_, i) => frameOf(cat, 320, 240, (i - 4) * 3))));
-  }
+  const cat = readPngRgb(CAT_PNG);
+  catClip = join(work, 'cat.y4m');
+  writeFileSync(catClip, encodeY4m(Array.from({ length: 8 }, (_, i) => frameOf(cat, 320, 240, (i - 4) * 3))));
   server = await createServer({
     configFile: join(ROOT, 'vite.config.ts'),
     logLevel: 'error',
@@ -167,12 +164,14 @@ describe.skipIf(!existsSync(CHROMIUM))('app end to end (headless Chromium)', () 
       await expect.poll(() => page.evaluate(() => window.__spikeformer!.state().recoveries), { timeout: 10_000 }).toBe(1);
       await expect.poll(() => framesDone(page), { timeout: 30_000 }).toBeGreaterThan(before + 3);
 
-      // A bad checkpoint: one line, and the app carries on.
+      // A bad checkpoint (a Git LFS pointer): the reader's one line, and the app carries on.
       const input = page.getByTestId('checkpoint-input');
-      await input.setInputFiles({ name: 'broken.pth', mimeType: 'application/octet-stream', buffer: Buffer.from('not a checkpoint at all') });
+      const pointer = 'version https://git-lfs.github.com/spec/v1\noid sha256:4d7a2146\nsize 124156912\n';
+      await input.setInputFiles({ name: 'broken.pth', mimeType: 'application/octet-stream', buffer: Buffer.from(pointer) });
       const alert = page.getByRole('alert').filter({ hasText: 'Could not open broken.pth' });
       await alert.waitFor({ timeout: 20_000 });
       expect((await alert.textContent())!.split('\n')).toHaveLength(1);
+      expect(await alert.textContent()).toContain('broken.pth: a Git LFS pointer, not the checkpoint itself; fetch the real file (git lfs pull)');
       const afterBad = await framesDone(page);
       await expect.poll(() => framesDone(page), { timeout: 20_000 }).toBeGreaterThan(afterBad + 2);
 
@@ -235,7 +234,7 @@ describe.skipIf(!existsSync(CHROMIUM))('app end to end (headless Chromium)', () 
     }
   }, 120_000);
 
-  test.skipIf(!HAVE_REFERENCE)('the reference checkpoint through "Open checkpoint…": the cat from the webcam, and from a file the CLI\'s top-1', async () => {
+  test('the reference checkpoint through "Open checkpoint…": the cat from the webcam, and from a file the CLI\'s top-1', async () => {
     // The CLI on the same checkpoint and picture, at the app's input size (128×128: the picture's own
     // size, so neither side resizes: the app's centred square crop is the whole picture, and --size
     // resizes 128→128 as the identity; both then normalize with the checkpoint's mean and std).
@@ -352,7 +351,7 @@ describe.skipIf(!existsSync(CHROMIUM))('app end to end (headless Chromium)', () 
       await page.getByRole('button', { name: /^Sample: / }).first().click();
       await expect.poll(() => predictions.getByRole('listitem').count(), { timeout: 30_000 }).toBe(5);
       expect(await framesDone(page)).toBeGreaterThan(0);
-      const picture = HAVE_REFERENCE ? CAT_PNG : join(ROOT, 'public/samples/digit-3.png');
+      const picture = CAT_PNG;
       await page.locator('input[type=file][accept^="image/"]').setInputFiles(picture);
       await expect.poll(() => shownSource(page), { timeout: 30_000 }).toBe(basename(picture));
       await expect.poll(() => predictions.getByRole('listitem').count(), { timeout: 10_000 }).toBe(5);

@@ -13,14 +13,8 @@ import { loadModel } from '../../src/model/loadModel.ts';
 import { OnnxRuntimeBackend, type OnnxExecutionProvider } from '../../src/runtime/onnx/onnxRuntimeBackend.ts';
 import { buildSpikeReport } from '../../src/runtime/spikeReport.ts';
 import { modelWeightsFromTensors } from '../../src/runtime/weights.ts';
+import { fetchReferenceBytes as fetchBytes } from '../helpers/referenceInBrowser.ts';
 
-declare const __REFERENCE_DIR__: string;
-
-async function fetchBytes(path: string): Promise<Uint8Array> {
-  const res = await fetch(`/@fs${__REFERENCE_DIR__}/${path}`);
-  if (!res.ok) throw new Error(`fetch ${path}: ${res.status}`);
-  return new Uint8Array(await res.arrayBuffer());
-}
 const fetchJson = async (path: string) => JSON.parse(new TextDecoder().decode(await fetchBytes(path)));
 
 // The dev server (rooted at the project) serves node_modules; onnxruntime-web loads its .wasm and

@@ -1,9 +1,9 @@
-/** Access to `../shared/reference/` (read-only ground truth from the official code). */
+/** Access to `tests/fixtures/official/` (the official code's outputs; see its README). */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { readNpy } from '../../src/io/npy.ts';
 
-export const REFERENCE_DIR = resolve(process.cwd(), '../shared/reference');
+export const REFERENCE_DIR = resolve(process.cwd(), 'tests/fixtures/official');
 export const REFERENCE_MODELS = ['metaspikformer-tiny-t1', 'metaspikformer-tiny-t4-kd'] as const;
 
 export interface ReferenceConfig {

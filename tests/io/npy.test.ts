@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { readNpy, writeNpy } from '../../src/io/npy.ts';
 
-const REF = '../shared/reference/metaspikformer-tiny-t1/cat';
+const REF = 'tests/fixtures/official/metaspikformer-tiny-t1/cat';
 const FIX = 'tests/fixtures/npy';
 const load = (p: string): Uint8Array => new Uint8Array(readFileSync(p));
 

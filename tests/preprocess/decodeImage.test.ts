@@ -33,7 +33,7 @@ describe('decodeImage (PNG)', () => {
   });
 
   it('decodes the reference cat image (128×128 RGB)', async () => {
-    const img = await readImageFile('../shared/reference/metaspikformer-tiny-t1/cat/image.png');
+    const img = await readImageFile('tests/fixtures/official/metaspikformer-tiny-t1/cat/image.png');
     expect([img.width, img.height, img.data.length]).toEqual([128, 128, 128 * 128 * 3]);
   });
 });

@@ -13,7 +13,7 @@ import {
 } from '../../src/preprocess/image.ts';
 import { readImageFile } from '../../src/preprocess/decodeImageNode.ts';
 
-const REF = '../shared/reference/metaspikformer-tiny-t1/cat';
+const REF = 'tests/fixtures/official/metaspikformer-tiny-t1/cat';
 const MEAN = [0.485, 0.456, 0.406];
 const STD = [0.229, 0.224, 0.225];
 

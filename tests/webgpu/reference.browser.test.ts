@@ -1,5 +1,5 @@
 /**
- * The WebGPU runtime against the official code's outputs in ../shared/reference: every spike map
+ * The WebGPU runtime against the official code's outputs in tests/fixtures/official: every spike map
  * bit for bit and the logits to 1e-4, both reference models, every case, both modes.
  */
 import { describe, expect, test } from 'vitest';
@@ -11,20 +11,14 @@ import { buildModelGraph } from '../../src/model/graph.ts';
 import { modelWeightsFromTensors } from '../../src/runtime/weights.ts';
 import { WebGpuRuntime } from '../../src/runtime/webgpu/webGpuRuntime.ts';
 import { testDevice } from './gpu.ts';
+import { fetchReferenceBytes as fetchBytes } from '../helpers/referenceInBrowser.ts';
 
-declare const __REFERENCE_DIR__: string;
-
-async function fetchBytes(path: string): Promise<Uint8Array> {
-  const res = await fetch(`/@fs${__REFERENCE_DIR__}/${path}`);
-  if (!res.ok) throw new Error(`fetch ${path}: ${res.status}`);
-  return new Uint8Array(await res.arrayBuffer());
-}
 
 interface RefLayer { name: string; shape: number[]; ones: number; total: number; offset: number }
 
 const MODELS = ['metaspikformer-tiny-t1', 'metaspikformer-tiny-t4-kd'];
 
-describe('WebGPU runtime vs the official code (shared/reference)', () => {
+describe('WebGPU runtime vs the official code (tests/fixtures/official)', () => {
   for (const model of MODELS) {
     test(`${model}: every case, spike and dense modes`, async () => {
       const device = await testDevice();

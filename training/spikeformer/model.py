@@ -3,7 +3,7 @@
 Module and state_dict names follow the official code (BICLab/Spike-Driven-Transformer-V2,
 ``classification/models.py``, class ``Spiking_vit_MetaFormer``) so that official checkpoints load
 into this model and checkpoints written from it load into the official code. The forward pass is
-the one described in ``../shared/docs/meta-spikeformer.md``: [T, B, C, H, W] activations, the
+the official code's: [T, B, C, H, W] activations, the
 multi-step LIF neuron (tau 2, hard reset to 0, decayed input, detach_reset), RepConv with
 BNAndPad, spike-driven attention without softmax (scale 0.125), membrane shortcuts, and a head
 that averages its logits over T (and over ``head``/``head_kd`` for a kd model).

@@ -1,4 +1,4 @@
-"""Parity of training/spikeformer/model.py with the official code's outputs in ../shared/reference.
+"""Parity of training/spikeformer/model.py with the official code's outputs in tests/fixtures/official.
 
 Run from the project root:  python3 -m unittest discover -s training/tests -v
 """
@@ -16,7 +16,7 @@ sys.path.insert(0, os.path.join(ROOT, 'training'))
 from spikeformer.model import (SpikeRecorder, Spiking_vit_MetaFormer,  # noqa: E402
                                load_official_checkpoint)
 
-REF = os.path.abspath(os.path.join(ROOT, '..', 'shared', 'reference'))
+REF = os.path.join(ROOT, 'tests', 'fixtures', 'official')
 MODELS = ['metaspikformer-tiny-t1', 'metaspikformer-tiny-t4-kd']
 
 
@@ -36,7 +36,6 @@ def read_tsv(path):
     return keys
 
 
-@unittest.skipUnless(os.path.isdir(REF), f'reference data not found at {REF}')
 class KeySetTest(unittest.TestCase):
     def check(self, tsv, dims, kd):
         torch.manual_seed(0)
@@ -59,7 +58,6 @@ class KeySetTest(unittest.TestCase):
         self.check('metaspikformer-55M-kd.tsv', [128, 256, 512, 640], True)
 
 
-@unittest.skipUnless(os.path.isdir(REF), f'reference data not found at {REF}')
 class ReferenceParityTest(unittest.TestCase):
     def run_model(self, name):
         folder = os.path.join(REF, name)

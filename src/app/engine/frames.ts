@@ -4,7 +4,7 @@
  * by the browser (`createImageBitmap` with `resizeQuality: 'high'`).
  *
  * On SwiftShader, `copyExternalImageToTexture` from a <video> fails while going through
- * `createImageBitmap(video)` works (shared/docs/webgpu-headless.md), so every source becomes an
+ * `createImageBitmap(video)` works in headless Chromium on SwiftShader, so every source becomes an
  * ImageBitmap first.
  */
 import { normalizeToChw } from '../../preprocess/image.ts';
