@@ -7,10 +7,10 @@
 import { bytesSource } from '../io/byteSource.ts';
 import { availableTasks, defaultConfig, type ModelConfig, type Task } from '../model/config.ts';
 import { loadModel } from '../model/loadModel.ts';
-import { modelWeightsFromTensors } from '../runtime/weights.ts';
+import { modelWeightsFromTensors } from '../model/weights.ts';
 import { buildModelGraph, isSpikeValue, type ConvOp } from '../model/graph.ts';
-import { randomModelWeights, randomSmoothImage, seededRandom } from '../model/randomWeights.ts';
-import type { ModelWeights } from '../runtime/weights.ts';
+import { randomModelWeights, randomSmoothImage, seededRandom } from '../runtime/cpu/randomWeights.ts';
+import type { ModelWeights } from '../model/weights.ts';
 import { prepareKernel, storageBuffer } from '../runtime/webgpu/dispatch.ts';
 import { denseConvKernel, denseOutput, spikeConvKernel, type ConvShape } from '../runtime/webgpu/kernels.ts';
 import { packConvWeights, packEpilogue, packSpikes } from '../runtime/webgpu/packing.ts';

@@ -20,11 +20,11 @@ import { pathToFileURL } from 'node:url';
 import { create, globals } from 'webgpu';
 import { defaultConfig, PUBLISHED_EMBED_DIMS } from '../model/config.ts';
 import { buildModelGraph } from '../model/graph.ts';
-import { randomModelWeights, randomSmoothImage } from '../model/randomWeights.ts';
+import { randomModelWeights, randomSmoothImage } from '../runtime/cpu/randomWeights.ts';
 import { CpuReferenceRuntime } from '../runtime/cpu/cpuReferenceRuntime.ts';
 import { WebGpuRuntime } from '../runtime/webgpu/webGpuRuntime.ts';
 import { runBenchmark, type BenchResult } from './benchmark.ts';
-import { installNodeWebGpu } from '../cli/nodeWebGpu.ts';
+import { installNodeWebGpu } from '../runtime/webgpu/nodeWebGpu.ts';
 import type { OrtModule } from '../runtime/onnx/onnxRuntimeBackend.ts';
 
 Object.assign(globalThis, globals);
@@ -93,7 +93,7 @@ async function main(): Promise<void> {
   let gpu = create(dawn);
   let ort: OrtModule | undefined;
   if (ortDir) {
-    // ORT's WebGPU provider in Node needs navigator.gpu and a few fixes (see cli/nodeWebGpu.ts).
+    // ORT's WebGPU provider in Node needs navigator.gpu and a few fixes (see runtime/webgpu/nodeWebGpu.ts).
     const node = await installNodeWebGpu();
     gpu = node.gpu;
     const ortWeb = await import('onnxruntime-web/webgpu');

@@ -8,9 +8,9 @@ import type { LoadedModel } from '../model/loadModel.ts';
 import { CpuReferenceRuntime } from '../runtime/cpu/cpuReferenceRuntime.ts';
 import { OnnxRuntimeBackend } from '../runtime/onnx/onnxRuntimeBackend.ts';
 import type { FrameRequest, FrameResult } from '../runtime/types.ts';
-import { modelWeightsFromTensors } from '../runtime/weights.ts';
+import { modelWeightsFromTensors } from '../model/weights.ts';
 import type { ModelInput } from './input.ts';
-import { installNodeWebGpu } from './nodeWebGpu.ts';
+import { installNodeWebGpu } from '../runtime/webgpu/nodeWebGpu.ts';
 import { WebGpuRuntime } from '../runtime/webgpu/webGpuRuntime.ts';
 
 export interface BackendRun {

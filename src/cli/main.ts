@@ -9,7 +9,7 @@ import { openFileSource, type NodeFileSource } from '../io/nodeFileSource.ts';
 import { publishedSizeName } from '../model/config.ts';
 import { buildModelGraph, countLearnableParameters, lifOps } from '../model/graph.ts';
 import { exportOnnx, ONNX_OPSET } from '../export/onnx.ts';
-import { modelWeightsFromTensors } from '../runtime/weights.ts';
+import { modelWeightsFromTensors } from '../model/weights.ts';
 import { convertToSafetensors } from '../model/convertToSafetensors.ts';
 import { loadModel } from '../model/loadModel.ts';
 import { writeNpy } from '../io/npy.ts';

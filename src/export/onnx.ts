@@ -40,10 +40,10 @@
  * conv's weights and bias (ConvMulFusion/ConvAddFusion), which re-rounds BN outputs;
  * `runtime/onnx/onnxRuntimeBackend.ts` turns those rules off and says why.
  */
-import { batchNormAffine } from '../runtime/cpu/ops.ts';
-import type { ModelWeights } from '../runtime/weights.ts';
+import { batchNormAffine } from '../model/layerMath.ts';
+import type { ModelWeights } from '../model/weights.ts';
 import type { LifOp, ModelGraph, Op, UpsampleOp } from '../model/graph.ts';
-import { bilinearTap } from '../runtime/cpu/ops.ts';
+import { bilinearTap } from '../model/layerMath.ts';
 import {
   DataType, encodeModel, type AttributeValue, type NodeProto, type TensorProto, type ValueInfoProto,
 } from './protobuf.ts';

@@ -1,4 +1,4 @@
-import type { Detection } from '../tasks/detection.ts';
+import type { Detection } from '../model/detectionBox.ts';
 
 /**
  * What every backend (CPU reference, WebGPU, ONNX) gives the CLI and the app for one frame.

@@ -4,7 +4,7 @@
  * float64 from the float32 logits in a fixed order, then the arg max over classes per pixel (ties
  * go to the lowest class index). Bit-for-bit what the Python reference computes.
  */
-import { bilinearTap } from '../runtime/cpu/ops.ts';
+import { bilinearTap } from '../model/layerMath.ts';
 
 /**
  * `segLogits`: float32 `[K, H/s, W/s]` (the graph's `seg_logits`); `height`×`width`: the input

@@ -10,7 +10,7 @@ import { attentionBlocks, blockOf, groupByStage, roleOf, stageOf } from '../../s
 import { TimeSeriesBuffer } from '../../src/app/logic/timeSeries.ts';
 import { estimateEnergy } from '../../src/model/cost.ts';
 import { buildModelGraph, lifOps } from '../../src/model/graph.ts';
-import { randomModelWeights, randomSmoothImage } from '../../src/model/randomWeights.ts';
+import { randomModelWeights, randomSmoothImage } from '../../src/runtime/cpu/randomWeights.ts';
 import { CpuReferenceRuntime } from '../../src/runtime/cpu/cpuReferenceRuntime.ts';
 
 const graph = buildModelGraph(TINY_CONFIG, 32, 32);

@@ -12,7 +12,7 @@ import { readNpy } from '../../src/io/npy.ts';
 import { defaultConfig } from '../../src/model/config.ts';
 import { maxAbsDiff, referencePath } from '../helpers/reference.ts';
 import { randomSafetensors } from '../helpers/randomCheckpoint.ts';
-import { SWIFTSHADER_ICD } from '../../src/cli/nodeWebGpu.ts';
+import { SWIFTSHADER_ICD } from '../../src/runtime/webgpu/nodeWebGpu.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'spikeformer-onnx-cli-'));
 

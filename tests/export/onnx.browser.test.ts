@@ -12,7 +12,7 @@ import { buildModelGraph } from '../../src/model/graph.ts';
 import { loadModel } from '../../src/model/loadModel.ts';
 import { OnnxRuntimeBackend, type OnnxExecutionProvider } from '../../src/runtime/onnx/onnxRuntimeBackend.ts';
 import { buildSpikeReport } from '../../src/runtime/spikeReport.ts';
-import { modelWeightsFromTensors } from '../../src/runtime/weights.ts';
+import { modelWeightsFromTensors } from '../../src/model/weights.ts';
 import { fetchReferenceBytes as fetchBytes } from '../helpers/referenceInBrowser.ts';
 
 const fetchJson = async (path: string) => JSON.parse(new TextDecoder().decode(await fetchBytes(path)));

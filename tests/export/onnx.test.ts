@@ -20,7 +20,7 @@ import {
   onnxSessionOptions, OnnxRuntimeBackend, type OnnxExecutionProvider, type OrtModule,
 } from '../../src/runtime/onnx/onnxRuntimeBackend.ts';
 import { buildSpikeReport } from '../../src/runtime/spikeReport.ts';
-import { modelWeightsFromTensors, type ModelWeights } from '../../src/runtime/weights.ts';
+import { modelWeightsFromTensors, type ModelWeights } from '../../src/model/weights.ts';
 import {
   countBitDifferences, maxAbsDiff, REFERENCE_MODELS, referenceCase, referenceConfig, referencePath,
 } from '../helpers/reference.ts';

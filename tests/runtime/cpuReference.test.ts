@@ -7,7 +7,7 @@ import { openFileSource } from '../../src/io/nodeFileSource.ts';
 import { buildModelGraph } from '../../src/model/graph.ts';
 import { loadModel } from '../../src/model/loadModel.ts';
 import { CpuReferenceRuntime } from '../../src/runtime/cpu/cpuReferenceRuntime.ts';
-import { modelWeightsFromTensors } from '../../src/runtime/weights.ts';
+import { modelWeightsFromTensors } from '../../src/model/weights.ts';
 import {
   countBitDifferences, maxAbsDiff, REFERENCE_MODELS, referenceCase, referenceConfig, referencePath,
 } from '../helpers/reference.ts';

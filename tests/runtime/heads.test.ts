@@ -9,7 +9,7 @@ import { openFileSource } from '../../src/io/nodeFileSource.ts';
 import { buildModelGraph } from '../../src/model/graph.ts';
 import { loadModel, type LoadedModel } from '../../src/model/loadModel.ts';
 import { CpuReferenceRuntime } from '../../src/runtime/cpu/cpuReferenceRuntime.ts';
-import { modelWeightsFromTensors } from '../../src/runtime/weights.ts';
+import { modelWeightsFromTensors } from '../../src/model/weights.ts';
 import { decodeDetections, decodeSegmentation, iou } from '../../src/tasks/index.ts';
 import { digitsCase, digitsCases, digitsFixturesPresent, DIGITS_MODEL } from '../helpers/digitsFixtures.ts';
 import { countBitDifferences, maxAbsDiff } from '../helpers/reference.ts';

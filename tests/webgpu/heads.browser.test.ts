@@ -12,14 +12,14 @@ import { readNpy } from '../../src/io/npy.ts';
 import { DEFAULT_DETECTION_DECODE, defaultConfig, type ModelConfig } from '../../src/model/config.ts';
 import { buildModelGraph } from '../../src/model/graph.ts';
 import { loadModel } from '../../src/model/loadModel.ts';
-import { randomModelWeights, randomSmoothImage, seededNormal } from '../../src/model/randomWeights.ts';
+import { randomModelWeights, randomSmoothImage, seededNormal } from '../../src/runtime/cpu/randomWeights.ts';
 import { CpuReferenceRuntime } from '../../src/runtime/cpu/cpuReferenceRuntime.ts';
 import { upsample } from '../../src/runtime/cpu/ops.ts';
 import { readBuffer, runKernel, storageBuffer } from '../../src/runtime/webgpu/dispatch.ts';
 import { upsampleKernel } from '../../src/runtime/webgpu/kernels.ts';
 import { PipelineCache } from '../../src/runtime/webgpu/programs.ts';
 import { WebGpuRuntime } from '../../src/runtime/webgpu/webGpuRuntime.ts';
-import { modelWeightsFromTensors, type ModelWeights } from '../../src/runtime/weights.ts';
+import { modelWeightsFromTensors, type ModelWeights } from '../../src/model/weights.ts';
 import { decodeDetections, decodeSegmentation, iou } from '../../src/tasks/index.ts';
 import { expectSameFrame, testDevice } from './gpu.ts';
 

@@ -4,7 +4,7 @@
  * Spikes and integer results must be exactly equal; real-valued sums within f32 rounding.
  */
 import { beforeAll, describe, expect, test } from 'vitest';
-import { seededNormal, seededRandom } from '../../src/model/randomWeights.ts';
+import { seededNormal, seededRandom } from '../../src/runtime/cpu/randomWeights.ts';
 import { add, batchNorm, batchNormAffine, conv2d, lif, linear, spatialMean, spikeAttention, type BatchNormParams } from '../../src/runtime/cpu/ops.ts';
 import { readBuffer, runKernel, storageBuffer } from '../../src/runtime/webgpu/dispatch.ts';
 import {

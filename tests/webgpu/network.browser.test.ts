@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { defaultConfig } from '../../src/model/config.ts';
 import { buildModelGraph } from '../../src/model/graph.ts';
-import { randomModelWeights, randomSmoothImage } from '../../src/model/randomWeights.ts';
+import { randomModelWeights, randomSmoothImage } from '../../src/runtime/cpu/randomWeights.ts';
 import { CpuReferenceRuntime } from '../../src/runtime/cpu/cpuReferenceRuntime.ts';
 import { WebGpuRuntime } from '../../src/runtime/webgpu/webGpuRuntime.ts';
 import { expectSameFrame, testDevice } from './gpu.ts';

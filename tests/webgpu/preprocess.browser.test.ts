@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { seededRandom } from '../../src/model/randomWeights.ts';
+import { seededRandom } from '../../src/runtime/cpu/randomWeights.ts';
 import { centerCrop, normalizeToChw, officialPreprocess, resizeBicubic, resizeShorterSide, resizePreprocess, type RgbImage } from '../../src/preprocess/image.ts';
 import { readBuffer, storageBuffer } from '../../src/runtime/webgpu/dispatch.ts';
 import { GpuPreprocessor, preprocessGeometry } from '../../src/runtime/webgpu/preprocess.ts';

@@ -8,7 +8,7 @@ import { bytesSource } from '../../src/io/byteSource.ts';
 import { readNpy } from '../../src/io/npy.ts';
 import { describeModel } from '../../src/model/describe.ts';
 import { buildModelGraph } from '../../src/model/graph.ts';
-import { modelWeightsFromTensors } from '../../src/runtime/weights.ts';
+import { modelWeightsFromTensors } from '../../src/model/weights.ts';
 import { WebGpuRuntime } from '../../src/runtime/webgpu/webGpuRuntime.ts';
 import { testDevice } from './gpu.ts';
 import { fetchReferenceBytes as fetchBytes } from '../helpers/referenceInBrowser.ts';

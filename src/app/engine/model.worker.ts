@@ -7,8 +7,8 @@ import { blobSource } from '../../io/byteSource.ts';
 import { convertToSafetensors } from '../../model/convertToSafetensors.ts';
 import { loadModel } from '../../model/loadModel.ts';
 import type { ModelConfig } from '../../model/config.ts';
-import { randomModelWeights } from '../../model/randomWeights.ts';
-import { modelWeightsFromTensors, type ModelWeights } from '../../runtime/weights.ts';
+import { randomModelWeights } from '../../runtime/cpu/randomWeights.ts';
+import { modelWeightsFromTensors, type ModelWeights } from '../../model/weights.ts';
 import { cacheId, type CachedModelEntry } from '../logic/modelCacheIndex.ts';
 import { MODELS_DIR } from './modelStore.ts';
 

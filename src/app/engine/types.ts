@@ -4,7 +4,7 @@
  */
 import type { ModelConfig } from '../../model/config.ts';
 import type { FrameResult } from '../../runtime/types.ts';
-import type { ModelWeights } from '../../runtime/weights.ts';
+import type { ModelWeights } from '../../model/weights.ts';
 
 /** A model ready to run: its config and float32 weights, and how the app should present it. */
 export interface AppModel {

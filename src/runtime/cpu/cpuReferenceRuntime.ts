@@ -4,7 +4,7 @@
  */
 import type { ModelGraph, Op } from '../../model/graph.ts';
 import type { FrameRequest, FrameResult, LayerSpikes } from '../types.ts';
-import type { ModelWeights } from '../weights.ts';
+import type { ModelWeights } from '../../model/weights.ts';
 import { add, batchNorm, conv2d, lif, linear, spatialMean, spikeAttention, timeMean, upsample } from './ops.ts';
 
 export interface CpuFrameRequest extends FrameRequest {

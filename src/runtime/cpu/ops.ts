@@ -3,6 +3,9 @@
  * official PyTorch code computes them. These are the spec the GPU kernels are tested against, so
  * they favour clarity over speed. Maps are Float32Arrays in `[C, H, W]` order.
  */
+import { batchNormAffine, bilinearTap, type BatchNormParams } from '../../model/layerMath.ts';
+
+export { batchNormAffine, bilinearTap, type BatchNormParams };
 
 export interface ConvParams {
   inChannels: number;
@@ -52,25 +55,6 @@ export function conv2d(
   return { data: out, height: oh, width: ow };
 }
 
-export interface BatchNormParams {
-  weight: Float32Array;
-  bias: Float32Array;
-  runningMean: Float32Array;
-  runningVar: Float32Array;
-  eps: number;
-}
-
-/** Per-channel scale and shift of an eval-mode BatchNorm: y = x·scale + shift. */
-export function batchNormAffine(bn: BatchNormParams): { scale: Float32Array; shift: Float32Array } {
-  const c = bn.weight.length;
-  const scale = new Float32Array(c);
-  const shift = new Float32Array(c);
-  for (let i = 0; i < c; i++) {
-    scale[i] = bn.weight[i] / Math.sqrt(bn.runningVar[i] + bn.eps);
-    shift[i] = bn.bias[i] - bn.runningMean[i] * scale[i];
-  }
-  return { scale, shift };
-}
 
 /**
  * Eval-mode BatchNorm over `[C, H, W]`; with `pad > 0` the result is padded on every side with
@@ -184,19 +168,6 @@ export function linear(input: Float32Array, weight: Float32Array, bias: Float32A
   return out;
 }
 
-/**
- * One output index of bilinear upsampling ×`factor` (align_corners = false) along an axis of
- * length n, as PyTorch and HEADS.md define it: src = max(0, (o + 0.5)/factor − 0.5),
- * i0 = floor(src), i1 = min(i0 + 1, n − 1), w1 = src − i0, w0 = 1 − w1 (float64; for ×2 and ×4
- * the weights are exact in float32).
- */
-export function bilinearTap(o: number, n: number, factor: number): { i0: number; i1: number; w0: number; w1: number } {
-  let src = (o + 0.5) / factor - 0.5;
-  if (src < 0) src = 0;
-  const i0 = Math.floor(src);
-  const w1 = src - i0;
-  return { i0, i1: Math.min(i0 + 1, n - 1), w0: 1 - w1, w1 };
-}
 
 /**
  * Upsampling ×2 of `[C, H, W]` → `[C, 2H, 2W]`.

@@ -20,8 +20,8 @@
  * Activation buffers are reused once dead (greedy best fit over the op order).
  */
 import type { ConvOp, LifOp, ModelGraph, Op, Shape3, UpsampleOp } from '../../model/graph.ts';
-import { batchNormAffine } from '../cpu/ops.ts';
-import type { ModelWeights } from '../weights.ts';
+import { batchNormAffine } from '../../model/layerMath.ts';
+import type { ModelWeights } from '../../model/weights.ts';
 import {
   addKernel, attentionKvBytes, attentionKvKernel, attentionQkvKernel, denseConvKernel, denseOutput, lifKernel, linearKernel,
   logitsKernel, spatialMeanKernel, spikeConvKernel, upsampleKernel, type ConvShape, type ProgramCall,

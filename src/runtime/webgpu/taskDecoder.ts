@@ -8,7 +8,7 @@
  * own float64 step (`detectionAtCell`), so a box the GPU keeps is bit for bit the CPU's box.
  */
 import type { DetectHeadConfig, SegmentHeadConfig } from '../../model/config.ts';
-import { detectionAtCell, type Detection } from '../../tasks/detection.ts';
+import { detectionAtCell, type Detection } from '../../model/detectionBox.ts';
 import type { TaskResults } from '../types.ts';
 import { prepareKernel, type PreparedKernel } from './dispatch.ts';
 import { detectionDecodeKernel, segmentationMaskKernel } from './kernels.ts';

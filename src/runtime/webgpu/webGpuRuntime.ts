@@ -14,7 +14,7 @@
  */
 import type { ModelGraph } from '../../model/graph.ts';
 import type { FrameRequest, FrameResult, LayerSpikes } from '../types.ts';
-import type { ModelWeights } from '../weights.ts';
+import type { ModelWeights } from '../../model/weights.ts';
 import { spikeWords, unpackSpikes, type SpikeLayout } from './packing.ts';
 import { buildPlan, workgroupGrid, type ExecutionPlan, type PlanStep, type RuntimeMode } from './plan.ts';
 import { PipelineCache } from './programs.ts';

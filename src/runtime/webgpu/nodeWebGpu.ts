@@ -26,7 +26,14 @@
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
-import { CliError } from './cliError.ts';
+
+/** Dawn for Node or an adapter is missing; the message says which and what to install. */
+export class NodeWebGpuUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NodeWebGpuUnavailableError';
+  }
+}
 
 /** Chromium's SwiftShader Vulkan driver (Debian's `chromium-common`). */
 export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -66,7 +73,7 @@ async function install(): Promise<NodeWebGpu> {
   try {
     dawn = await import('webgpu');
   } catch (e) {
-    throw new CliError(`the WebGPU backends need the npm package "webgpu" (Dawn for Node): ${(e as Error).message.split('\n')[0]}`);
+    throw new NodeWebGpuUnavailableError(`the WebGPU backends need the npm package "webgpu" (Dawn for Node): ${(e as Error).message.split('\n')[0]}`);
   }
   setFlagsFromString('--liftoff-only');
   Object.assign(globalThis, dawn.globals);
@@ -89,7 +96,7 @@ async function install(): Promise<NodeWebGpu> {
     ({ gpu, adapter } = await open(SOFTWARE_DAWN_TOGGLES));
   }
   if (!adapter) {
-    throw new CliError('found no WebGPU adapter: Dawn needs libvulkan1 and a Vulkan driver ' +
+    throw new NodeWebGpuUnavailableError('found no WebGPU adapter: Dawn needs libvulkan1 and a Vulkan driver ' +
       `(or Chromium's SwiftShader at ${SWIFTSHADER_ICD}; apt-get install -y libvulkan1 chromium)`);
   }
   setNavigatorGpu(gpu);

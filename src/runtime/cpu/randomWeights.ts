@@ -15,10 +15,10 @@
  *    `targetRate` (the stream feeds the next block's neurons).
  * The result is deterministic for a given config and seed (same numbers in Node and browsers).
  */
-import { batchNorm, conv2d, add, lif, spatialMean, linear, spikeAttention, upsample } from '../runtime/cpu/ops.ts';
-import type { ModelWeights } from '../runtime/weights.ts';
-import type { ModelConfig } from './config.ts';
-import { buildModelGraph, expectedParameters, type BatchNormOp, type ModelGraph } from './graph.ts';
+import { batchNorm, conv2d, add, lif, spatialMean, linear, spikeAttention, upsample } from './ops.ts';
+import type { ModelWeights } from '../../model/weights.ts';
+import type { ModelConfig } from '../../model/config.ts';
+import { buildModelGraph, expectedParameters, type BatchNormOp, type ModelGraph } from '../../model/graph.ts';
 
 export interface RandomWeightsOptions {
   /** PRNG seed (default 1). */
