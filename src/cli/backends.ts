@@ -20,28 +20,33 @@ export interface BackendRun {
   backendUsed: string;
 }
 
-type Backend = (graph: ModelGraph, model: LoadedModel, input: ModelInput, request: FrameRequest) => Promise<Omit<BackendRun, 'graph'>>;
+/** A backend made once for a model at one input size, to run any number of frames. */
+export interface OpenBackend {
+  graph: ModelGraph;
+  /** What runs, e.g. `cpu` or `webgpu (swiftshader)`. */
+  backendUsed: string;
+  run(input: ModelInput, request: FrameRequest): Promise<FrameResult>;
+  close(): Promise<void>;
+}
+
+type Opener = (graph: ModelGraph, model: LoadedModel) => Promise<Omit<OpenBackend, 'graph'>>;
 
 export const BACKENDS = {
-  cpu: async (graph, model, input, request) => {
+  cpu: async (graph, model) => {
     const runtime = new CpuReferenceRuntime(graph, modelWeightsFromTensors(model.tensors));
-    return { result: runtime.run(input.data, request), backendUsed: 'cpu' };
+    return { backendUsed: 'cpu', run: async (input, request) => runtime.run(input.data, request), close: async () => {} };
   },
   // The model exported to ONNX in memory, run by onnxruntime-web's wasm build (in Node it finds its
   // .wasm next to its own module; no wasmPaths needed). Spike counts only, no spike maps.
-  'onnx-wasm': async (graph, model, input, request) => {
+  'onnx-wasm': async (graph, model) => {
     const ort = await import('onnxruntime-web');
     const onnx = exportOnnx(graph, modelWeightsFromTensors(model.tensors));
     const backend = await OnnxRuntimeBackend.create(ort, onnx, graph, { executionProvider: 'wasm' });
-    try {
-      return { result: await backend.run(input.data, request), backendUsed: backend.backendUsed };
-    } finally {
-      await backend.release();
-    }
+    return { backendUsed: backend.backendUsed, run: (input, request) => backend.run(input.data, request), close: () => backend.release() };
   },
   // Our WebGPU runtime (event-driven spike kernels) in Node on Dawn, on the adapter nodeWebGpu.ts
   // finds; spike maps and counts come back as from the CPU reference.
-  webgpu: async (graph, model, input, request) => {
+  webgpu: async (graph, model) => {
     const { adapter, description } = await installNodeWebGpu();
     const device = await adapter.requestDevice({
       requiredLimits: {
@@ -50,30 +55,28 @@ export const BACKENDS = {
       },
     });
     const runtime = await WebGpuRuntime.create(device, graph, modelWeightsFromTensors(model.tensors));
-    try {
-      return { result: await runtime.run(input.data, request), backendUsed: `webgpu (${description})` };
-    } finally {
-      runtime.destroy();
-      device.destroy();
-    }
+    return {
+      backendUsed: `webgpu (${description})`,
+      run: (input, request) => runtime.run(input.data, request),
+      close: async () => {
+        runtime.destroy();
+        device.destroy();
+      },
+    };
   },
   // The same model on onnxruntime-web's WebGPU execution provider, in Node on Dawn (npm `webgpu`;
   // see nodeWebGpu.ts): a GPU through Vulkan where there is one, else Chromium's SwiftShader. The
   // adapter that ran is named, e.g. `onnx-webgpu (google · swiftshader, fallback adapter)`.
-  'onnx-webgpu': async (graph, model, input, request) => {
+  'onnx-webgpu': async (graph, model) => {
     const { adapter, description } = await installNodeWebGpu();
     // The dedicated WebGPU build (its `node` export is wasm-only).
     const ort = await import('onnxruntime-web/webgpu');
     ort.env.webgpu.adapter = adapter;
     const onnx = exportOnnx(graph, modelWeightsFromTensors(model.tensors));
     const backend = await OnnxRuntimeBackend.create(ort, onnx, graph, { executionProvider: 'webgpu', label: `onnx-webgpu (${description})` });
-    try {
-      return { result: await backend.run(input.data, request), backendUsed: backend.backendUsed };
-    } finally {
-      await backend.release();
-    }
+    return { backendUsed: backend.backendUsed, run: (input, request) => backend.run(input.data, request), close: () => backend.release() };
   },
-} satisfies Record<string, Backend>;
+} satisfies Record<string, Opener>;
 
 export type BackendName = keyof typeof BACKENDS;
 
@@ -82,7 +85,18 @@ export function backendHasSpikeMaps(name: BackendName): boolean {
   return !name.startsWith('onnx-');
 }
 
+/** Builds the graph for `height`×`width` inputs and makes the backend once. */
+export async function openBackend(name: BackendName, model: LoadedModel, height: number, width: number): Promise<OpenBackend> {
+  const graph = buildModelGraph(model.config, height, width);
+  return { graph, ...(await BACKENDS[name](graph, model)) };
+}
+
+/** One frame through a backend made for it and closed after. */
 export async function runBackend(name: BackendName, model: LoadedModel, input: ModelInput, request: FrameRequest): Promise<BackendRun> {
-  const graph = buildModelGraph(model.config, input.height, input.width);
-  return { graph, ...(await BACKENDS[name](graph, model, input, request)) };
+  const backend = await openBackend(name, model, input.height, input.width);
+  try {
+    return { graph: backend.graph, result: await backend.run(input, request), backendUsed: backend.backendUsed };
+  } finally {
+    await backend.close();
+  }
 }

@@ -1,13 +1,16 @@
 /**
  * The CLI's model input: a `.npy` used as it is (`[1,C,H,W]` or `[C,H,W]` float), or a PNG/JPEG
- * preprocessed as the official evaluation does (shorter side to 256 bicubic, center-crop 224,
- * normalize) or, with `--size`, resized straight to that size.
+ * preprocessed, in this order of precedence: with `--size`, resized straight to that size; as the
+ * model file declares for the task (its centre square resized to the declared size, see
+ * src/model/inputSpec.ts); for detection and segmentation without a declaration, at its own size;
+ * else as the official evaluation does (shorter side to 256 bicubic, center-crop 224, normalize).
  */
 import { readFile } from 'node:fs/promises';
 import { readNpy } from '../io/npy.ts';
 import type { ModelConfig } from '../model/config.ts';
+import type { TaskInput } from '../model/inputSpec.ts';
 import { decodeImage } from '../preprocess/decodeImageNode.ts';
-import { normalizeToChw, officialPreprocess, resizePreprocess } from '../preprocess/image.ts';
+import { centreSquarePreprocess, normalizeToChw, officialPreprocess, resizePreprocess } from '../preprocess/image.ts';
 import { CliError } from './cliError.ts';
 
 export interface ModelInput {
@@ -24,6 +27,8 @@ export interface LoadInputOptions {
    * whole frame, and their boxes and masks are then in the image's pixels.
    */
   nativeSize?: boolean;
+  /** The input the model file declares for the task; wins over `nativeSize` and the official crop. */
+  declared?: TaskInput;
 }
 
 export async function loadInput(path: string, config: ModelConfig, size?: [number, number], options: LoadInputOptions = {}): Promise<ModelInput> {
@@ -35,16 +40,15 @@ export async function loadInput(path: string, config: ModelConfig, size?: [numbe
   }
   if (path.toLowerCase().endsWith('.npy')) return npyInput(bytes, path, config, size);
   const image = decodeImage(bytes, path);
-  if (!size && options.nativeSize) {
+  if (size) return resizePreprocess(image, size[0], size[1], config.mean, config.std);
+  if (options.declared) return centreSquarePreprocess(image, options.declared.height, options.declared.width, config.mean, config.std);
+  if (options.nativeSize) {
     if (image.height % 16 !== 0 || image.width % 16 !== 0) {
       throw new CliError(`${path} is ${image.height}x${image.width}; detection and segmentation use the image at its own size, which must be a multiple of 16 (or give --size HxW to resize it)`);
     }
     return normalizeToChw(image, config.mean, config.std);
   }
-  const pre = size
-    ? resizePreprocess(image, size[0], size[1], config.mean, config.std)
-    : officialPreprocess(image, config.mean, config.std);
-  return pre;
+  return officialPreprocess(image, config.mean, config.std);
 }
 
 function npyInput(bytes: Uint8Array, path: string, config: ModelConfig, size?: [number, number]): ModelInput {

@@ -2,7 +2,7 @@
  * The `spikeformer` command line: convert, info, export-onnx, infer. Any bad input ends with exit code 1 and
  * one line saying what is wrong (no stack trace; set SPIKEFORMER_DEBUG=1 to see one).
  */
-import { mkdir, rename, rm, writeFile, open } from 'node:fs/promises';
+import { mkdir, rename, rm, stat, writeFile, open } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { openFileSource, type NodeFileSource } from '../io/nodeFileSource.ts';
@@ -15,6 +15,8 @@ import { loadModel } from '../model/loadModel.ts';
 import { writeNpy } from '../io/npy.ts';
 import { buildSpikeReport } from '../runtime/spikeReport.ts';
 import { loadInput } from './input.ts';
+import { classifyFolder } from './classifyFolder.ts';
+import { describeInputs, inputForTasks } from '../model/inputSpec.ts';
 import { BACKENDS, backendHasSpikeMaps, runBackend, type BackendName } from './backends.ts';
 import { CliError } from './cliError.ts';
 import { parseTasks, TASK_CHOICES, writeTaskOutputs } from './taskOutputs.ts';
@@ -25,11 +27,15 @@ const USAGE = `usage:
   spikeformer convert <in.pth|in.safetensors> -o <out.safetensors> [--time-steps T] [--fp16]
   spikeformer info <file>
   spikeformer export-onnx <in.pth|in.safetensors> -o <out.onnx> [--time-steps T] [--size HxW]
-  spikeformer infer --weights <file> --input <input.npy|image.png|image.jpg> --out <dir>
+  spikeformer infer --weights <file> --input <input.npy|image.png|image.jpg|folder> --out <dir>
                     [--task ${TASK_CHOICES.join('|')}] [--backend ${Object.keys(BACKENDS).join('|')}]
                     [--time-steps T] [--size HxW] [--dump-spikes] [--save-logits]
+      An image is cut as the model file declares for the task (e.g. its centre square resized
+      to 64x64), else by the official ImageNet crop (detection and segmentation: its own size);
+      --size HxW resizes it straight to that size instead.
       --task detect writes <out>/boxes.json, --task segment <out>/mask.png (with --save-logits
-      also the raw head maps as .npy); an image is used at its own size for these unless --size`;
+      also the raw head maps as .npy).
+      --input <folder> classifies every .png/.jpg in it: <out>/predictions.jsonl, one line each.`;
 
 function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T, positionals: number) {
   let parsed;
@@ -149,7 +155,7 @@ async function info(args: string[]): Promise<void> {
   if (!positionals[0]) throw new CliError(`info needs a file; see spikeformer --help`);
   const path = positionals[0];
   await withSource(path, async (src) => {
-    const { config, tensors, checkpoint } = await loadModel(src, { onProgress: progressReporter('reading', src.size) });
+    const { config, tensors, checkpoint, inputs } = await loadModel(src, { onProgress: progressReporter('reading', src.size) });
     const params = countLearnableParameters(config);
     const dtypes = [...new Set([...tensors.values()].map((t) => t.dtype))].join(', ');
     const size = publishedSizeName(config.embedDims);
@@ -161,6 +167,7 @@ async function info(args: string[]): Promise<void> {
       `parameters:  ${params.toLocaleString('en-US')} learnable (${tensors.size} tensors)`,
       `classes:     ${config.numClasses}${config.labels ? ` (${config.labels})` : ''}`,
       `time steps:  ${config.timeSteps}`,
+      `input:       ${describeInputs(inputs) ?? 'none declared: images get the official crop (shorter side 256, centre 224×224)'}`,
       `kd head:     ${config.kd ? 'yes (output = (head + head_kd) / 2)' : 'no'}`,
       `tasks:       ${describeTasks(config)}`,
       `dtype:       ${dtypes}`,
@@ -205,7 +212,16 @@ async function infer(args: string[]): Promise<void> {
   // Only the heads asked for are built: one backbone pass, then those heads.
   const model = { ...loaded, config: configForTasks(loaded.config, tasks) };
   const dense = tasks.some((t) => t !== 'classify');
-  const input = await loadInput(values.input, model.config, size, { nativeSize: dense });
+  const declared = inputForTasks(loaded.inputs, tasks);
+  if ((await stat(values.input).catch(() => null))?.isDirectory()) {
+    if (dense || values['dump-spikes'] || values['save-logits']) {
+      throw new CliError(`--input ${values.input} is a folder: it is classified image by image (predictions.jsonl); --task ${values.task}, --dump-spikes and --save-logits take one image`);
+    }
+    await mkdir(values.out, { recursive: true });
+    console.log(await classifyFolder(values.input, values.out, model, backend, { size, declared }));
+    return;
+  }
+  const input = await loadInput(values.input, model.config, size, { nativeSize: dense, declared });
   const dumpSpikes = values['dump-spikes'] ?? false;
   const saveLogits = values['save-logits'] ?? false;
   const { graph, result, backendUsed } = await runBackend(backend, model, input, { spikeMaps: dumpSpikes ? 'all' : undefined, headMaps: saveLogits });

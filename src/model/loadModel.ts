@@ -8,6 +8,7 @@ import type { Tensor } from '../checkpoint/tensor.ts';
 import type { ByteSource } from '../io/byteSource.ts';
 import type { DetectionDecodeParams, ModelConfig } from './config.ts';
 import { describeModel, ModelDescriptionError, type TaskHeadHints, type TensorShapes } from './describe.ts';
+import { inputsFromMetadata, type ModelInputs } from './inputSpec.ts';
 
 /** Key of the safetensors metadata entry holding the `ModelConfig` as JSON. */
 export const CONFIG_METADATA_KEY = 'spikeformer.config';
@@ -22,6 +23,8 @@ export interface LoadedModel {
   config: ModelConfig;
   tensors: Map<string, Tensor>;
   checkpoint: LoadedCheckpoint;
+  /** The input size and crop the file declares per task ({} for official checkpoints). */
+  inputs: ModelInputs;
 }
 
 export interface LoadModelOptions {
@@ -123,7 +126,7 @@ export async function loadModel(source: ByteSource, options: LoadModelOptions = 
   const timeSteps = options.timeSteps ?? fromFile.timeSteps ?? timeStepsFromArgs(checkpoint.args) ?? 1;
   try {
     const config = describeModel(tensorShapes(checkpoint.tensors), { ...fromFile, timeSteps }, taskHintsFromMetadata(checkpoint.metadata));
-    return { config, tensors: checkpoint.tensors, checkpoint };
+    return { config, tensors: checkpoint.tensors, checkpoint, inputs: inputsFromMetadata(checkpoint.metadata) };
   } catch (err) {
     // The same one line, naming the file (as every checkpoint refusal does).
     if (err instanceof ModelDescriptionError) throw new ModelDescriptionError(`${checkpoint.source}: ${err.message}`, err.mismatch);

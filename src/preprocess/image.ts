@@ -301,3 +301,13 @@ export function officialPreprocess(
 export function resizePreprocess(img: RgbImage, height: number, width: number, mean: Triple, std: Triple): PreprocessedImage {
   return normalizeToChw(resizeBicubic(img, width, height), mean, std);
 }
+
+/**
+ * The largest centred square of the image (offsets as `centerCrop`), resized to
+ * `height`×`width` (PIL bicubic), then normalised: how a model file's declared input
+ * (`crop: 'centre-square'`, see src/model/inputSpec.ts) is cut from a photo or a frame.
+ */
+export function centreSquarePreprocess(img: RgbImage, height: number, width: number, mean: Triple, std: Triple): PreprocessedImage {
+  const side = Math.min(img.width, img.height);
+  return normalizeToChw(resizeBicubic(centerCrop(img, side, side), width, height), mean, std);
+}
