@@ -27,6 +27,14 @@ if (pyMissing === null) {
   for (const m of pyMissing) missing.push(`Python module ${m} for ${PYTHON}: the training code's tests need it; apt-get install ${debian[m]}`);
 }
 
+const FONTS = {
+  'fonts-dejavu-core': '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf',
+  'fonts-liberation': '/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf',
+};
+for (const [pkg, file] of Object.entries(FONTS)) {
+  if (!existsSync(file)) missing.push(`the font ${file}: the training tests' printed-digit sets need it; apt-get install ${pkg}`);
+}
+
 if (missing.length) {
   for (const line of missing) console.error(`missing: ${line}`);
   console.error('On Debian, as root, `bash scripts/ready.sh` installs all of these; then run npm test again.');

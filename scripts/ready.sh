@@ -5,7 +5,8 @@
 #
 #   - Chromium (headless, WebGPU on SwiftShader) for the browser tests and the app's end-to-end test;
 #   - the Vulkan loader (libvulkan1), through which Dawn for Node (npm `webgpu`) reaches SwiftShader;
-#   - PyTorch, Pillow and numpy for the training code's tests (training/tests).
+#   - PyTorch, Pillow and numpy for the training code's tests (training/tests), and two font
+#     families for its printed-digit evaluation sets (DejaVu for training, Liberation held out).
 #
 # All from Debian's packages, with apt-get, as root (or through sudo). Where nothing can be installed
 # (no root, no apt-get) it says what is missing and leaves the rest to `npm test`, whose first step
@@ -19,6 +20,8 @@ command -v chromium >/dev/null 2>&1 || [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}
 /usr/bin/python3 -c 'import torch' >/dev/null 2>&1 || missing+=(python3-torch)
 /usr/bin/python3 -c 'import PIL' >/dev/null 2>&1 || missing+=(python3-pil)
 /usr/bin/python3 -c 'import numpy' >/dev/null 2>&1 || missing+=(python3-numpy)
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
+[ -e /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf ] || missing+=(fonts-liberation)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1; then

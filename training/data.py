@@ -37,6 +37,7 @@ SCENE_SIZE = 128
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
 CLASS_NAMES = ['background'] + [str(d) for d in range(10)]
+VAL_MNIST_FROM = 50000  # MNIST train digits from here on: the validation pool
 
 
 # ----------------------------------------------------------------------------- MNIST
@@ -321,9 +322,13 @@ def classification_sample(split: str, index: int, seed: int = 1) -> Tuple[np.nda
 def scene_sample(split: str, index: int, seed: int = 2) -> Dict[str, np.ndarray]:
     """A SCENE_SIZE² scene. Returns image uint8 [H,W,3], mask uint8 [H,W] (0 bg, 1+d digit d;
     the digit's ink pixels dilated by mask_radius(its height) pixels), boxes float32 [n,4] (x0,y0,x1,y1; x1/y1
-    exclusive, pixel units), labels int64 [n]."""
-    images, labels = load_mnist(split)
-    rng = np.random.default_rng([seed, 0 if split == 'train' else 1, index])
+    exclusive, pixel units), labels int64 [n]. Split 'val': digits from MNIST train 50,000+ (the
+    validation pool of generalization.py), drawn with their own seeds."""
+    if split == 'val':
+        images, labels = (a[VAL_MNIST_FROM:] for a in load_mnist('train'))
+    else:
+        images, labels = load_mnist(split)
+    rng = np.random.default_rng([seed, {'train': 0, 'test': 1, 'val': 2}[split], index])
     size = SCENE_SIZE
     n = int(rng.integers(1, 7))
     placed: List[Tuple[float, float, float, float]] = []

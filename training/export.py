@@ -42,11 +42,16 @@ FIXTURE_MIN_MARGIN = 2e-6
 FIXTURE_SEARCH_LIMIT = 400  # test-split indices scanned before giving up
 
 
+def classify_names(args) -> List[str]:
+    """The classifier's class names: the digits, and 'no digit' for a model trained with it."""
+    return [str(d) for d in range(10)] + (['no digit'] if getattr(args, 'no_digit_class', False) else [])
+
+
 def model_config(args) -> Dict:
-    return {'embedDims': list(args.embed_dim), 'numClasses': 10, 'numHeads': 8, 'mlpRatio': 4,
+    return {'embedDims': list(args.embed_dim), 'numClasses': len(classify_names(args)), 'numHeads': 8, 'mlpRatio': 4,
             'inChannels': 3, 'depths': list(args.depths), 'kd': False, 'timeSteps': int(args.time_steps),
             'mean': [float(np.float32(m)) for m in data.MEAN], 'std': [float(np.float32(s)) for s in data.STD],
-            'labels': 'mnist-digits'}
+            'labels': None if getattr(args, 'no_digit_class', False) else 'mnist-digits'}
 
 
 def tasks_config(args) -> Dict:
@@ -57,8 +62,9 @@ def tasks_config(args) -> Dict:
         'spec': 'training/HEADS.md',
         'timeSteps': int(args.time_steps),
         'classify': {
-            'head': 'head', 'input': [data.CLS_SIZE, data.CLS_SIZE], 'output': 'logits [10] (mean over T)',
-            'classNames': [str(d) for d in range(10)],
+            'head': 'head', 'input': [data.CLS_SIZE, data.CLS_SIZE],
+            'output': f'logits [{len(classify_names(args))}] (mean over T)',
+            'classNames': classify_names(args),
             'preprocess': dict(pre, crop='centre square of the frame, resized (bilinear) to 64x64; '
                                          'the digit should fill about half to three quarters of the crop height'),
         },
@@ -129,7 +135,8 @@ def read_safetensors(path: str):
 def save_checkpoint(path: str, model: DigitsSpikeFormer, args, epoch: int, metrics: Dict | None = None):
     ns = argparse.Namespace(model='metaspikformer_digits_tiny', time_steps=int(args.time_steps), kd=False,
                             embed_dim=list(args.embed_dim), depths=list(args.depths), num_heads=8, mlp_ratio=4,
-                            num_classes=10, seg_classes=11, det_classes=10, fpn_channels=args.fpn_channels,
+                            num_classes=len(classify_names(args)), no_digit_class=getattr(args, 'no_digit_class', False),
+                            seg_classes=11, det_classes=10, fpn_channels=args.fpn_channels,
                             input_size=data.CLS_SIZE, scene_size=data.SCENE_SIZE, seed=args.seed)
     sd = {k: v.detach().cpu().clone() for k, v in model.official_state_dict().items()}
     obj = {'model': sd, 'args': ns, 'epoch': epoch}
@@ -142,8 +149,9 @@ def load_checkpoint(path: str) -> DigitsSpikeFormer:
     ck = torch.load(path, map_location='cpu')
     a = ck['args']
     model = DigitsSpikeFormer(embed_dim=a.embed_dim, depths=a.depths, time_steps=a.time_steps,
-                              fpn_channels=a.fpn_channels)
+                              num_classes=getattr(a, 'num_classes', 10), fpn_channels=a.fpn_channels)
     model.load_official_state_dict(ck['model'])
+    model.class_names = classify_names(a)
     return model.eval()
 
 

@@ -39,6 +39,7 @@ sys.path.insert(0, HERE)
 
 import data  # noqa: E402
 import export  # noqa: E402
+import generalization  # noqa: E402
 from spikeformer import decode  # noqa: E402
 from spikeformer.heads import DigitsSpikeFormer  # noqa: E402
 from spikeformer.model import MultiStepLIFNode  # noqa: E402
@@ -90,6 +91,16 @@ def parse_args(argv=None):
                          'branches start at zero, BatchNorms before LIFs at bias 1.5); shortens stage 1\'s '
                          'initial plateau (training/README.md); not used for the committed model')
     ap.add_argument('--resume-stage1', default='', help='skip stage 1, start from this checkpoint')
+    ap.add_argument('--cls-data', choices=['mnist', 'webcam'], default='mnist',
+                    help="classification training data: 'mnist' (centred MNIST digits on paper, the shipped "
+                         "model's) or 'webcam' (generalization.webcam_training_sample: framings, printed digits "
+                         "in training fonts, stroke digits, and non-digit frames with --no-digit-class)")
+    ap.add_argument('--no-digit-class', action='store_true',
+                    help="an 11th class, 'no digit' (needs --cls-data webcam); a checkpoint resumed with 10 "
+                         'classes gets the new class added to its head')
+    ap.add_argument('--eval-split', choices=['test', 'val'], default='test',
+                    help="what the end-of-run evaluation reads: 'val' (MNIST train digits 50,000+, never "
+                         "trained on as single digits) for runs that take decisions; 'test' once for a model that ships")
     ap.add_argument('--safetensors', default=os.path.join(ROOT, 'public', 'models', 'digits-tiny.safetensors'))
     ap.add_argument('--fixtures', default=os.path.join(ROOT, 'tests', 'fixtures', 'digits'))
     ap.add_argument('--no-export', action='store_true')
@@ -110,8 +121,8 @@ def cached(fn):
     import hashlib
 
     def wrapper(split, n, log):
-        with open(data.__file__, 'rb') as f:
-            h = hashlib.sha256(f.read()).hexdigest()[:12]
+        sources = [data.__file__] + ([generalization.__file__] if fn.__name__ == 'make_webcam_cls_set' else [])
+        h = hashlib.sha256(b''.join(open(f, 'rb').read() for f in sources)).hexdigest()[:12]
         path = os.path.join(data.DEFAULT_CACHE, 'datasets', f'{fn.__name__}-{split}-{n}-{h}.npz')
         if os.path.exists(path):
             z = np.load(path, allow_pickle=False)
@@ -143,6 +154,32 @@ def make_cls_set(split, n, log):
     for i in range(n):
         imgs[i], labels[i] = data.classification_sample(split, i)
     log(f'classification {split}: {n} samples in {time.time() - t:.0f}s')
+    return imgs, labels
+
+
+@cached
+def make_val_cls_set(split, n, log):
+    """The validation digits: MNIST train digits from generalization.VAL_MNIST_FROM on, rendered as
+    the training digits are (`split` names the cache entry only)."""
+    t = time.time()
+    imgs = np.empty((n, data.CLS_SIZE, data.CLS_SIZE, 3), np.uint8)
+    labels = np.empty(n, np.int64)
+    for i in range(n):
+        imgs[i], labels[i] = data.classification_sample('train', generalization.VAL_MNIST_FROM + i % 10000, seed=7)
+    log(f'classification val: {n} samples in {time.time() - t:.0f}s')
+    return imgs, labels
+
+
+@cached
+def make_webcam_cls_set(split, n, log):
+    """The webcam recipe's classification training set (`split` is 'train' or 'train-no-digit')."""
+    t = time.time()
+    imgs = np.empty((n, data.CLS_SIZE, data.CLS_SIZE, 3), np.uint8)
+    labels = np.empty(n, np.int64)
+    share = 0.1 if split == 'train-no-digit' else 0.0
+    for i in range(n):
+        imgs[i], labels[i] = generalization.webcam_training_sample(i, seed=5, no_digit_share=share)
+    log(f'classification {split} (webcam): {n} samples in {time.time() - t:.0f}s')
     return imgs, labels
 
 
@@ -210,10 +247,13 @@ def focal_loss(logits, target):
 def eval_classification(model, imgs, labels, device, batch=128):
     model.eval()
     correct = 0
-    conf = np.zeros((10, 10), np.int64)
+    conf = None
     for i in range(0, len(imgs), batch):
         x = torch.from_numpy(data.normalize(imgs[i:i + batch])).to(device)
-        pred = model(x, ('cls',))['logits'].argmax(1).cpu().numpy()
+        logits = model(x, ('cls',))['logits']
+        if conf is None:
+            conf = np.zeros((logits.shape[1], logits.shape[1]), np.int64)
+        pred = logits.argmax(1).cpu().numpy()
         for p, t in zip(pred, labels[i:i + batch]):
             conf[t, p] += 1
         correct += int((pred == labels[i:i + batch]).sum())
@@ -452,13 +492,19 @@ def main(argv=None):
     log(f'torch {torch.__version__} device {device} threads {torch.get_num_threads()} args {vars(a)}')
     t_start = time.time()
 
-    cls_tr = make_cls_set('train', a.cls_train, log)
-    cls_te = make_cls_set('test', a.cls_test, log)
+    if a.no_digit_class and a.cls_data != 'webcam':
+        raise SystemExit('--no-digit-class needs --cls-data webcam (the non-digit frames come from there)')
+    if a.cls_data == 'webcam':
+        cls_tr = make_webcam_cls_set('train-no-digit' if a.no_digit_class else 'train', a.cls_train, log)
+    else:
+        cls_tr = make_cls_set('train', a.cls_train, log)
+    cls_te = make_cls_set('test', a.cls_test, log) if a.eval_split == 'test' else make_val_cls_set('val', a.cls_test, log)
     sc_tr = make_scene_set('train', a.scene_train, log)
-    sc_te = make_scene_set('test', a.scene_test, log)
+    sc_te = make_scene_set(a.eval_split, a.scene_test, log)
 
+    num_classes = 11 if a.no_digit_class else 10
     model = DigitsSpikeFormer(embed_dim=a.embed_dim, depths=a.depths, time_steps=a.time_steps,
-                              fpn_channels=a.fpn_channels).to(device)
+                              num_classes=num_classes, fpn_channels=a.fpn_channels).to(device)
     init_for_training(model, a.surrogate_alpha, a.signal_init)
     n_backbone = sum(p.numel() for p in model.backbone.parameters())
     n_heads = sum(p.numel() for p in model.parameters()) - n_backbone
@@ -473,7 +519,15 @@ def main(argv=None):
     metrics: Dict = {'args': {k: v for k, v in vars(a).items()}}
     # ---------------- stage 1
     if a.resume_stage1:
-        model.load_official_state_dict(torch.load(a.resume_stage1, map_location='cpu')['model'], strict=False)
+        sd = torch.load(a.resume_stage1, map_location='cpu')['model']
+        for key in ('head.weight', 'head.bias'):  # a 10-class checkpoint into an 11-class model
+            own = dict(model.backbone.named_parameters())[key]
+            if key in sd and sd[key].shape[0] < own.shape[0]:
+                log(f'{key}: {own.shape[0] - sd[key].shape[0]} class(es) added to the resumed head')
+                grown = own.detach().clone().cpu()
+                grown[:sd[key].shape[0]] = sd[key]
+                sd[key] = grown
+        model.load_official_state_dict(sd, strict=False)
         log(f'stage 1 skipped: loaded {a.resume_stage1}')
         it1 = 0
     else:

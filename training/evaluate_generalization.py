@@ -1,0 +1,84 @@
+"""Measures a trained checkpoint on the evaluation sets of generalization.py (data unlike the
+training data, framed as a webcam sees it) and records the result in its run's metrics.json under
+`generalization.<split>`.
+
+    python3 training/evaluate_generalization.py [--run training/runs/default] [--split val|test] [--n 500]
+
+Decisions (which run, which checkpoint, thresholds) are taken on `val`; `test` is read once for the
+model that ships. `--sheet out.png` also writes a contact sheet of the first samples of every set.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+try:  # Debian's python3-torch lives under /usr/bin/python3 (see train.py)
+    import torch  # noqa: F401
+except ImportError:  # pragma: no cover
+    if os.path.exists('/usr/bin/python3') and os.path.realpath(sys.executable) != os.path.realpath('/usr/bin/python3'):
+        os.execv('/usr/bin/python3', ['/usr/bin/python3'] + sys.argv)
+    raise
+
+import argparse
+import json
+import time
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import data  # noqa: E402
+import export  # noqa: E402
+import generalization  # noqa: E402
+
+
+def classifier(model, batch=250):
+    """uint8 [n,64,64,3] → softmax probabilities [n, classes] (float64)."""
+    @torch.no_grad()
+    def classify(imgs):
+        model.eval()
+        out = []
+        for i in range(0, len(imgs), batch):
+            x = torch.from_numpy(data.normalize(imgs[i:i + batch]))
+            out.append(torch.softmax(model(x, ('cls',))['logits'].double(), 1).numpy())
+        return np.concatenate(out)
+    return classify
+
+
+def contact_sheet(path, per_set=10):
+    from PIL import Image
+    rows = [np.concatenate(list(generalization.eval_set(s, 'val', per_set)[0]), axis=1) for s in generalization.SETS]
+    sheet = np.concatenate(rows, axis=0)
+    Image.fromarray(sheet).resize((sheet.shape[1] * 2, sheet.shape[0] * 2), Image.NEAREST).save(path)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--run', default=os.path.join(HERE, 'runs', 'default'))
+    ap.add_argument('--split', choices=sorted(generalization.SPLITS), default='val')
+    ap.add_argument('--n', type=int, default=500, help='samples per set')
+    ap.add_argument('--threads', type=int, default=os.cpu_count() or 1)
+    ap.add_argument('--sheet', default='')
+    a = ap.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    t0 = time.time()
+    model = export.load_checkpoint(os.path.join(a.run, 'checkpoint.pth'))
+    names = getattr(model, 'class_names', None)
+    no_digit = names.index('no digit') if names and 'no digit' in names else None
+    result = generalization.evaluate_sets(classifier(model), a.split, a.n, no_digit_class=no_digit)
+    path = os.path.join(a.run, 'metrics.json')
+    metrics = json.load(open(path)) if os.path.exists(path) else {}
+    metrics.setdefault('generalization', {})[a.split] = {
+        **result, 'samples_per_set': a.n, 'evaluated_by': 'training/evaluate_generalization.py',
+        'seconds': round(time.time() - t0, 1)}
+    with open(path, 'w') as f:
+        json.dump(metrics, f, indent=1, default=str)
+    print(f'wrote {path} ({time.time() - t0:.0f} s)')
+    if a.sheet:
+        contact_sheet(a.sheet)
+
+
+if __name__ == '__main__':
+    main()
