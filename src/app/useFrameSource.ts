@@ -1,9 +1,11 @@
 /**
  * Where frames come from: the webcam (getUserMedia, any of the cameras enumerateDevices lists), an
  * image or video file, or a bundled sample. The preview elements are rendered by `SourcePicker`;
- * this hook owns the streams and tells which element is ready to be read.
+ * this hook owns the streams and tells which element is ready to be read. The last choice wins:
+ * choosing a file or a sample while the camera is still starting drops the camera when it comes.
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
+import { Latest } from './logic/latest.ts';
 
 export interface FrameSource {
   kind: 'camera' | 'video' | 'image';
@@ -33,6 +35,19 @@ export function cameraErrorMessage(e: unknown): string {
   return `The camera could not be started: ${(e as Error)?.message ?? String(e)}. Files and samples still work.`;
 }
 
+/**
+ * A camera stream for `signal`'s attempt, or null when a later choice aborted it while the camera
+ * was starting: a stream that arrives too late is stopped at once.
+ */
+export async function requestStream(
+  getUserMedia: (constraints: MediaStreamConstraints) => Promise<MediaStream>, constraints: MediaStreamConstraints, signal: AbortSignal,
+): Promise<MediaStream | null> {
+  const stream = await getUserMedia(constraints);
+  if (!signal.aborted) return stream;
+  stream.getTracks().forEach((t) => t.stop());
+  return null;
+}
+
 export function useFrameSource() {
   const videoRef = useRef<HTMLVideoElement | null>(null);
   const imageRef = useRef<HTMLImageElement | null>(null);
@@ -48,6 +63,8 @@ export function useFrameSource() {
   /** Changes with every picture opened, so the <img> remounts and loads even for the same address. */
   const [imageKey, setImageKey] = useState(0);
   const pendingImageName = useRef('image');
+  /** The source being started: each choice (camera, file, sample, stop) supersedes the one before. */
+  const latest = useRef(new Latest());
 
   const stopStream = useCallback(() => {
     streamRef.current?.getTracks().forEach((t) => t.stop());
@@ -84,6 +101,7 @@ export function useFrameSource() {
   }, []);
 
   const startCamera = useCallback(async (deviceId?: string) => {
+    const signal = latest.current.begin();
     setCameraError(null);
     if (!navigator.mediaDevices?.getUserMedia) {
       setCameraError(cameraErrorMessage(new Error('no getUserMedia')));
@@ -94,10 +112,11 @@ export function useFrameSource() {
     revokeUrl();
     setCameraState('starting');
     try {
-      const stream = await navigator.mediaDevices.getUserMedia({
+      const stream = await requestStream((c) => navigator.mediaDevices.getUserMedia(c), {
         video: deviceId ? { deviceId: { exact: deviceId } } : { width: { ideal: 640 }, height: { ideal: 480 }, facingMode: 'user' },
         audio: false,
-      });
+      }, signal);
+      if (!stream) return;
       streamRef.current = stream;
       const id = stream.getVideoTracks()[0]?.getSettings().deviceId ?? deviceId ?? '';
       setCameraId(id);
@@ -109,11 +128,14 @@ export function useFrameSource() {
       video.srcObject = stream;
       video.muted = true;
       await video.play();
+      if (signal.aborted) return;
       setCameraState('on');
       const label = stream.getVideoTracks()[0]?.label || 'Camera';
       setSource({ kind: 'camera', name: label, element: video, live: true, mirrored: true });
       void listCameras();
     } catch (e) {
+      // A later choice stopped this stream (play() then fails): that choice stands, with no error.
+      if (signal.aborted) return;
       stopStream();
       setMode((m) => (m === 'camera' ? 'none' : m));
       setCameraError(cameraErrorMessage(e));
@@ -121,6 +143,7 @@ export function useFrameSource() {
   }, [clearVideo, listCameras, revokeUrl, stopStream]);
 
   const stopCamera = useCallback(() => {
+    latest.current.begin();
     stopStream();
     setSource((s) => (s?.kind === 'camera' ? null : s));
     setMode((m) => (m === 'camera' ? 'none' : m));
@@ -131,6 +154,7 @@ export function useFrameSource() {
     const isVideo = file.type.startsWith('video/') || /\.(mp4|webm|ogv|mov|m4v)$/i.test(file.name);
     const isImage = file.type.startsWith('image/') || /\.(png|jpe?g|gif|webp|bmp|avif|svg)$/i.test(file.name);
     if (!isVideo && !isImage) return false;
+    latest.current.begin();
     stopStream();
     clearVideo();
     revokeUrl();
@@ -162,6 +186,7 @@ export function useFrameSource() {
   }, [clearVideo, revokeUrl, stopStream]);
 
   const openSample = useCallback((url: string, name: string) => {
+    latest.current.begin();
     stopStream();
     clearVideo();
     revokeUrl();

@@ -8,25 +8,27 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { writeNpy } from '../io/npy.ts';
-import type { ModelConfig, Task } from '../model/config.ts';
+import type { ModelConfig } from '../model/config.ts';
 import type { ModelGraph } from '../model/graph.ts';
+import { availableTasks, isTaskChoice, missingTask, taskSpec, tasksFor, TASK_CHOICES, unknownTaskMessage, type Task, type TaskChoice } from '../model/tasks.ts';
 import type { FrameResult } from '../runtime/types.ts';
 import { maskHistogram, taskResults } from '../tasks/index.ts';
 import { CliError } from './cliError.ts';
 
-export const TASK_CHOICES = ['classify', 'detect', 'segment', 'all'] as const;
+export { TASK_CHOICES };
+
+/** `--task`'s value, checked before anything is read ("unknown task …" otherwise). */
+export function taskChoice(value: string): TaskChoice {
+  if (!isTaskChoice(value)) throw new CliError(unknownTaskMessage(value));
+  return value;
+}
 
 /** `--task` → the tasks to run (`all`: every task the model has heads for). */
-export function parseTasks(value: string, config: ModelConfig): Task[] {
-  if (!(TASK_CHOICES as readonly string[]).includes(value)) throw new CliError(`unknown task "${value}": use one of ${TASK_CHOICES.join(', ')}`);
-  const has = { segment: !!config.heads?.segment, detect: !!config.heads?.detect };
-  if (value === 'all') return ['classify', ...(['segment', 'detect'] as const).filter((t) => has[t])];
-  if (value === 'classify') return ['classify'];
-  const task = value as 'segment' | 'detect';
-  if (!has[task]) {
-    throw new CliError(`--task ${value}: the checkpoint has no ${task === 'detect' ? 'detection head (det_head.* tensors)' : 'segmentation head (seg_head.* tensors)'}`);
-  }
-  return ['classify', task];
+export function parseTasks(input: string, config: ModelConfig): Task[] {
+  const value = taskChoice(input);
+  const missing = value === 'all' ? null : missingTask(config, [value]);
+  if (missing) throw new CliError(`--task ${value}: the checkpoint has no ${taskSpec(missing).headDescription}`);
+  return tasksFor(value, availableTasks(config));
 }
 
 /** An 8-bit greyscale PNG of `data` (`[height, width]`). */
@@ -60,10 +62,7 @@ export async function writeTaskOutputs(
       boxes: boxes.map((b) => ({ class: b.class, label: b.label, score: b.score, x0: b.x0, y0: b.y0, x1: b.x1, y1: b.y1, logit: b.logit, cell: b.cell })),
     };
     await writeFile(join(out, 'boxes.json'), JSON.stringify(json, null, 1));
-    if (saveLogits) {
-      await npy('det_heatmap', output(result, 'det_heatmap', backend));
-      await npy('det_boxreg', output(result, 'det_boxreg', backend));
-    }
+    if (saveLogits) for (const name of taskSpec('detect').outputs) await npy(name, output(result, name, backend));
     const labels = boxes.slice(0, 5).map((b) => `${b.label} ${b.score.toFixed(2)}`).join(', ') + (boxes.length > 5 ? ', …' : '');
     summary.push(`${boxes.length} box${boxes.length === 1 ? '' : 'es'}${boxes.length ? ` (${labels})` : ''}`);
   }
@@ -71,7 +70,7 @@ export async function writeTaskOutputs(
     const mask = decoded.mask;
     if (!mask) throw new CliError(`the ${backend} backend returned no segmentation mask`);
     await writeFile(join(out, 'mask.png'), encodeGreyPng(mask, W, H));
-    if (saveLogits) await npy('seg_logits', output(result, 'seg_logits', backend));
+    if (saveLogits) for (const name of taskSpec('segment').outputs) await npy(name, output(result, name, backend));
     const counts = maskHistogram(mask, heads.segment.numClasses);
     const present = counts.map((n, c) => [heads.segment!.classNames[c], n] as const).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
     summary.push(`mask of ${present.length} class${present.length === 1 ? '' : 'es'} (${present.slice(0, 6).map(([name, n]) => `${name} ${(100 * n / mask.length).toFixed(1)}%`).join(', ')})`);

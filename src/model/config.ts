@@ -30,8 +30,9 @@ export interface ModelConfig {
   heads?: HeadsConfig | null;
 }
 
-/** The tasks a model can run; `classify` is the backbone's own head and always there. */
-export type Task = 'classify' | 'segment' | 'detect';
+// The tasks (names, choices, which heads a config has) are owned by `tasks.ts`; re-exported here
+// for the modules that read them with the config.
+export { availableTasks, configForTasks, type Task } from './tasks.ts';
 
 /** One FPN level: which backbone stage's output feeds it. */
 export interface FpnLevel {
@@ -98,14 +99,6 @@ export const DEFAULT_DETECTION_DECODE: DetectionDecodeParams = {
   maxDetections: 20,
 };
 
-/** The tasks a config can run, in the order `classify`, `segment`, `detect`. */
-export function availableTasks(config: ModelConfig): Task[] {
-  const tasks: Task[] = ['classify'];
-  if (config.heads?.segment) tasks.push('segment');
-  if (config.heads?.detect) tasks.push('detect');
-  return tasks;
-}
-
 export const IMAGENET_MEAN: [number, number, number] = [0.485, 0.456, 0.406];
 export const IMAGENET_STD: [number, number, number] = [0.229, 0.224, 0.225];
 
@@ -135,21 +128,4 @@ export function defaultConfig(partial: Partial<ModelConfig> & Pick<ModelConfig, 
 export function publishedSizeName(dims: readonly number[]): string | null {
   for (const [name, d] of Object.entries(PUBLISHED_EMBED_DIMS)) if (d.every((v, i) => v === dims[i])) return name;
   return null;
-}
-
-/** What each task needs, for error messages. */
-const TASK_HEAD: Record<Exclude<Task, 'classify'>, string> = { segment: 'segmentation head (seg_head.* tensors)', detect: 'detection head (det_head.* tensors)' };
-
-/**
- * The config restricted to `tasks`: heads not asked for are dropped (so graphs built from it do not
- * compute them). Throws if a task's head is missing from the config.
- */
-export function configForTasks(config: ModelConfig, tasks: readonly Task[]): ModelConfig {
-  const h = config.heads;
-  for (const t of tasks) {
-    if (t !== 'classify' && !(t === 'segment' ? h?.segment : h?.detect)) throw new Error(`the model has no ${TASK_HEAD[t]}`);
-  }
-  const segment = tasks.includes('segment') ? h!.segment : null;
-  const detect = tasks.includes('detect') ? h!.detect : null;
-  return { ...config, heads: segment || detect ? { fpn: h!.fpn, segment, detect } : null };
 }

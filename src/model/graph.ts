@@ -18,7 +18,8 @@
  * like the backbone (one backbone pass feeds every head) and end in their own `output` ops
  * (`graph.outputs`: `seg_logits`, `det_heatmap`, `det_boxreg`).
  */
-import type { HeadsConfig, ModelConfig, Task } from './config.ts';
+import type { HeadsConfig, ModelConfig } from './config.ts';
+import { selectTasks, type Task } from './tasks.ts';
 
 export type Shape3 = [channels: number, height: number, width: number];
 
@@ -164,7 +165,7 @@ export function buildModelGraph(config: ModelConfig, inputHeight: number, inputW
   if (!(inputHeight > 0 && inputWidth > 0 && inputHeight % 16 === 0 && inputWidth % 16 === 0)) {
     throw new Error(`input size ${inputHeight}x${inputWidth}: height and width must be positive multiples of 16`);
   }
-  const tasks = graphTasks(config, options.tasks);
+  const tasks = selectTasks(config, options.tasks);
   const b = new GraphBuilder(config, inputHeight, inputWidth);
   const [e0, e1, e2, e3] = config.embedDims;
   /** Output of the last block of each stage 1..4 (the FPN taps). */
@@ -192,7 +193,7 @@ export function buildModelGraph(config: ModelConfig, inputHeight: number, inputW
   if (config.kd) heads.push(b.linear('head_kd', s, config.numClasses));
   const out = b.output('logits', heads);
   const outputs: ModelGraph['outputs'] = { logits: out };
-  if (config.heads && (tasks.includes('segment') || tasks.includes('detect'))) {
+  if (config.heads && tasks.some((t) => t !== 'classify')) {
     Object.assign(outputs, b.taskHeads(config.heads, stages, tasks));
   }
   return {
@@ -206,17 +207,6 @@ export function buildModelGraph(config: ModelConfig, inputHeight: number, inputW
     outputs,
     tasks,
   };
-}
-
-/** The tasks a graph is built for: `requested` (checked against the config) or all the config has. */
-function graphTasks(config: ModelConfig, requested: readonly Task[] | undefined): Task[] {
-  const has: Record<Task, boolean> = { classify: true, segment: !!config.heads?.segment, detect: !!config.heads?.detect };
-  if (!requested) return (['classify', 'segment', 'detect'] as const).filter((t) => has[t]);
-  for (const t of requested) {
-    if (!(t in has)) throw new Error(`unknown task "${t}"`);
-    if (!has[t]) throw new Error(`the model has no ${t === 'segment' ? 'segmentation head (seg_head.* tensors)' : 'detection head (det_head.* tensors)'}`);
-  }
-  return (['classify', 'segment', 'detect'] as const).filter((t) => t === 'classify' || requested.includes(t));
 }
 
 /** Every tensor the official state_dict of this config holds (task heads included), in graph order. */

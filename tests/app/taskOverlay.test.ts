@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { groupByStage, roleOf, stageOf } from '../../src/model/stages.ts';
-import { boxToOverlay, classColor, classCss, colorMask, mirrorRgba, taskChoices, tasksFor } from '../../src/app/logic/taskOverlay.ts';
+import { boxToOverlay, classColor, classCss, colorMask, mirrorRgba } from '../../src/app/logic/taskOverlay.ts';
+import { taskChoices, tasksFor } from '../../src/model/tasks.ts';
 
 describe('task choices', () => {
   test('only the tasks the model has, plus "all" when it has a head', () => {

@@ -20,6 +20,9 @@
  *     a "Detections" list with a digit, the "Segmentation legend", 90 neuron layers (77 + heads), on
  *     WebGPU and on ONNX Runtime Web (wasm); screenshot test-results/app-tasks.png; then each of
  *     detect, segment, classify alone shows only its own overlay (test-results/app-task-*.png).
+ *  4c. The last choice wins: a sample chosen while the camera is still starting stays (the camera,
+ *     once granted, is stopped); a checkpoint dropped while another converts is the one that runs;
+ *     a bad file chosen while a good one converts leaves its error and the model before running.
  *  5. The production build (`vite build`, served by `vite preview`): ORT's wasm files are there and
  *     run, on several threads (the preview server sends COOP/COEP too).
  * Inputs are 32×32 (128×128 in 3) so SwiftShader and the CPU reference keep up. Screenshots go to
@@ -121,6 +124,21 @@ async function framesDone(page: Page): Promise<number> {
 /** The name of the source whose frame is shown. */
 async function shownSource(page: Page): Promise<string | null> {
   return page.evaluate(() => window.__spikeformer?.state().source ?? null);
+}
+
+/**
+ * Makes a file named `name` holding `bytes` in the page; the returned function drops it on the
+ * page, as a visitor dragging it from their files would.
+ */
+async function fileToDrop(page: Page, name: string, bytes: Uint8Array): Promise<() => Promise<void>> {
+  const transfer = await page.evaluateHandle(({ name, base64 }) => {
+    const raw = atob(base64);
+    const data = Uint8Array.from(raw, (c) => c.charCodeAt(0));
+    const t = new DataTransfer();
+    t.items.add(new File([data], name));
+    return t;
+  }, { name, base64: Buffer.from(bytes).toString('base64') });
+  return () => page.locator('main.app').dispatchEvent('drop', { dataTransfer: transfer });
 }
 
 /** The checks both backends must pass once the camera runs. */
@@ -361,6 +379,78 @@ describe.skipIf(!existsSync(CHROMIUM))('app end to end (headless Chromium)', () 
       await context.close();
     }
   }, 60_000);
+
+  test('the last choice wins: a sample while the camera starts, a checkpoint dropped while another converts', async () => {
+    const { context, page, errors } = await launch(false);
+    try {
+      // The camera is granted only when the test says so: the sample is chosen while it starts.
+      await page.addInitScript(() => {
+        const media = navigator.mediaDevices;
+        const original = media.getUserMedia.bind(media);
+        let grant!: () => void;
+        const granted = new Promise<void>((resolve) => (grant = resolve));
+        const camera = { grant: () => grant(), streams: [] as MediaStream[] };
+        (window as unknown as { __camera: typeof camera }).__camera = camera;
+        media.getUserMedia = async (constraints) => {
+          const stream = await original(constraints);
+          camera.streams.push(stream);
+          await granted;
+          return stream;
+        };
+      });
+      await page.goto(`${url}?size=32&backend=cpu`);
+      await page.getByText('Running the CPU reference at 32×32').waitFor({ timeout: 30_000 });
+      await page.getByRole('button', { name: 'Start camera' }).click();
+      await page.getByRole('button', { name: 'Starting camera…' }).waitFor();
+      await page.getByRole('button', { name: 'Sample: Handwritten 7' }).click();
+      await expect.poll(() => shownSource(page), { timeout: 30_000 }).toBe('Handwritten 7');
+      await page.getByRole('button', { name: 'Start camera' }).waitFor();
+      await page.evaluate(() => (window as unknown as { __camera: { grant(): void } }).__camera.grant());
+      // The late camera is stopped, and the sample stays the source.
+      const cameraStopped = () => page.evaluate(() => {
+        const { streams } = (window as unknown as { __camera: { streams: MediaStream[] } }).__camera;
+        return streams.length > 0 && streams.every((s) => s.getVideoTracks().every((t) => t.readyState === 'ended'));
+      });
+      await expect.poll(cameraStopped, { timeout: 20_000 }).toBe(true);
+      expect(await shownSource(page)).toBe('Handwritten 7');
+      expect(await page.getByRole('button', { name: 'Stop camera' }).count()).toBe(0);
+      await expect(page.getByRole('img', { name: 'Input picture: Handwritten 7' }).isVisible()).resolves.toBe(true);
+      await page.screenshot({ path: join(RESULTS, 'app-last-choice-sample.png'), fullPage: true });
+
+      // A checkpoint chosen, and a second dropped on the page while the first converts: the second runs.
+      // The first is large (the 15M architecture, 59 MB) so that it converts long after the second is read.
+      const modelRequests = () => page.evaluate(() => window.__spikeformer!.state().modelRequests);
+      const modelId = () => page.evaluate(() => window.__spikeformer!.state().model);
+      await expect.poll(modelRequests, { timeout: 30_000 }).toBe(0);
+      const large = join(work, 'large.safetensors');
+      writeFileSync(large, randomSafetensors(defaultConfig({ embedDims: [64, 128, 256, 360], numClasses: 10 }), 5));
+      const small = defaultConfig({ embedDims: [16, 32, 64, 96], numClasses: 10, timeSteps: 1, depths: [1, 1], labels: 'mnist-digits' });
+      const dropSecond = await fileToDrop(page, 'second.safetensors', randomSafetensors(small, 4));
+      const input = page.getByTestId('checkpoint-input');
+      await input.setInputFiles(large);
+      await page.getByRole('status').filter({ hasText: 'large.safetensors' }).waitFor({ timeout: 10_000 });
+      await dropSecond();
+      await expect.poll(modelRequests, { timeout: 60_000 }).toBe(0);
+      await page.getByText(/dims 16·32·64·96, 2 transformer blocks, 10 classes, T = 1 time step\./).waitFor({ timeout: 20_000 });
+      expect(await modelId()).toMatch(/second/);
+      expect(await page.getByRole('status').count()).toBe(0);
+      expect(await page.getByRole('list', { name: 'Cached models' }).getByText('large.safetensors').count()).toBe(0);
+
+      // A bad file while a good one converts: the bad one's error stays, and the model before still runs.
+      await input.setInputFiles(large);
+      await page.getByRole('status').filter({ hasText: 'large.safetensors' }).waitFor({ timeout: 10_000 });
+      const pointer = 'version https://git-lfs.github.com/spec/v1\noid sha256:4d7a2146\nsize 124156912\n';
+      await input.setInputFiles({ name: 'broken.pth', mimeType: 'application/octet-stream', buffer: Buffer.from(pointer) });
+      await expect.poll(modelRequests, { timeout: 60_000 }).toBe(0);
+      await page.getByRole('alert').filter({ hasText: 'Could not open broken.pth' }).waitFor({ timeout: 20_000 });
+      expect(await modelId()).toMatch(/second/);
+      expect(await page.getByRole('status').count()).toBe(0);
+      await page.screenshot({ path: join(RESULTS, 'app-last-choice-checkpoints.png'), fullPage: true });
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 150_000);
 
   test('the built app serves ONNX Runtime\'s wasm files and runs them on threads', async () => {
     const outDir = join(work, 'dist');

@@ -2,7 +2,7 @@ import { scaleLinear } from 'd3-scale';
 import { useMemo } from 'react';
 import { lifSteps } from '../logic/spikeGrid.ts';
 import { CANVAS_BG, CANVAS_GRID, CANVAS_TEXT, SPIKE_COLOR, useCanvasDraw, useElementWidth } from './canvas.ts';
-import type { NeuronRef } from './SpikeMapView.tsx';
+import type { NeuronRef } from '../logic/spikeGrid.ts';
 
 interface Props {
   neuron: NeuronRef | null;

@@ -1,12 +1,8 @@
 import { useRef } from 'react';
 import { describeEntry, type CachedModelEntry } from '../logic/modelCacheIndex.ts';
 import type { AppModel } from '../engine/types.ts';
+import type { ModelProgress } from '../logic/modelLibrary.ts';
 
-export interface ModelProgress {
-  phase: string;
-  fraction: number | null;
-  file: string;
-}
 
 interface Props {
   model: AppModel | null;
@@ -25,7 +21,10 @@ interface Props {
   onUseRandom(): void;
 }
 
-/** The model that runs, checkpoints to open, and the converted ones kept in this browser. */
+/**
+ * The model that runs, checkpoints to open, and the converted ones kept in this browser. Nothing is
+ * disabled while a model loads: choosing another cancels that load (the last choice wins).
+ */
 export function ModelPicker(props: Props) {
   const { model, loading, error, cached } = props;
   const fileRef = useRef<HTMLInputElement>(null);
@@ -50,7 +49,7 @@ export function ModelPicker(props: Props) {
       )}
       {props.modelNote && <p className="note">{props.modelNote}</p>}
       <div className="controls">
-        <button type="button" onClick={() => fileRef.current?.click()} disabled={!!loading}>
+        <button type="button" onClick={() => fileRef.current?.click()}>
           Open checkpoint…
         </button>
         <input
@@ -65,10 +64,10 @@ export function ModelPicker(props: Props) {
           }}
           data-testid="checkpoint-input"
         />
-        <button type="button" onClick={props.onUseBuiltin} disabled={!!loading}>
+        <button type="button" onClick={props.onUseBuiltin}>
           Built-in model
         </button>
-        <button type="button" onClick={props.onUseRandom} disabled={!!loading}>
+        <button type="button" onClick={props.onUseRandom}>
           Random weights
         </button>
         <label>
@@ -112,7 +111,7 @@ export function ModelPicker(props: Props) {
                 <span className="note">{describeEntry(e)}</span>
               </span>
               <span className="row-buttons">
-                <button type="button" onClick={() => props.onUseCached(e.id)} disabled={!!loading || model?.id === `cache:${e.id}`} aria-label={`Use ${e.name}`}>
+                <button type="button" onClick={() => props.onUseCached(e.id)} disabled={model?.id === `cache:${e.id}`} aria-label={`Use ${e.name}`}>
                   Use
                 </button>
                 <button type="button" onClick={() => props.onDeleteCached(e.id)} disabled={!!loading} aria-label={`Delete ${e.name}`}>

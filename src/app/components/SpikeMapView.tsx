@@ -2,16 +2,9 @@ import { scaleSequential } from 'd3-scale';
 import { interpolateInferno } from 'd3-scale-chromatic';
 import { useMemo, type MouseEvent } from 'react';
 import type { LifOp } from '../../model/graph.ts';
-import { channelAt, spikeGrid, type ChannelChoice } from '../logic/spikeGrid.ts';
+import { channelAt, spikeGrid, type ChannelChoice, type NeuronRef } from '../logic/spikeGrid.ts';
 import { groupByStage, roleOf } from '../../model/stages.ts';
 import { CANVAS_BG, CANVAS_TEXT, SPIKE_COLOR, useCanvasDraw } from './canvas.ts';
-
-export interface NeuronRef {
-  layer: string;
-  channel: number;
-  y: number;
-  x: number;
-}
 
 interface Props {
   lifs: LifOp[];

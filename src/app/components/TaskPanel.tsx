@@ -1,5 +1,6 @@
 import type { Detection } from '../../tasks/index.ts';
-import { classCss, TASK_CHOICE_LABELS, type TaskChoice } from '../logic/taskOverlay.ts';
+import { choiceLabel, type TaskChoice } from '../../model/tasks.ts';
+import { classCss } from '../logic/taskOverlay.ts';
 
 interface Props {
   choices: TaskChoice[];
@@ -26,7 +27,7 @@ export function TaskPanel({ choices, choice, onChoice, inputSize, detections, se
       <div className="task-switch" role="radiogroup" aria-label="Task">
         {choices.map((c) => (
           <label key={c}>
-            <input type="radio" name="task" value={c} checked={choice === c} onChange={() => onChoice(c)} /> {TASK_CHOICE_LABELS[c]}
+            <input type="radio" name="task" value={c} checked={choice === c} onChange={() => onChoice(c)} /> {choiceLabel(c)}
           </label>
         ))}
       </div>

@@ -2,6 +2,7 @@
  * Picks the engine: WebGPU when the browser has an adapter, else ONNX Runtime Web on wasm, else
  * (ORT failed to start) the CPU reference — and always says which one runs and why.
  */
+import { oneLine as message } from '../logic/errors.ts';
 import { CpuWorkerEngine } from './cpuWorkerEngine.ts';
 import { OnnxWasmEngine } from './onnxWasmEngine.ts';
 import type { InferenceEngine } from './types.ts';
@@ -31,10 +32,6 @@ const MAKERS: EngineMakers = {
   onnxWasm: () => OnnxWasmEngine.create(),
   cpu: () => new CpuWorkerEngine(),
 };
-
-function message(e: unknown): string {
-  return (e instanceof Error ? e.message : String(e)).split('\n')[0];
-}
 
 /**
  * `auto`: WebGPU, else ONNX Runtime Web (wasm), else the CPU reference. `webgpu` and `onnx-wasm`

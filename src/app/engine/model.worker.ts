@@ -15,7 +15,9 @@ import { MODELS_DIR } from './modelStore.ts';
 export type ModelWorkerRequest =
   | { type: 'random'; id: number; config: ModelConfig; seed: number }
   | { type: 'parse'; id: number; blob: Blob; name: string }
-  | { type: 'convert'; id: number; file: Blob; name: string };
+  | { type: 'convert'; id: number; file: Blob; name: string }
+  /** Stop working on request `id` (its answer is no longer wanted): it ends with an error. */
+  | { type: 'cancel'; id: number };
 
 export type ModelWorkerResponse =
   | { type: 'progress'; id: number; phase: string; fraction: number | null }
@@ -51,8 +53,14 @@ async function saveToOpfs(fileName: string, chunks: Uint8Array[]): Promise<boole
   return true;
 }
 
-async function handle(msg: ModelWorkerRequest): Promise<void> {
-  const progress = (phase: string, fraction: number | null) => scope.postMessage({ type: 'progress', id: msg.id, phase, fraction });
+/** Requests cancelled while they run: they stop at their next progress report. */
+const cancelled = new Set<number>();
+
+async function handle(msg: Exclude<ModelWorkerRequest, { type: 'cancel' }>): Promise<void> {
+  const progress = (phase: string, fraction: number | null) => {
+    if (cancelled.has(msg.id)) throw new Error('cancelled');
+    scope.postMessage({ type: 'progress', id: msg.id, phase, fraction });
+  };
   if (msg.type === 'random') {
     progress('making random weights', null);
     reply(msg.id, msg.config, randomModelWeights(msg.config, { seed: msg.seed }));
@@ -88,9 +96,14 @@ async function handle(msg: ModelWorkerRequest): Promise<void> {
 }
 
 scope.onmessage = (e) => {
-  handle(e.data).catch((err: unknown) => {
+  const msg = e.data;
+  if (msg.type === 'cancel') {
+    cancelled.add(msg.id);
+    return;
+  }
+  handle(msg).catch((err: unknown) => {
     // One line: validation errors can carry long lists of keys.
     const text = err instanceof Error ? err.message : String(err);
-    scope.postMessage({ type: 'error', id: e.data.id, message: text.split('\n')[0] });
-  });
+    scope.postMessage({ type: 'error', id: msg.id, message: text.split('\n')[0] });
+  }).finally(() => cancelled.delete(msg.id));
 };

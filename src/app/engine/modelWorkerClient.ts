@@ -1,7 +1,12 @@
-/** Talks to `model.worker.ts`: one worker for the app, one request at a time per caller. */
+/**
+ * Talks to `model.worker.ts` over `WorkerRpc`: one worker for the app, started on the first
+ * request and started again after a crash (e.g. out of memory on a huge file). A request aborted
+ * through its signal is cancelled in the worker too.
+ */
 import type { ModelConfig } from '../../model/config.ts';
 import type { CachedModelEntry } from '../logic/modelCacheIndex.ts';
 import type { ModelWorkerRequest, ModelWorkerResponse } from './model.worker.ts';
+import { WorkerRpc, type WithoutId } from './workerRpc.ts';
 
 export interface WorkerModel {
   config: ModelConfig;
@@ -13,51 +18,46 @@ export interface WorkerModel {
 
 export type ProgressListener = (phase: string, fraction: number | null) => void;
 
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+export interface RequestOptions {
+  progress?: ProgressListener;
+  signal?: AbortSignal;
+}
 
-export class ModelWorkerClient {
-  private worker: Worker | null = null;
-  private nextId = 1;
-  private readonly pending = new Map<number, { resolve(m: WorkerModel): void; reject(e: Error): void; progress?: ProgressListener }>();
+/** What the app needs of the model worker (tests give a fake). */
+export interface ModelWorker {
+  /** Requests not answered yet. */
+  readonly inFlight: number;
+  request(msg: WithoutId<Exclude<ModelWorkerRequest, { type: 'cancel' }>>, options?: RequestOptions): Promise<WorkerModel>;
+}
 
-  private ensure(): Worker {
-    if (this.worker) return this.worker;
-    const w = new Worker(new URL('./model.worker.ts', import.meta.url), { type: 'module', name: 'model-loader' });
-    w.onmessage = (e: MessageEvent<ModelWorkerResponse>) => {
-      const msg = e.data;
-      const p = this.pending.get(msg.id);
-      if (!p) return;
-      if (msg.type === 'progress') {
-        p.progress?.(msg.phase, msg.fraction);
-        return;
-      }
-      this.pending.delete(msg.id);
-      if (msg.type === 'error') p.reject(new Error(msg.message));
-      else p.resolve({ config: msg.config, weights: new Map(msg.weights), entry: msg.entry, cached: msg.cached, cacheNote: msg.cacheNote });
-    };
-    w.onerror = (e) => {
-      // A crash (e.g. out of memory on a huge file): fail everything and start a fresh worker next time.
-      const err = new Error(`the model worker stopped: ${e.message || 'unknown error'}`);
-      for (const p of this.pending.values()) p.reject(err);
-      this.pending.clear();
-      w.terminate();
-      if (this.worker === w) this.worker = null;
-    };
-    this.worker = w;
-    return w;
+export class ModelWorkerClient implements ModelWorker {
+  private rpc: WorkerRpc<ModelWorkerRequest, ModelWorkerResponse> | null = null;
+
+  private ensure(): WorkerRpc<ModelWorkerRequest, ModelWorkerResponse> {
+    if (this.rpc) return this.rpc;
+    const worker = new Worker(new URL('./model.worker.ts', import.meta.url), { type: 'module', name: 'model-loader' });
+    const rpc = new WorkerRpc<ModelWorkerRequest, ModelWorkerResponse>(worker, 'model', () => {
+      // Pending requests were rejected ("the model worker failed: …"); start a fresh worker next time.
+      worker.terminate();
+      if (this.rpc === rpc) this.rpc = null;
+    });
+    this.rpc = rpc;
+    return rpc;
   }
 
-  request(msg: DistributiveOmit<ModelWorkerRequest, 'id'>, progress?: ProgressListener): Promise<WorkerModel> {
-    const worker = this.ensure();
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, progress });
-      worker.postMessage({ ...msg, id } as ModelWorkerRequest);
-    });
+  get inFlight(): number {
+    return this.rpc?.inFlight ?? 0;
+  }
+
+  async request(msg: WithoutId<Exclude<ModelWorkerRequest, { type: 'cancel' }>>, { progress, signal }: RequestOptions = {}): Promise<WorkerModel> {
+    const onProgress = progress && ((m: ModelWorkerResponse) => m.type === 'progress' && progress(m.phase, m.fraction));
+    const m = await this.ensure().call(msg, { onProgress, signal });
+    if (m.type !== 'model') throw new Error(`unexpected reply from the model worker: ${m.type}`);
+    return { config: m.config, weights: new Map(m.weights), entry: m.entry, cached: m.cached, cacheNote: m.cacheNote };
   }
 
   dispose(): void {
-    this.worker?.terminate();
-    this.worker = null;
+    this.rpc?.terminate();
+    this.rpc = null;
   }
 }

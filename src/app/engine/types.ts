@@ -65,6 +65,12 @@ export interface InferenceEngine {
   runFrame(frame: FrameInput, request: EngineRequest): Promise<EngineFrame>;
   /** Layers whose membranes this engine can return for the loaded model. */
   membraneLayers(): ReadonlySet<string>;
+  /**
+   * Engines that own a GPU device: destroys it as a driver reset would (the app's test hook), and
+   * counts the times a lost device was recreated. Absent where there is no device to lose.
+   */
+  loseDevice?(): void;
+  readonly recoveries?: number;
   /** Listens to device loss/recovery and other events; returns an unsubscribe function. */
   subscribe(listener: (event: EngineEvent) => void): () => void;
   dispose(): void;

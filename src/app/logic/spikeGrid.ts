@@ -14,6 +14,14 @@ export interface SpikeGrid {
 
 export type ChannelChoice = 'sum' | number;
 
+/** One neuron: a layer, a channel and a position. */
+export interface NeuronRef {
+  layer: string;
+  channel: number;
+  y: number;
+  x: number;
+}
+
 export function spikeGrid(map: Uint8Array, shape: readonly [number, number, number], T: number, t: number, channel: ChannelChoice): SpikeGrid {
   const [c, h, w] = shape;
   const plane = h * w;

@@ -1,38 +1,11 @@
 /**
- * Pure helpers for the task views: which task choices a model offers, the input size a choice
- * runs at, mapping detection boxes from model-input pixels to the preview, and colouring masks.
+ * Pure helpers for the task views: the input size scene tasks run at, mapping detection boxes from
+ * model-input pixels to the preview, and colouring masks (the tasks themselves: `model/tasks.ts`).
  */
-import type { Task } from '../../model/config.ts';
 import type { Box } from '../../tasks/index.ts';
-
-/** What the task switch offers: one task, or every task the model has. */
-export type TaskChoice = 'classify' | 'detect' | 'segment' | 'all';
-
-export const TASK_CHOICE_LABELS: Record<TaskChoice, string> = {
-  classify: 'Classify',
-  detect: 'Detect',
-  segment: 'Segment',
-  all: 'All',
-};
 
 /** Scene tasks (detection, segmentation) run at this size unless the engine allows less. */
 export const SCENE_INPUT_SIZE = 128;
-
-/** The choices for a model with these tasks: classify always; detect/segment if present; all if any head. */
-export function taskChoices(available: readonly Task[]): TaskChoice[] {
-  const out: TaskChoice[] = ['classify'];
-  if (available.includes('detect')) out.push('detect');
-  if (available.includes('segment')) out.push('segment');
-  if (out.length > 1) out.push('all');
-  return out;
-}
-
-/** The tasks a choice runs (classification always comes with the backbone pass). */
-export function tasksFor(choice: TaskChoice, available: readonly Task[]): Task[] {
-  if (choice === 'all') return [...available];
-  if (choice === 'classify' || !available.includes(choice)) return ['classify'];
-  return ['classify', choice];
-}
 
 /** A box in preview (CSS or canvas) pixels. */
 export interface ScreenBox { x: number; y: number; w: number; h: number }

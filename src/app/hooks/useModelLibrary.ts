@@ -1,0 +1,19 @@
+/** The model library (`logic/modelLibrary.ts`) as React state: the worker and store it uses, its first load. */
+import { useEffect, useState, useSyncExternalStore } from 'react';
+import { builtinOrRandom } from '../engine/builtinModel.ts';
+import { ModelStore } from '../engine/modelStore.ts';
+import { ModelWorkerClient } from '../engine/modelWorkerClient.ts';
+import { ModelLibrary } from '../logic/modelLibrary.ts';
+
+export function useModelLibrary(randomOnly: boolean) {
+  const [library] = useState(() => {
+    const worker = new ModelWorkerClient();
+    return new ModelLibrary({ worker, store: new ModelStore(), builtin: (random, options) => builtinOrRandom(worker, random, options) });
+  });
+  const state = useSyncExternalStore(library.subscribe, library.getState);
+  useEffect(() => {
+    library.start(randomOnly);
+    return () => library.cancel();
+  }, [library, randomOnly]);
+  return { ...state, library };
+}
