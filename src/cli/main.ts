@@ -12,14 +12,13 @@ import { exportOnnx, ONNX_OPSET } from '../export/onnx.ts';
 import { modelWeightsFromTensors } from '../model/weights.ts';
 import { convertToSafetensors } from '../model/convertToSafetensors.ts';
 import { loadModel } from '../model/loadModel.ts';
-import { writeNpy } from '../io/npy.ts';
-import { buildSpikeReport } from '../runtime/spikeReport.ts';
+import { frameFiles } from '../runtime/frameFiles.ts';
 import { loadInput } from './input.ts';
 import { classifyFolder } from './classifyFolder.ts';
 import { describeInputs, inputForTasks } from '../model/inputSpec.ts';
 import { BACKENDS, backendHasSpikeMaps, runBackend, type BackendName } from './backends.ts';
 import { CliError } from './cliError.ts';
-import { parseTasks, TASK_CHOICES, writeTaskOutputs } from './taskOutputs.ts';
+import { parseTasks, taskChoice, TASK_CHOICES, writeTaskOutputs } from './taskOutputs.ts';
 import { spikeSummary } from './spikeSummary.ts';
 import { configForTasks, type ModelConfig } from '../model/config.ts';
 
@@ -199,7 +198,7 @@ async function infer(args: string[]): Promise<void> {
     'save-logits': { type: 'boolean' },
   }, 0);
   if (!values.weights || !values.input || !values.out) throw new CliError(`infer needs --weights, --input and --out; see spikeformer --help`);
-  if (!(TASK_CHOICES as readonly string[]).includes(values.task)) throw new CliError(`unknown task "${values.task}": use one of ${TASK_CHOICES.join(', ')}`);
+  taskChoice(values.task); // an unknown task is refused before anything is read
   const backend = values.backend as BackendName;
   if (!(backend in BACKENDS)) throw new CliError(`unknown backend "${values.backend}": use one of ${Object.keys(BACKENDS).join(', ')}`);
   if (values['dump-spikes'] && !backendHasSpikeMaps(backend)) {
@@ -225,11 +224,9 @@ async function infer(args: string[]): Promise<void> {
   const dumpSpikes = values['dump-spikes'] ?? false;
   const saveLogits = values['save-logits'] ?? false;
   const { graph, result, backendUsed } = await runBackend(backend, model, input, { spikeMaps: dumpSpikes ? 'all' : undefined, headMaps: saveLogits });
-  const { report, bin } = buildSpikeReport(graph, result, dumpSpikes);
   await mkdir(values.out, { recursive: true });
-  await writeFile(join(values.out, 'logits.npy'), writeNpy(result.logits, [1, result.logits.length]));
-  await writeFile(join(values.out, 'spikes.json'), JSON.stringify({ backend: backendUsed, tasks, ...report }, null, 1));
-  if (bin) await writeFile(join(values.out, 'spikes.bin'), bin);
+  const { files, report } = frameFiles(graph, result, { backend: backendUsed, tasks, spikeMaps: dumpSpikes });
+  for (const [name, bytes] of files) await writeFile(join(values.out, name), bytes);
   const taskSummary = await writeTaskOutputs(values.out, graph, result, tasks, backendUsed, saveLogits);
   const ones = report.layers.reduce((a, l) => a + l.ones, 0);
   const total = report.layers.reduce((a, l) => a + l.total, 0);

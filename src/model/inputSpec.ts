@@ -5,7 +5,7 @@
  * `preprocess.crop` text); official checkpoints carry none, and then the official ImageNet
  * evaluation transform applies. The CLI and the app read it from here, so neither guesses a size.
  */
-import type { Task } from './config.ts';
+import { TASKS as TASK_SPECS, type Task } from './tasks.ts';
 
 /** One task's input: `height`×`width` pixels cut from the frame as `crop` says. */
 export interface TaskInput {
@@ -18,7 +18,7 @@ export interface TaskInput {
 /** The inputs a model file declares, by task; a task without an entry has none declared. */
 export type ModelInputs = Partial<Record<Task, TaskInput>>;
 
-const TASKS: readonly Task[] = ['classify', 'segment', 'detect'];
+const TASKS: readonly Task[] = TASK_SPECS.map((t) => t.name);
 
 function taskInput(entry: unknown): TaskInput | undefined {
   if (!entry || typeof entry !== 'object') return undefined;
