@@ -44,6 +44,15 @@ describe('what runs', () => {
     expect(runPlan(tiny, 'classify', null, null, 64).inputSizes).toEqual([32, 48, 64]);
   });
 
+  test('the size the model file declares for the task wins over the defaults; a pick or the address over it', () => {
+    const declared = { ...heads, inputs: { classify: { height: 96, width: 96, crop: 'centre-square' as const }, detect: { height: 160, width: 160, crop: 'centre-square' as const } } };
+    expect(runPlan(declared, 'classify', null, null, 512).inputSize).toBe(96);
+    expect(runPlan(declared, 'detect', null, null, 512).inputSize).toBe(160);
+    expect(runPlan(declared, 'segment', null, null, 512).inputSize).toBe(128); // none declared for segment
+    expect(runPlan(declared, 'classify', null, 32, 512).inputSize).toBe(32);
+    expect(runPlan(declared, 'detect', null, null, 128).inputSize).toBe(128);
+  });
+
   test('a size chosen holds for its model and task only; a task the model lacks runs classify', () => {
     const pick = { size: 96, model: heads, task: 'detect' as const };
     expect(runPlan(heads, 'detect', pick, null, 512).inputSize).toBe(96);

@@ -3,6 +3,7 @@
  * request and started again after a crash (e.g. out of memory on a huge file). A request aborted
  * through its signal is cancelled in the worker too.
  */
+import type { ModelInputs } from '../../model/inputSpec.ts';
 import type { ModelConfig } from '../../model/config.ts';
 import type { CachedModelEntry } from '../logic/modelCacheIndex.ts';
 import type { ModelWorkerRequest, ModelWorkerResponse } from './model.worker.ts';
@@ -11,6 +12,8 @@ import { WorkerRpc, type WithoutId } from './workerRpc.ts';
 export interface WorkerModel {
   config: ModelConfig;
   weights: Map<string, Float32Array>;
+  /** The input size and crop the file declares per task; {} if none. */
+  inputs?: ModelInputs;
   entry?: CachedModelEntry;
   cached?: boolean;
   cacheNote?: string;
@@ -53,7 +56,7 @@ export class ModelWorkerClient implements ModelWorker {
     const onProgress = progress && ((m: ModelWorkerResponse) => m.type === 'progress' && progress(m.phase, m.fraction));
     const m = await this.ensure().call(msg, { onProgress, signal });
     if (m.type !== 'model') throw new Error(`unexpected reply from the model worker: ${m.type}`);
-    return { config: m.config, weights: new Map(m.weights), entry: m.entry, cached: m.cached, cacheNote: m.cacheNote };
+    return { config: m.config, weights: new Map(m.weights), inputs: m.inputs ?? {}, entry: m.entry, cached: m.cached, cacheNote: m.cacheNote };
   }
 
   dispose(): void {

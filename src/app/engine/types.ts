@@ -5,6 +5,7 @@
 import type { ModelConfig } from '../../model/config.ts';
 import type { FrameResult } from '../../runtime/types.ts';
 import type { ModelWeights } from '../../model/weights.ts';
+import type { ModelInputs } from '../../model/inputSpec.ts';
 
 /** A model ready to run: its config and float32 weights, and how the app should present it. */
 export interface AppModel {
@@ -16,6 +17,8 @@ export interface AppModel {
   weights: ModelWeights;
   /** False for seeded random weights: predictions mean nothing, spikes are still real. */
   trained: boolean;
+  /** The input size and crop the file declares per task (src/model/inputSpec.ts); {} if none. */
+  inputs?: ModelInputs;
   /** Shown with the name ("untrained — for exploring spikes"). */
   note?: string;
 }

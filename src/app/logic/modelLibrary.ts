@@ -137,7 +137,7 @@ export class ModelLibrary {
         }
       }
       const id = m.entry ? `cache:${m.entry.id}` : `file:${file.name}`;
-      return { model: { id, name: file.name, config: m.config, weights: m.weights, trained: true }, note };
+      return { model: { id, name: file.name, config: m.config, weights: m.weights, inputs: m.inputs, trained: true }, note };
     }, (e) => {
       // The reader's own line already names the file (the CLI prints the same line).
       const reason = oneLine(e);
@@ -151,7 +151,7 @@ export class ModelLibrary {
     return this.load(name, { phase: 'loading from browser storage', fraction: null }, async (options) => {
       const blob = await this.deps.store.file(id);
       const m = await this.deps.worker.request({ type: 'parse', blob, name }, options);
-      return { model: { id: `cache:${id}`, name, config: m.config, weights: m.weights, trained: true }, note: null };
+      return { model: { id: `cache:${id}`, name, config: m.config, weights: m.weights, inputs: m.inputs, trained: true }, note: null };
     }, (e) => `Could not load the cached model: ${oneLine(e)}`);
   }
 

@@ -8,6 +8,7 @@
  */
 import type { ModelConfig } from '../../model/config.ts';
 import { lifOps, type LifOp, type ModelGraph } from '../../model/graph.ts';
+import { inputForTasks } from '../../model/inputSpec.ts';
 import { attentionBlocks } from '../../model/stages.ts';
 import { availableTasks, configForTasks, hasSceneTask, isTaskChoice, taskChoices, tasksFor, type Task, type TaskChoice } from '../../model/tasks.ts';
 import { maskHistogram, taskResults } from '../../tasks/index.ts';
@@ -95,7 +96,9 @@ export function runPlan(model: AppModel | null, taskChoice: TaskChoice, pick: Si
   const tasks = tasksFor(task, modelTasks);
   const scene = hasSceneTask(tasks);
   const chosen = pick && pick.model === model && pick.task === task ? pick.size : addressSize;
-  const defaultSize = scene ? SCENE_INPUT_SIZE : model?.config.numClasses === 1000 ? 224 : 64;
+  // The size the model file declares for these tasks, else 128 for scenes, 224 for ImageNet, 64.
+  const declared = model?.inputs ? inputForTasks(model.inputs, tasks)?.height : undefined;
+  const defaultSize = declared ?? (scene ? SCENE_INPUT_SIZE : model?.config.numClasses === 1000 ? 224 : 64);
   return {
     modelTasks, choices, task, tasks, scene,
     config: model ? configForTasks(model.config, tasks) : null,
