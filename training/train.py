@@ -16,12 +16,8 @@ from __future__ import annotations
 import os
 import sys
 
-try:  # Debian's python3-torch lives under /usr/bin/python3; re-run there if this python lacks torch
-    import torch  # noqa: F401
-except ImportError:  # pragma: no cover
-    if os.path.exists('/usr/bin/python3') and os.path.realpath(sys.executable) != os.path.realpath('/usr/bin/python3'):
-        os.execv('/usr/bin/python3', ['/usr/bin/python3'] + sys.argv)
-    raise
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torch_python  # noqa: E402,F401  (re-runs under Debian's python3 when this one lacks torch)
 
 import argparse
 import json
