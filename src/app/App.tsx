@@ -6,27 +6,37 @@
  * (`useFrameLoop`) — derives what the views show in one place (`logic/view.ts`) and draws it.
  *
  * Address options (for demos and tests): `?backend=auto|webgpu|onnx-wasm|cpu`, `?size=N` (input N×N),
- * `?model=random` (skip the built-in model), `?task=classify|detect|segment|all` (the task switch's start).
+ * `?model=random|<checkpoint URL>`, `?task=classify|detect|segment|all`, `?layer=…&channel=sum|N&t=N`
+ * (the spike map's); the address follows the view (`useAddress`), so a link restores it. Keys: space
+ * pauses and resumes, the right arrow steps one frame (`useKeyboard`).
  */
 import { useMemo, useState, type DragEvent } from 'react';
+import { ActivityStrip } from './components/ActivityStrip.tsx';
 import { AttentionView } from './components/AttentionView.tsx';
 import { BackendStatus } from './components/BackendStatus.tsx';
 import { EnergyPanel } from './components/EnergyPanel.tsx';
 import { FiringRatePanel } from './components/FiringRatePanel.tsx';
 import { FrameControls } from './components/FrameControls.tsx';
+import { FrameDownload } from './components/FrameDownload.tsx';
 import { MembranePlot } from './components/MembranePlot.tsx';
+import { ModeComparisonPanel } from './components/ModeComparisonPanel.tsx';
 import { ModelPicker } from './components/ModelPicker.tsx';
 import { SourcePicker } from './components/SourcePicker.tsx';
 import { SpikeMapView } from './components/SpikeMapView.tsx';
+import { SpikeRaster } from './components/SpikeRaster.tsx';
 import { TaskOverlay } from './components/TaskOverlay.tsx';
 import { TaskPanel } from './components/TaskPanel.tsx';
 import { TopPredictions } from './components/TopPredictions.tsx';
+import { useAddress } from './hooks/useAddress.ts';
 import { useEngine } from './hooks/useEngine.ts';
+import { useFrameDownload } from './hooks/useFrameDownload.ts';
 import { useFrameLoop } from './hooks/useFrameLoop.ts';
+import { useKeyboard } from './hooks/useKeyboard.ts';
 import { useModelLibrary } from './hooks/useModelLibrary.ts';
 import { useModelRun } from './hooks/useModelRun.ts';
+import { useSpikeHistory } from './hooks/useSpikeHistory.ts';
 import { useTestHook } from './hooks/useTestHook.ts';
-import { DEFAULT_PICKS, deriveView, isCheckpointFile, readParams, runPlan, selection, type Picks, type SizePick } from './logic/view.ts';
+import { deriveView, initialPicks, isCheckpointFile, readParams, runPlan, selection, type Picks, type SizePick } from './logic/view.ts';
 import type { TaskChoice } from '../model/tasks.ts';
 import { useFrameSource } from './useFrameSource.ts';
 
@@ -34,11 +44,11 @@ export function App() {
   const params = useMemo(() => readParams(typeof location !== 'undefined' ? location.search : ''), []);
   const src = useFrameSource();
   const engine = useEngine(params.backend);
-  const lib = useModelLibrary(params.randomOnly);
+  const lib = useModelLibrary(params.randomOnly, params.modelUrl);
   const { library, model } = lib;
   const [taskChoice, setTaskChoice] = useState<TaskChoice>(params.task);
   const [sizePick, setSizePick] = useState<SizePick | null>(null);
-  const [picks, setPicks] = useState<Picks>(DEFAULT_PICKS);
+  const [picks, setPicks] = useState<Picks>(() => initialPicks(params));
   const pick = (p: Partial<Picks>) => setPicks((old) => ({ ...old, ...p }));
 
   const eng = engine.choice?.engine ?? null;
@@ -48,13 +58,21 @@ export function App() {
   const hasSpikeMaps = eng?.hasSpikeMaps ?? true;
   const sel = useMemo(() => selection(picks, run.index, hasSpikeMaps, run.membraneLayers), [picks, run.index, hasSpikeMaps, run.membraneLayers]);
   const loop = useFrameLoop(eng, run.loaded ? run.graph : null, src.source, sel.request);
+  const history = useSpikeHistory(loop.frame, run.graph, sel.layer, run.index.shapes.get(sel.layer));
   useTestHook(eng, () => ({
     frames: loop.stats.frames, model: model?.id ?? null, inputSize: plan.inputSize, source: loop.shownSource.current, modelRequests: library.requestsInFlight,
   }));
 
   const view = deriveView({
     params, engine, library: lib, plan, graph: run.graph, loaded: run.loaded, index: run.index, picks, sel,
-    membraneLayers: run.membraneLayers, loop, source: src.source,
+    membraneLayers: run.membraneLayers, loop, source: src.source, history,
+  });
+  useAddress({ params, model, task: taskChoice, picks });
+  const canRun = view.controls.canRun;
+  useKeyboard({ onToggle: () => canRun && (loop.paused ? loop.resume() : loop.pause()), onStep: () => canRun && loop.step() });
+  const download = useFrameDownload({
+    engine: eng, frame: run.loaded && loop.frame?.graph === run.graph ? loop.frame : null, index: run.index, tasks: plan.tasks,
+    modelName: model?.name ?? 'the model', frameNumber: loop.stats.frames,
   });
 
   /** A file dropped or opened: a checkpoint to run, else a picture or video for the source. */
@@ -82,6 +100,7 @@ export function App() {
         </div>
         <BackendStatus {...view.backend} />
         <FrameControls {...view.controls} onPause={loop.pause} onResume={loop.resume} onStep={loop.step} />
+        <FrameDownload {...download} />
       </header>
 
       <div className="grid top-grid">
@@ -96,6 +115,13 @@ export function App() {
       </div>
 
       <FiringRatePanel {...view.firing} onSelect={pickLayer} />
+
+      <ModeComparisonPanel {...view.comparison} selected={sel.layer} onToggle={(compare) => pick({ compare })} />
+
+      <div className="grid two-grid">
+        <SpikeRaster {...view.raster} />
+        <ActivityStrip {...view.activity} onSelect={pickLayer} />
+      </div>
 
       <div className="grid two-grid">
         <SpikeMapView
@@ -114,6 +140,8 @@ export function App() {
         {...view.model}
         onInputSize={(size) => setSizePick({ size, model, task: plan.task })}
         onOpen={(f) => void library.openCheckpoint(f)}
+        onOpenUrl={(url) => void library.openUrl(url)}
+        onCancel={() => library.cancel()}
         onUseCached={(id) => void library.loadCached(id)}
         onDeleteCached={(id) => void library.deleteCached(id)}
         onUseBuiltin={() => void library.useBuiltin(false)}

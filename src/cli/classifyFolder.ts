@@ -8,6 +8,7 @@
  */
 import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { classifyLabels, noDigitIndex } from '../model/classNames.ts';
 import type { LoadedModel } from '../model/loadModel.ts';
 import type { TaskInput } from '../model/inputSpec.ts';
 import { openBackend, type BackendName } from './backends.ts';
@@ -15,23 +16,12 @@ import { CliError } from './cliError.ts';
 import { loadInput } from './input.ts';
 
 const IMAGE_EXT = /\.(png|jpe?g)$/i;
-const NO_DIGIT = /^no[ _-]?digit$/i;
 
 export interface Prediction {
   file: string;
   top5?: { label: string; probability: number }[];
   no_digit?: number;
   error?: string;
-}
-
-/** The classifier's class names: the file's `spikeformer.tasks` `classify.classNames`, else the indices. */
-export function classifyLabels(model: LoadedModel): string[] {
-  const n = model.config.numClasses;
-  try {
-    const names = JSON.parse(model.checkpoint.metadata['spikeformer.tasks'] ?? 'null')?.classify?.classNames;
-    if (Array.isArray(names) && names.length === n && names.every((x) => typeof x === 'string')) return names;
-  } catch { /* no usable names */ }
-  return Array.from({ length: n }, (_, i) => String(i));
 }
 
 /** Softmax of the logits, in float64. */
@@ -58,7 +48,7 @@ export async function classifyFolder(folder: string, out: string, model: LoadedM
   if (files.length === 0) throw new CliError(`${folder}: no .png, .jpg or .jpeg images in this folder`);
   const [height, width] = input.size ?? (input.declared ? [input.declared.height, input.declared.width] : [224, 224]);
   const labels = classifyLabels(model);
-  const noDigit = labels.findIndex((l) => NO_DIGIT.test(l));
+  const noDigit = noDigitIndex(labels);
   const backend = await openBackend(backendName, model, height, width);
   const lines = await open(join(out, 'predictions.jsonl'), 'w');
   const started = performance.now();

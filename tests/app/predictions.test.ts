@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { labelSetFor } from '../../src/app/logic/labels.ts';
-import { formatProbability, softmax, topK } from '../../src/app/logic/predictions.ts';
+import { formatProbability, softmax, topK, UNCERTAIN_BELOW, verdict } from '../../src/app/logic/predictions.ts';
 
 describe('softmax', () => {
   test('sums to 1 and keeps the order of the logits', () => {
@@ -54,4 +54,24 @@ test('formatProbability', () => {
   expect(formatProbability(0.9731)).toBe('97.3 %');
   expect(formatProbability(0.0004)).toBe('<0.1 %');
   expect(formatProbability(0)).toBe('0.0 %');
+});
+
+describe('how far to trust the top class', () => {
+  const labels = labelSetFor(null, 3, ['3', '7', 'no digit']);
+  test('under 0.5 is uncertain; the model\'s "no digit" class is said as such', () => {
+    expect(UNCERTAIN_BELOW).toBe(0.5);
+    expect(verdict(topK([0.49, 0.3, 0.21], 3, labels))).toEqual({ uncertain: true, noDigit: false });
+    expect(verdict(topK([0.5, 0.3, 0.2], 3, labels))).toEqual({ uncertain: false, noDigit: false });
+    expect(verdict(topK([0.1, 0.1, 0.8], 3, labels))).toEqual({ uncertain: false, noDigit: true });
+    expect(verdict([])).toEqual({ uncertain: false, noDigit: false });
+  });
+
+  test('the file\'s class names win where they say more than the label set', () => {
+    expect(labels.name(2)).toBe('no digit');
+    expect(labels.description).toBe("the model file's class names");
+    // The digits' own names: the label set's description stays.
+    expect(labelSetFor('mnist-digits', 10, '0123456789'.split('')).description).toBe('MNIST digits');
+    // A wrong count is ignored.
+    expect(labelSetFor('mnist-digits', 10, ['a']).description).toBe('MNIST digits');
+  });
 });

@@ -28,8 +28,9 @@ function fakeEngine(o: Partial<InferenceEngine> = {}): InferenceEngine {
 
 describe('the address', () => {
   test('backend, size, random model and task; anything else falls back', () => {
-    expect(readParams('?backend=cpu&size=32&model=random&task=all')).toEqual({ backend: 'cpu', size: 32, randomOnly: true, task: 'all' });
-    expect(readParams('?backend=metal&size=33&task=pose')).toEqual({ backend: 'auto', size: null, randomOnly: false, task: 'classify' });
+    const rest = { modelUrl: null, layer: null, channel: 'sum', t: 0 };
+    expect(readParams('?backend=cpu&size=32&model=random&task=all')).toEqual({ backend: 'cpu', size: 32, randomOnly: true, task: 'all', ...rest });
+    expect(readParams('?backend=metal&size=33&task=pose')).toEqual({ backend: 'auto', size: null, randomOnly: false, task: 'classify', ...rest });
     expect(isCheckpointFile('a.PTH') && isCheckpointFile('b.safetensors') && !isCheckpointFile('cat.png')).toBe(true);
   });
 });
@@ -151,6 +152,24 @@ describe('the views', () => {
     expect(v.tasks.segHistogram!.reduce((a, b) => a + b, 0)).toBe(32 * 32);
     expect(v.tasks.unavailable).toBeUndefined();
     expect(v.tasks.choices).toEqual(['classify', 'detect', 'segment', 'all']);
+  });
+
+  test('the whole frame\'s top 5: hidden in detect and segment modes, kept with "all"; an uncertain top is marked', () => {
+    for (const task of ['detect', 'segment'] as const) {
+      const v = deriveView(input(heads, runPlan(heads, task, null, 32, 512), fakeEngine()));
+      expect(v.predictions.predictions).toEqual([]);
+      expect(v.predictions.hidden).toMatch(new RegExp(`^Hidden in ${task} mode: `));
+    }
+    const all = deriveView(input(heads, runPlan(heads, 'all', null, 32, 512), fakeEngine()));
+    expect(all.predictions.hidden).toBeUndefined();
+    expect(all.predictions.predictions).toHaveLength(5);
+    // Random weights: the top class is far from sure.
+    expect(all.predictions.uncertain).toBe(all.predictions.predictions[0].probability < 0.5);
+    // The file's class names, with a "no digit" class.
+    const named = model({ ...TINY_CONFIG, numClasses: 11 }, 'named');
+    const v = deriveView(input({ ...named, classNames: [...'0123456789'.split(''), 'no digit'] }, runPlan(named, 'classify', null, 32, 512), fakeEngine()));
+    expect(v.predictions.labelsNote).toBe("the model file's class names");
+    expect(v.predictions.noDigit).toBe(v.predictions.predictions[0].label === 'no digit');
   });
 
   test('a frame of an earlier graph is not shown', () => {

@@ -30,10 +30,14 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { unzipSync } from 'fflate';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { PNG } from 'pngjs';
 import { build, createServer, preview, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { readNpy } from '../../src/io/npy.ts';
@@ -98,7 +102,7 @@ afterAll(async () => {
  * out the auto-accept of the permission prompt and denies prompts instead, so getUserMedia fails
  * with NotAllowedError although a (fake) camera is there.
  */
-async function launch(webgpu: boolean, { video = clip, camera = 'allow' }: { video?: string; camera?: 'allow' | 'deny' } = {}): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
+async function launch(webgpu: boolean, { video = clip, camera = 'allow', serviceWorkers = 'block' }: { video?: string; camera?: 'allow' | 'deny'; serviceWorkers?: 'allow' | 'block' } = {}): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
   const context = await chromium.launchPersistentContext(mkdtempSync(join(work, 'profile-')), {
     executablePath: CHROMIUM,
     args: [
@@ -109,6 +113,9 @@ async function launch(webgpu: boolean, { video = clip, camera = 'allow' }: { vid
       `--use-file-for-fake-video-capture=${video}`,
     ],
     viewport: { width: 1360, height: 1000 },
+    // The app's service worker (offline use) is tested on its own; elsewhere it is blocked, so that
+    // page.route sees every request and each test starts from the network.
+    serviceWorkers,
   });
   const page = context.pages()[0] ?? (await context.newPage());
   const errors: string[] = [];
@@ -472,4 +479,313 @@ describe.skipIf(!existsSync(CHROMIUM))('app end to end (headless Chromium)', () 
       await server.close();
     }
   }, 120_000);
+
+  test('event-driven vs dense, live: both frame times, identical spikes; the raster and the rate history draw; other backends say why not', async () => {
+    const { context, page, errors } = await launch(true);
+    /** Pixels of the spike colour, and distinct colours, on a canvas. */
+    const colours = (testId: string) => page.getByTestId(testId).evaluate((c: HTMLCanvasElement) => {
+      const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      const seen = new Set<number>();
+      let spike = 0;
+      for (let i = 0; i < d.length; i += 4) {
+        if (d[i] === 0x5e && d[i + 1] === 0xea && d[i + 2] === 0xd4) spike++;
+        seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+      }
+      return { spike, distinct: seen.size };
+    });
+    const msOf = async (testId: string) => parseFloat(((await page.getByTestId(testId).textContent()) ?? '').replace(/[^\d.]/g, '') || 'NaN');
+    try {
+      await page.goto(`${url}?size=32`);
+      await page.getByRole('button', { name: 'Start camera' }).click();
+      await page.getByRole('list', { name: 'Top predictions' }).waitFor({ timeout: 45_000 });
+
+      // The raster of the chosen layer and every layer's rate history fill frame after frame.
+      const raster = page.getByRole('img', { name: /^Spike raster of ConvBlock1_1\.0\.Conv\.lif1: 48 neurons over the last \d+ frames/ });
+      await expect.poll(async () => Number(await raster.getAttribute('data-frames')), { timeout: 30_000 }).toBeGreaterThanOrEqual(3);
+      expect(Number(await raster.getAttribute('data-spikes'))).toBeGreaterThan(0);
+      expect((await colours('spike-raster')).spike).toBeGreaterThan(0);
+      const strip = page.getByRole('img', { name: /^Firing rate of 77 layers over the last \d+ frames/ });
+      await expect.poll(async () => Number(await strip.getAttribute('data-frames')), { timeout: 10_000 }).toBeGreaterThanOrEqual(3);
+      expect((await colours('activity-strip')).distinct).toBeGreaterThan(10);
+
+      // The same frames through the dense kernels: both times, the same spikes, how they were timed.
+      await page.getByRole('button', { name: 'Compare with dense kernels' }).click();
+      await expect(page.getByRole('button', { name: /^Compare with dense kernels/ }).getAttribute('aria-pressed')).resolves.toBe('true');
+      await expect.poll(() => msOf('dense-ms'), { timeout: 90_000 }).toBeGreaterThan(0);
+      expect(await msOf('spike-ms')).toBeGreaterThan(0);
+      await expect(page.getByTestId('spike-check').textContent()).resolves.toBe('identical: the same count in all 77 layers, every time step');
+      const timing = (await page.getByTestId('compare-timing').textContent())!;
+      expect(timing).toMatch(/^(GPU time from timestamp queries|Wall time of each run)/);
+      if (timing.startsWith('GPU time')) {
+        await expect(page.getByRole('img', { name: /^Speed-up per layer against its input firing rate: \d+ spike-driven layers$/ }).getAttribute('aria-label'))
+          .resolves.not.toMatch(/: 0 spike-driven/);
+      }
+      await page.getByText(/The dense pass runs on one frame in \d+/).waitFor();
+      // Frames go on while comparing.
+      const before = await framesDone(page);
+      await expect.poll(() => framesDone(page), { timeout: 60_000 }).toBeGreaterThan(before + 2);
+      await page.getByRole('heading', { name: 'Event-driven vs dense, on your GPU' }).scrollIntoViewIfNeeded();
+      await page.screenshot({ path: join(RESULTS, 'app-compare.png'), fullPage: true });
+
+      // ONNX Runtime: counts only, so no raster and no comparison (each says why); the rate history still draws.
+      await page.goto(`${url}?size=32&backend=onnx-wasm`);
+      await page.getByRole('button', { name: 'Start camera' }).click();
+      await expect(page.getByTestId('compare-unavailable').textContent()).resolves.toMatch(/^ONNX Runtime Web .* runs one compiled model: there is no event-driven and dense pair to time\. The comparison needs the WebGPU backend\.$/);
+      await expect(page.getByTestId('raster-unavailable').textContent()).resolves.toMatch(/^The raster needs the WebGPU or CPU backend/);
+      await expect.poll(async () => Number(await page.getByTestId('activity-strip').getAttribute('data-frames')), { timeout: 45_000 }).toBeGreaterThanOrEqual(1);
+      // The CPU reference: one way of computing, no comparison either.
+      await page.goto(`${url}?size=32&backend=cpu`);
+      await expect(page.getByTestId('compare-unavailable').textContent()).resolves.toMatch(/^The CPU reference computes every neuron in JavaScript/);
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 240_000);
+
+  /** Clicks "Download this frame" and returns the zip's files. */
+  async function downloadFrame(page: Page, name: string): Promise<Record<string, Uint8Array>> {
+    const [download] = await Promise.all([
+      page.waitForEvent('download', { timeout: 60_000 }),
+      page.getByRole('button', { name: 'Download this frame' }).click(),
+    ]);
+    const path = join(work, name);
+    await download.saveAs(path);
+    return unzipSync(readFileSync(path));
+  }
+
+  test('Download this frame (WebGPU): the zip holds what `spikeformer infer --dump-spikes` writes for its input.npy; space and → pause and step', async () => {
+    const { context, page, errors } = await launch(true);
+    try {
+      await page.goto(`${url}?backend=webgpu`);
+      await page.getByText('Digits (tiny, trained)', { exact: true }).waitFor({ timeout: 45_000 });
+      await page.getByRole('button', { name: 'Sample: Handwritten 3' }).click();
+      const predictions = page.getByRole('list', { name: 'Top predictions' });
+      await expect.poll(() => predictions.getByRole('listitem').count(), { timeout: 45_000 }).toBe(5);
+
+      // Keys on the page (not in a control): space pauses and resumes, → steps one frame.
+      await page.locator('h1').click();
+      await page.keyboard.press('Space');
+      await page.getByRole('button', { name: 'Resume' }).waitFor();
+      const paused = await framesDone(page);
+      await page.keyboard.press('ArrowRight');
+      await expect.poll(() => framesDone(page), { timeout: 20_000 }).toBe(paused + 1);
+
+      const files = await downloadFrame(page, 'frame-webgpu.zip');
+      const names = Object.keys(files);
+      for (const f of ['README.txt', 'input.png', 'input.npy', 'logits.npy', 'spikes.json', 'spikes.bin', 'views/firing-rate-per-layer.png']) expect(names).toContain(f);
+      expect(names.some((n) => n.startsWith('views/spike-map-of-convblock1-1-0-conv-lif1'))).toBe(true);
+      const png = PNG.sync.read(Buffer.from(files['input.png']));
+      expect([png.width, png.height]).toEqual([64, 64]);
+      const chart = PNG.sync.read(Buffer.from(files['views/firing-rate-per-layer.png']));
+      expect(chart.width).toBeGreaterThan(200);
+
+      // The CLI on the zip's own input.npy, same model, WebGPU (Dawn in Node on SwiftShader).
+      const dir = join(work, 'frame-webgpu');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'input.npy'), files['input.npy']);
+      execFileSync(process.execPath, [join(ROOT, 'bin/spikeformer.mjs'), 'infer', '--weights', join(ROOT, 'public/models/digits-tiny.safetensors'),
+        '--input', join(dir, 'input.npy'), '--out', join(dir, 'cli'), '--dump-spikes', '--backend', 'webgpu'], { stdio: 'pipe' });
+      const cli = (f: string) => readFileSync(join(dir, 'cli', f));
+      expect(Buffer.from(files['spikes.bin']).equals(cli('spikes.bin'))).toBe(true);
+      const appJson = JSON.parse(new TextDecoder().decode(files['spikes.json'])) as Record<string, unknown>;
+      const cliJson = JSON.parse(cli('spikes.json').toString('utf8')) as Record<string, unknown>;
+      expect(appJson.backend).toMatch(/^WebGPU/);
+      expect({ ...appJson, backend: null }).toEqual({ ...cliJson, backend: null });
+      const appLogits = readNpy(files['logits.npy']).data as Float32Array;
+      const cliLogits = readNpy(cli('logits.npy')).data as Float32Array;
+      expect(appLogits.length).toBe(10);
+      let worst = 0;
+      appLogits.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - cliLogits[i]))));
+      console.info(`download vs infer (webgpu): spikes.bin byte-equal, logits ${Buffer.from(files['logits.npy']).equals(cli('logits.npy')) ? 'bit-equal' : `within ${worst}`}`);
+      expect(worst).toBeLessThanOrEqual(1e-5);
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 150_000);
+
+  test('Download this frame on ONNX Runtime Web: counts only, so no spikes.bin, and the page says so', async () => {
+    const { context, page, errors } = await launch(false);
+    try {
+      await page.goto(`${url}?backend=onnx-wasm&size=32`);
+      await expect.poll(() => page.getByTestId('frame-download-note').textContent(), { timeout: 60_000 })
+        .toMatch(/^ONNX Runtime Web .*: this backend returns per-layer spike counts only: the zip has spikes\.json with the counts but no spikes\.bin/);
+      await page.getByRole('button', { name: 'Sample: Handwritten 3' }).click();
+      await expect.poll(() => page.getByRole('list', { name: 'Top predictions' }).getByRole('listitem').count(), { timeout: 45_000 }).toBe(5);
+      const files = await downloadFrame(page, 'frame-onnx.zip');
+      expect(files['spikes.bin']).toBeUndefined();
+      expect(files['input.npy']).toBeDefined();
+      expect((JSON.parse(new TextDecoder().decode(files['spikes.json'])) as { layers: unknown[] }).layers).toHaveLength(77);
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 120_000);
+
+  test('links restore the view; the layer picker without a mouse; Load from URL (good, 404, no CORS, not a checkpoint, resumed, cancelled)', async () => {
+    const checkpoint = randomSafetensors(defaultConfig({ embedDims: [16, 32, 64, 96], numClasses: 10, timeSteps: 1, depths: [1, 1], labels: 'mnist-digits' }), 6);
+    const cors = { 'access-control-allow-origin': '*', 'access-control-expose-headers': 'content-range, content-length, etag, accept-ranges' };
+    const requests: { path: string; range?: string }[] = [];
+    const held = new Set<ServerResponse>();
+    let truncatedOnce = true;
+    // Another origin than the page's (another port), so CORS applies.
+    const files = createHttpServer((req, res) => {
+      const path = new URL(req.url ?? '/', 'http://x').pathname;
+      requests.push({ path, range: req.headers.range });
+      if (req.method === 'OPTIONS') {
+        res.writeHead(204, { ...cors, 'access-control-allow-headers': 'range, if-range', 'access-control-allow-methods': 'GET' });
+        return res.end();
+      }
+      const serve = (withCors: boolean, breakAt?: number) => {
+        const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+        const start = range ? Number(range[1]) : 0;
+        const body = checkpoint.subarray(start);
+        res.writeHead(start ? 206 : 200, {
+          ...(withCors ? cors : {}), 'content-type': 'application/octet-stream', 'content-length': String(body.length), 'accept-ranges': 'bytes', etag: '"c6"',
+          // A fresh connection each time: Chromium silently retries a request whose reused connection fails.
+          connection: 'close',
+          ...(start ? { 'content-range': `bytes ${start}-${checkpoint.length - 1}/${checkpoint.length}` } : {}),
+        });
+        // Half the body, then (a second later, so that the page has read that half: Chromium drops what
+        // it has not handed over when a body fails) the connection closes.
+        if (breakAt !== undefined) res.write(body.subarray(0, breakAt), () => setTimeout(() => res.socket?.end(), 1000));
+        else res.end(body);
+      };
+      if (path === '/good.safetensors') return serve(true);
+      if (path === '/nocors.safetensors') return serve(false);
+      if (path === '/truncated.safetensors') {
+        const first = truncatedOnce;
+        truncatedOnce = false;
+        return serve(true, first ? checkpoint.length >> 1 : undefined);
+      }
+      if (path === '/junk.safetensors') {
+        res.writeHead(200, { ...cors, 'content-type': 'application/octet-stream' });
+        return res.end(Buffer.alloc(5000, 7));
+      }
+      if (path === '/slow.safetensors') {
+        res.writeHead(200, { ...cors, 'content-length': String(checkpoint.length) });
+        res.write(checkpoint.subarray(0, 1000));
+        held.add(res);
+        return;
+      }
+      res.writeHead(404, cors);
+      res.end('not here');
+    });
+    await new Promise<void>((resolve) => files.listen(0, '127.0.0.1', resolve));
+    // Bounded: it stops itself even if the test does not get to.
+    const stop = setTimeout(() => files.close(), 240_000);
+    stop.unref();
+    const base = `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
+    const { context, page, errors } = await launch(false);
+    const layerParam = () => new URL(page.url()).searchParams.get('layer');
+    const modelId = () => page.evaluate(() => window.__spikeformer!.state().model);
+    const loadUrl = async (path: string) => {
+      await page.getByLabel('Checkpoint URL').fill(`${base}${path}`);
+      await page.getByRole('button', { name: 'Load from URL' }).click();
+    };
+    const alertFor = (text: string) => page.getByRole('alert').filter({ hasText: text });
+    try {
+      // A link: layer, channel and time step come back.
+      await page.goto(`${url}?backend=cpu&size=32&layer=ConvBlock2_1.0.Conv.lif1&channel=3&t=1`);
+      await page.getByText('Digits (tiny, trained)', { exact: true }).waitFor({ timeout: 45_000 });
+      // The spike map's layer menu (the first menu of its panel).
+      const layer = page.locator('section', { has: page.locator('#spikemap-heading') }).getByRole('combobox').first();
+      await expect.poll(() => layer.inputValue(), { timeout: 20_000 }).toBe('ConvBlock2_1.0.Conv.lif1');
+      await expect(page.locator('section', { has: page.locator('#spikemap-heading') }).locator('input[type=number]').inputValue()).resolves.toBe('3');
+      await expect(page.getByRole('slider', { name: /^Time step/ }).inputValue()).resolves.toBe('1');
+      await page.getByRole('button', { name: 'Sample: Handwritten 7' }).click();
+      await expect.poll(() => page.getByRole('list', { name: 'Top predictions' }).getByRole('listitem').count(), { timeout: 45_000 }).toBe(5);
+
+      // The layer picker from the keyboard: the menu, then the firing-rate chart's arrow keys; the address follows.
+      await layer.focus();
+      await page.keyboard.press('ArrowDown');
+      await expect.poll(layerParam, { timeout: 10_000 }).not.toBe('ConvBlock2_1.0.Conv.lif1');
+      const fromMenu = await layer.inputValue();
+      expect(layerParam()).toBe(fromMenu);
+      await page.getByRole('img', { name: 'Firing rate per layer' }).focus();
+      await page.keyboard.press('ArrowRight');
+      await expect.poll(() => layer.inputValue(), { timeout: 10_000 }).not.toBe(fromMenu);
+      const fromChart = await layer.inputValue();
+      await expect.poll(layerParam).toBe(fromChart);
+      expect(new URL(page.url()).searchParams.get('t')).toBe('1');
+      await page.reload();
+      await expect.poll(() => layer.inputValue(), { timeout: 45_000 }).toBe(fromChart);
+
+      // Load from URL: a good file is downloaded, converted, kept, and named in the address.
+      await loadUrl('/good.safetensors');
+      await page.getByText(/dims 16·32·64·96, 2 transformer blocks, 10 classes, T = 1 time step\./).waitFor({ timeout: 60_000 });
+      await page.getByRole('list', { name: 'Cached models' }).getByText('good.safetensors').waitFor({ timeout: 10_000 });
+      await expect.poll(() => new URL(page.url()).searchParams.get('model')).toBe(`${base}/good.safetensors`);
+      const good = await modelId();
+      expect(good).toMatch(/^cache:/);
+
+      // What goes wrong is one line, and the model before runs on.
+      const oneLine = async (text: string) => {
+        await alertFor(text).waitFor({ timeout: 30_000 });
+        expect((await alertFor(text).textContent())!.split('\n')).toHaveLength(1);
+        expect(await modelId()).toBe(good);
+      };
+      await loadUrl('/missing.safetensors');
+      await oneLine(`Could not load ${base}/missing.safetensors: the server answered HTTP 404 Not Found`);
+      await loadUrl('/nocors.safetensors');
+      await oneLine(`Could not load ${base}/nocors.safetensors: the server could not be reached, or it does not let this page read the file (no CORS headers)`);
+      await loadUrl('/junk.safetensors');
+      await oneLine('Could not load junk.safetensors: ');
+      // …and runs frames.
+      await page.getByRole('button', { name: 'Sample: Handwritten 7' }).click();
+      await expect.poll(() => framesDone(page), { timeout: 30_000 }).toBeGreaterThan(0);
+
+      // A body that breaks off half way is resumed with a Range request.
+      await loadUrl('/truncated.safetensors');
+      await page.getByRole('list', { name: 'Cached models' }).getByText('truncated.safetensors').waitFor({ timeout: 60_000 });
+      await expect.poll(modelId, { timeout: 30_000 }).not.toBe(good);
+      expect(requests.filter((r) => r.path === '/truncated.safetensors').map((r) => r.range)).toContain(`bytes=${checkpoint.length >> 1}-`);
+      const resumed = await modelId();
+
+      // A slow server: the progress bar, and Cancel stops it; the model before runs on.
+      await loadUrl('/slow.safetensors');
+      await page.getByRole('status').filter({ hasText: 'slow.safetensors: downloading' }).waitFor({ timeout: 10_000 });
+      await page.getByRole('button', { name: 'Cancel download' }).click();
+      await expect.poll(() => page.getByRole('status').count(), { timeout: 10_000 }).toBe(0);
+      expect(await modelId()).toBe(resumed);
+      expect(await page.getByRole('alert').filter({ hasText: 'slow.safetensors' }).count()).toBe(0);
+      await page.screenshot({ path: join(RESULTS, 'app-load-from-url.png'), fullPage: true });
+
+      // A link naming a model URL loads it.
+      await page.goto(`${url}?backend=cpu&size=32&model=${encodeURIComponent(`${base}/good.safetensors`)}&task=classify`);
+      await page.getByText(/dims 16·32·64·96, 2 transformer blocks, 10 classes, T = 1 time step\./).waitFor({ timeout: 60_000 });
+      expect(await page.getByText('good.safetensors', { exact: true }).count()).toBeGreaterThan(0);
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+      clearTimeout(stop);
+      for (const r of held) r.destroy();
+      files.closeAllConnections();
+      await new Promise((resolve) => files.close(resolve));
+    }
+  }, 240_000);
+
+  test('works offline after the first visit: the service worker keeps the app and the built-in model', async () => {
+    const { context, page, errors } = await launch(true, { serviceWorkers: 'allow' });
+    try {
+      await page.goto(`${url}?size=32`);
+      await page.getByText('Digits (tiny, trained)', { exact: true }).waitFor({ timeout: 45_000 });
+      await expect.poll(() => page.evaluate(() => window.__spikeformerOffline ?? ''), { timeout: 150_000 }).toMatch(/^kept \d+ files$/);
+      console.info(`offline: ${await page.evaluate(() => window.__spikeformerOffline)}`);
+
+      await context.setOffline(true);
+      await page.reload();
+      // The kept page keeps its COOP/COEP headers: still cross-origin isolated.
+      expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+      await page.getByText('Digits (tiny, trained)', { exact: true }).waitFor({ timeout: 60_000 });
+      await page.getByRole('button', { name: 'Sample: Handwritten 3' }).click();
+      await expect.poll(() => page.getByRole('list', { name: 'Top predictions' }).getByRole('listitem').count(), { timeout: 45_000 }).toBe(5);
+      // The network really is off: what was never kept cannot be fetched.
+      expect(await page.evaluate(() => fetch(`/not-kept-${Date.now()}.txt`).then(() => 'online', () => 'offline'))).toBe('offline');
+      await page.screenshot({ path: join(RESULTS, 'app-offline.png'), fullPage: true });
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 240_000);
 });

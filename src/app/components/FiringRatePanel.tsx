@@ -1,6 +1,6 @@
 import { scaleLinear, scaleSequential } from 'd3-scale';
 import { interpolateInferno } from 'd3-scale-chromatic';
-import { useMemo, useState, type MouseEvent } from 'react';
+import { useMemo, useState, type KeyboardEvent, type MouseEvent } from 'react';
 import type { LayerSpikes } from '../../runtime/types.ts';
 import { layerRate } from '../logic/frameTotals.ts';
 import { groupByStage, roleOf } from '../../model/stages.ts';
@@ -100,6 +100,14 @@ export function FiringRatePanel({ layers, selected, onSelect }: Props) {
     return bars.find((b) => px >= b.x - 0.5 && px <= b.x + b.width + 0.5) ?? null;
   };
   const hovered = bars.find((b) => b.name === hover) ?? bars.find((b) => b.name === selected);
+  // Without a mouse: the arrow keys (Home, End) move the chosen layer along the bars.
+  const onKey = (e: KeyboardEvent<HTMLCanvasElement>) => {
+    const i = bars.findIndex((b) => b.name === selected);
+    const next = { ArrowLeft: i - 1, ArrowRight: i + 1, Home: 0, End: bars.length - 1 }[e.key];
+    if (next === undefined || bars.length === 0) return;
+    e.preventDefault();
+    onSelect(bars[Math.max(0, Math.min(bars.length - 1, next))].name);
+  };
   const tableLayers = useThrottled(layers, 1000);
   const total = layers.reduce((acc, l) => {
     acc.ones += l.onesPerStep.reduce((a, b) => a + b, 0);
@@ -113,7 +121,7 @@ export function FiringRatePanel({ layers, selected, onSelect }: Props) {
       <p className="explain">
         Each bar is one layer of spiking (LIF) neurons: the share of them that fired in this frame, averaged over the time
         steps. Low bars mean sparse activity — and work saved, since only spikes trigger computation. Click a bar to see its
-        spike map.
+        spike map (or focus the chart and use the arrow keys).
       </p>
       <div ref={boxRef} className="canvas-box">
         <canvas
@@ -121,6 +129,9 @@ export function FiringRatePanel({ layers, selected, onSelect }: Props) {
           role="img"
           aria-label="Firing rate per layer"
           aria-describedby="rates-summary"
+          aria-keyshortcuts="ArrowLeft ArrowRight Home End"
+          tabIndex={0}
+          onKeyDown={onKey}
           onMouseMove={(e) => setHover(barAt(e)?.name ?? null)}
           onMouseLeave={() => setHover(null)}
           onClick={(e) => {

@@ -1,4 +1,4 @@
-import { useRef } from 'react';
+import { useRef, useState } from 'react';
 import { describeEntry, type CachedModelEntry } from '../logic/modelCacheIndex.ts';
 import type { AppModel } from '../engine/types.ts';
 import type { ModelProgress } from '../logic/modelLibrary.ts';
@@ -15,6 +15,10 @@ interface Props {
   inputSizes: number[];
   onInputSize(size: number): void;
   onOpen(file: File): void;
+  /** "Load from URL": download, convert and keep the checkpoint at this address. */
+  onOpenUrl(url: string): void;
+  /** Stops the download under way. */
+  onCancel(): void;
   onUseCached(id: string): void;
   onDeleteCached(id: string): void;
   onUseBuiltin(): void;
@@ -28,6 +32,7 @@ interface Props {
 export function ModelPicker(props: Props) {
   const { model, loading, error, cached } = props;
   const fileRef = useRef<HTMLInputElement>(null);
+  const [url, setUrl] = useState('');
   const c = model?.config;
   return (
     <section className="panel" aria-labelledby="model-heading">
@@ -82,6 +87,20 @@ export function ModelPicker(props: Props) {
         </label>
       </div>
       <p className="note">Official Meta-SpikeFormer .pth checkpoints or our .safetensors; you can also drop a file anywhere on the page.</p>
+      <form
+        className="controls url-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (url.trim()) props.onOpenUrl(url.trim());
+        }}
+      >
+        <label>
+          Checkpoint URL{' '}
+          <input type="url" value={url} onChange={(e) => setUrl(e.target.value)} placeholder="https://…/model.safetensors" required />
+        </label>
+        <button type="submit">Load from URL</button>
+      </form>
+      <p className="note">The server must allow this page to read the file (CORS); a broken download resumes where the server allows it.</p>
       {loading && (
         <div className="progress" role="status">
           <label>
@@ -89,6 +108,11 @@ export function ModelPicker(props: Props) {
             {loading.fraction !== null ? ` ${Math.round(loading.fraction * 100)} %` : '…'}
             <progress value={loading.fraction ?? undefined} max={1} />
           </label>
+          {loading.cancellable && (
+            <button type="button" onClick={props.onCancel}>
+              Cancel download
+            </button>
+          )}
         </div>
       )}
       {error && (

@@ -1,24 +1,41 @@
-import { formatProbability, type Prediction } from '../logic/predictions.ts';
+import { formatProbability, UNCERTAIN_BELOW, type Prediction } from '../logic/predictions.ts';
 
 interface Props {
   predictions: Prediction[];
   labelsNote: string;
   trained: boolean;
+  /** The top class has less than `UNCERTAIN_BELOW`. */
+  uncertain: boolean;
+  /** The top class is the model's "no digit" class. */
+  noDigit: boolean;
+  /** Why the list is not shown (detect and segment modes). */
+  hidden?: string;
 }
 
-/** The five most probable classes, live, as a list named "Top predictions". */
-export function TopPredictions({ predictions, labelsNote, trained }: Props) {
+/**
+ * The five most probable classes, live, as a list named "Top predictions"; a top class under
+ * `UNCERTAIN_BELOW` is marked uncertain, and the model's "no digit" class is said as such.
+ */
+export function TopPredictions({ predictions, labelsNote, trained, uncertain, noDigit, hidden }: Props) {
   return (
     <section className="panel" aria-labelledby="predictions-heading">
       <h2 id="predictions-heading">Top predictions</h2>
       <p className="explain">Softmax of the head's output, averaged over the time steps; labels: {labelsNote}.</p>
       {!trained && <p className="note">Random weights: these guesses mean nothing, but every spike below is real.</p>}
-      {predictions.length === 0 ? (
+      {hidden ? (
+        <p className="note" data-testid="predictions-hidden">{hidden}</p>
+      ) : predictions.length > 0 && (noDigit || uncertain) && (
+        <p className={`verdict${uncertain ? ' uncertain' : ''}`} data-testid="prediction-verdict">
+          {noDigit ? 'No digit in view' : `Uncertain: “${predictions[0].label}”`}
+          {uncertain && ` — the top class has under ${UNCERTAIN_BELOW * 100} %, less than all the others together`}
+        </p>
+      )}
+      {hidden ? null : predictions.length === 0 ? (
         <p className="note">Waiting for the first frame…</p>
       ) : (
         <ol className="predictions" aria-label="Top predictions">
           {predictions.map((p, i) => (
-            <li key={p.classIndex} className={i === 0 ? 'top' : undefined} title={`class ${p.classIndex}: ${p.fullLabel}`}>
+            <li key={p.classIndex} className={i === 0 ? (uncertain ? 'top uncertain' : 'top') : undefined} title={`class ${p.classIndex}: ${p.fullLabel}`}>
               <span className="pred-label">{p.label}</span>
               <span className="pred-bar" aria-hidden="true">
                 <span style={{ width: `${Math.max(0.5, p.probability * 100)}%` }} />

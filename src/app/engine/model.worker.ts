@@ -4,6 +4,7 @@
  * back into float32 weights, and making seeded random weights.
  */
 import { blobSource } from '../../io/byteSource.ts';
+import { classifyClassNames } from '../../model/classNames.ts';
 import { convertToSafetensors } from '../../model/convertToSafetensors.ts';
 import { loadModel } from '../../model/loadModel.ts';
 import type { ModelInputs } from '../../model/inputSpec.ts';
@@ -22,7 +23,7 @@ export type ModelWorkerRequest =
 
 export type ModelWorkerResponse =
   | { type: 'progress'; id: number; phase: string; fraction: number | null }
-  | { type: 'model'; id: number; config: ModelConfig; weights: [string, Float32Array][]; inputs?: ModelInputs; entry?: CachedModelEntry; cached?: boolean; cacheNote?: string }
+  | { type: 'model'; id: number; config: ModelConfig; weights: [string, Float32Array][]; inputs?: ModelInputs; classNames?: string[]; entry?: CachedModelEntry; cached?: boolean; cacheNote?: string }
   | { type: 'error'; id: number; message: string };
 
 const scope = self as unknown as {
@@ -68,8 +69,8 @@ async function handle(msg: Exclude<ModelWorkerRequest, { type: 'cancel' }>): Pro
     return;
   }
   if (msg.type === 'parse') {
-    const { config, tensors, inputs } = await loadModel(blobSource(msg.blob, msg.name));
-    reply(msg.id, config, modelWeightsFromTensors(tensors), { inputs });
+    const { config, tensors, inputs, checkpoint } = await loadModel(blobSource(msg.blob, msg.name));
+    reply(msg.id, config, modelWeightsFromTensors(tensors), { inputs, classNames: classifyClassNames(checkpoint.metadata, config.numClasses) ?? undefined });
     return;
   }
   progress('reading checkpoint', 0);
@@ -88,12 +89,12 @@ async function handle(msg: Exclude<ModelWorkerRequest, { type: 'cancel' }>): Pro
   }
   progress('loading weights', null);
   const blob = new Blob(converted.chunks as Uint8Array<ArrayBuffer>[]);
-  const { config, tensors, inputs } = await loadModel(blobSource(blob, msg.name));
+  const { config, tensors, inputs, checkpoint } = await loadModel(blobSource(blob, msg.name));
   const entry: CachedModelEntry = {
     id, name: msg.name, bytes: converted.bytes, addedAt: Date.now(),
     summary: { embedDims: config.embedDims, numClasses: config.numClasses, timeSteps: config.timeSteps, kd: config.kd, labels: config.labels },
   };
-  reply(msg.id, config, modelWeightsFromTensors(tensors), { inputs, entry, cached, cacheNote });
+  reply(msg.id, config, modelWeightsFromTensors(tensors), { inputs, classNames: classifyClassNames(checkpoint.metadata, config.numClasses) ?? undefined, entry, cached, cacheNote });
 }
 
 scope.onmessage = (e) => {

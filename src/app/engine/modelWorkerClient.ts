@@ -14,6 +14,8 @@ export interface WorkerModel {
   weights: Map<string, Float32Array>;
   /** The input size and crop the file declares per task; {} if none. */
   inputs?: ModelInputs;
+  /** The classifier's class names the file gives (`spikeformer.tasks`), if any. */
+  classNames?: string[];
   entry?: CachedModelEntry;
   cached?: boolean;
   cacheNote?: string;
@@ -56,7 +58,7 @@ export class ModelWorkerClient implements ModelWorker {
     const onProgress = progress && ((m: ModelWorkerResponse) => m.type === 'progress' && progress(m.phase, m.fraction));
     const m = await this.ensure().call(msg, { onProgress, signal });
     if (m.type !== 'model') throw new Error(`unexpected reply from the model worker: ${m.type}`);
-    return { config: m.config, weights: new Map(m.weights), inputs: m.inputs ?? {}, entry: m.entry, cached: m.cached, cacheNote: m.cacheNote };
+    return { config: m.config, weights: new Map(m.weights), inputs: m.inputs ?? {}, classNames: m.classNames, entry: m.entry, cached: m.cached, cacheNote: m.cacheNote };
   }
 
   dispose(): void {

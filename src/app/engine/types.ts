@@ -3,7 +3,7 @@
  * the CPU reference (both in workers). The app never talks to a runtime directly.
  */
 import type { ModelConfig } from '../../model/config.ts';
-import type { FrameResult } from '../../runtime/types.ts';
+import type { FrameResult, LayerSpikes } from '../../runtime/types.ts';
 import type { ModelWeights } from '../../model/weights.ts';
 import type { ModelInputs } from '../../model/inputSpec.ts';
 
@@ -19,6 +19,10 @@ export interface AppModel {
   trained: boolean;
   /** The input size and crop the file declares per task (src/model/inputSpec.ts); {} if none. */
   inputs?: ModelInputs;
+  /** The classifier's class names the file gives (`spikeformer.tasks` `classify.classNames`), if any. */
+  classNames?: string[];
+  /** The address it was downloaded from ("Load from URL"), kept in the page's address. */
+  url?: string;
   /** Shown with the name ("untrained — for exploring spikes"). */
   note?: string;
 }
@@ -35,6 +39,30 @@ export interface LoadOptions {
 export interface EngineRequest {
   spikeMaps: string[];
   membranes: string[];
+  /**
+   * Also run this frame through the dense baseline kernels and time both modes
+   * (`EngineFrame.comparison`); engines without `compareTiming` ignore it.
+   */
+  compare?: boolean;
+}
+
+/** How a mode comparison times the two runs: GPU timestamp queries per dispatch, or wall time. */
+export type CompareTiming = 'gpu-timestamps' | 'wall';
+
+/** One mode's run of a compared frame. */
+export interface ModeRun {
+  /** The frame's time, ms: GPU time summed over its dispatches (timestamps), else wall time of the run. */
+  ms: number;
+  /** GPU time of each dispatch, by step name (op name, or `op.part`); null without timestamps. */
+  steps: { name: string; ms: number }[] | null;
+  layers: LayerSpikes[];
+}
+
+/** The same frame through the event-driven kernels (`spike`) and the dense baseline (`dense`). */
+export interface ModeComparison {
+  timing: CompareTiming;
+  spike: ModeRun;
+  dense: ModeRun;
 }
 
 export interface EngineFrame extends FrameResult {
@@ -42,6 +70,10 @@ export interface EngineFrame extends FrameResult {
   membranes: Map<string, Float32Array>;
   /** Wall time of this frame in the engine, ms (preprocessing included). */
   ms: number;
+  /** With `EngineRequest.compare` on an engine that can: both modes, timed. */
+  comparison?: ModeComparison;
+  /** Why the comparison asked for could not run (e.g. the dense runtime did not fit). */
+  comparisonError?: string;
 }
 
 /** A frame: an image of any size (centre-cropped and resized by the engine) or a normalized `[3,H,W]` input. */
@@ -64,6 +96,11 @@ export interface InferenceEngine {
    * model returns per-layer spike counts only.
    */
   readonly hasSpikeMaps: boolean;
+  /**
+   * Engines that hold both kernel sets (WebGPU): how `EngineRequest.compare` times event-driven
+   * against dense. Absent where there is one set only (ONNX Runtime, the CPU reference).
+   */
+  readonly compareTiming?: CompareTiming;
   load(model: AppModel, options: LoadOptions): Promise<void>;
   runFrame(frame: FrameInput, request: EngineRequest): Promise<EngineFrame>;
   /** Layers whose membranes this engine can return for the loaded model. */

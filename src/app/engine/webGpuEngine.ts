@@ -2,12 +2,19 @@
  * The WebGPU engine: `WebGpuRuntime` (event-driven spike kernels) on a device of its own, fed by
  * `GpuPreprocessor`. A lost device (driver reset, `device.destroy()`, …) is recreated with the
  * same model and the app carries on; the frame that was in flight fails and is dropped.
+ *
+ * Frames asked to `compare` also run through a second runtime in `mode: 'dense'` (the baseline
+ * that multiplies by zeros), built the first time a comparison is asked for. Both are timed with
+ * timestamp queries where the adapter has them (then a profiled spike runtime runs the frame
+ * too), else by wall time of a counts-only run of each.
  */
 import { buildModelGraph, type ModelGraph } from '../../model/graph.ts';
 import { WebGpuRuntime } from '../../runtime/webgpu/webGpuRuntime.ts';
 import { modelSizeBitmap, preprocessOnCpu } from './frames.ts';
 import { GpuPreprocessor } from '../../runtime/webgpu/preprocess.ts';
-import { EngineEvents, type AppModel, type EngineFrame, type EngineRequest, type FrameInput, type InferenceEngine, type LoadOptions } from './types.ts';
+import {
+  EngineEvents, type AppModel, type CompareTiming, type EngineFrame, type EngineRequest, type FrameInput, type InferenceEngine, type LoadOptions, type ModeComparison, type ModeRun,
+} from './types.ts';
 
 export class WebGpuUnavailableError extends Error {
   constructor(reason: string) {
@@ -33,7 +40,7 @@ export function describeAdapter(adapter: GPUAdapter): string {
   return `${unique.join(' · ') || 'unnamed adapter'}${fallback ? ' (fallback adapter)' : ''}`;
 }
 
-async function openDevice(): Promise<{ adapter: GPUAdapter; device: GPUDevice }> {
+async function openDevice(): Promise<{ adapter: GPUAdapter; device: GPUDevice; timestamps: boolean }> {
   if (typeof navigator === 'undefined' || !navigator.gpu) throw new WebGpuUnavailableError('this browser has no navigator.gpu');
   let adapter: GPUAdapter | null;
   try {
@@ -44,15 +51,18 @@ async function openDevice(): Promise<{ adapter: GPUAdapter; device: GPUDevice }>
   if (!adapter) throw new WebGpuUnavailableError('no WebGPU adapter was found');
   // Big checkpoints at 224×224 need more than the default 128 MiB per binding.
   const l = adapter.limits;
+  // Timestamp queries, where the adapter has them, time the event-driven vs dense comparison.
+  const timestamps = adapter.features.has('timestamp-query');
   const device = await adapter.requestDevice({
     label: 'spikeformer',
+    requiredFeatures: timestamps ? ['timestamp-query'] : [],
     requiredLimits: {
       maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
       maxBufferSize: l.maxBufferSize,
       maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
     },
   });
-  return { adapter, device };
+  return { adapter, device, timestamps };
 }
 
 interface Built {
@@ -62,6 +72,22 @@ interface Built {
   /** The normalized frame `[3, H, W]`, written by `pre` and read by the runtime. */
   frame: GPUBuffer;
   membranes: Set<string>;
+  /** The comparison's runtimes, built the first time a frame asks to compare. */
+  pair: Promise<ComparePair> | null;
+}
+
+/** `dense`: the baseline; `spike`: a profiled event-driven runtime (timestamps only, else the live one). */
+interface ComparePair {
+  spike: WebGpuRuntime | null;
+  dense: WebGpuRuntime;
+}
+
+/** A mode's run with its wall time beside the GPU time. */
+type TimedRun = ModeRun & { wallMs: number };
+
+/** The run as the comparison reports it: GPU time per dispatch, or (`wall`) wall time only. */
+function modeRun(r: TimedRun, wall: boolean): ModeRun {
+  return wall ? { ms: r.wallMs, steps: null, layers: r.layers } : { ms: r.ms, steps: r.steps, layers: r.layers };
 }
 
 export class WebGpuEngine implements InferenceEngine {
@@ -69,6 +95,7 @@ export class WebGpuEngine implements InferenceEngine {
   readonly maxInputSize = 512;
   readonly hasSpikeMaps = true;
   adapterName: string;
+  compareTiming: CompareTiming;
   private device: GPUDevice;
   private built: Built | null = null;
   private loaded: { model: AppModel; options: LoadOptions } | null = null;
@@ -81,16 +108,17 @@ export class WebGpuEngine implements InferenceEngine {
   /** Times the device was recreated (shown in the UI, used by tests). */
   recoveries = 0;
 
-  private constructor(adapter: GPUAdapter, device: GPUDevice) {
+  private constructor(adapter: GPUAdapter, device: GPUDevice, timestamps: boolean) {
     this.device = device;
     this.adapterName = describeAdapter(adapter);
+    this.compareTiming = timestamps ? 'gpu-timestamps' : 'wall';
     this.lost = this.watch(device);
   }
 
   /** Opens a device; rejects with `WebGpuUnavailableError` when WebGPU or an adapter is missing. */
   static async create(): Promise<WebGpuEngine> {
-    const { adapter, device } = await openDevice();
-    return new WebGpuEngine(adapter, device);
+    const { adapter, device, timestamps } = await openDevice();
+    return new WebGpuEngine(adapter, device, timestamps);
   }
 
   subscribe(listener: Parameters<InferenceEngine['subscribe']>[0]): () => void {
@@ -121,13 +149,14 @@ export class WebGpuEngine implements InferenceEngine {
 
   private async recreate(): Promise<void> {
     this.destroyBuilt();
-    const { adapter, device } = await openDevice();
+    const { adapter, device, timestamps } = await openDevice();
     if (this.disposed) {
       device.destroy();
       return;
     }
     this.device = device;
     this.adapterName = describeAdapter(adapter);
+    this.compareTiming = timestamps ? 'gpu-timestamps' : 'wall';
     this.lost = this.watch(device);
     if (this.loaded) this.built = await this.build(this.loaded.model, this.loaded.options);
   }
@@ -137,11 +166,32 @@ export class WebGpuEngine implements InferenceEngine {
     const runtime = await WebGpuRuntime.create(this.device, graph, model.weights, { membranes: options.membranes });
     const pre = new GpuPreprocessor(this.device);
     const frame = this.device.createBuffer({ label: 'normalized frame', size: 3 * options.width * options.height * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
-    return { graph, runtime, pre, frame, membranes: new Set(options.membranes) };
+    return { graph, runtime, pre, frame, membranes: new Set(options.membranes), pair: null };
+  }
+
+  /** The comparison's runtimes for `built` (made once; a failure is kept and reported each time). */
+  private comparePair(built: Built, model: AppModel, options: LoadOptions): Promise<ComparePair> {
+    if (!built.pair) {
+      const device = this.device;
+      const profile = this.compareTiming === 'gpu-timestamps';
+      built.pair = (async () => {
+        const dense = await WebGpuRuntime.create(device, built.graph, model.weights, { mode: 'dense', profile });
+        if (!profile) return { spike: null, dense };
+        try {
+          return { spike: await WebGpuRuntime.create(device, built.graph, model.weights, { mode: 'spike', profile, membranes: options.membranes }), dense };
+        } catch (e) {
+          dense.destroy();
+          throw e;
+        }
+      })();
+      built.pair.catch(() => {}); // reported by the frames that ask
+    }
+    return built.pair;
   }
 
   private destroyBuilt(): void {
     if (!this.built) return;
+    this.built.pair?.then((p) => (p.spike?.destroy(), p.dense.destroy()), () => {});
     this.built.runtime.destroy();
     this.built.pre.destroy();
     this.built.frame.destroy();
@@ -196,8 +246,45 @@ export class WebGpuEngine implements InferenceEngine {
       }
     }
     const membranes = request.membranes.filter((n) => built.membranes.has(n));
-    const result = await Promise.race([built.runtime.run(input, { spikeMaps: request.spikeMaps, membranes }), this.lost]);
-    return { logits: result.logits, layers: result.layers, spikeMaps: result.spikeMaps, membranes: result.membranes, outputs: result.outputs ?? new Map(), tasks: result.tasks, ms: performance.now() - t0 };
+    const asked = { spikeMaps: request.spikeMaps, membranes };
+    let pair: ComparePair | null = null;
+    let comparisonError: string | undefined;
+    if (request.compare) {
+      try {
+        pair = await Promise.race([this.comparePair(built, this.loaded.model, this.loaded.options), this.lost]);
+      } catch (e) {
+        if (e instanceof DeviceLostError) throw e;
+        comparisonError = `the dense runtime could not be built: ${(e as Error).message}`;
+      }
+    }
+    // With timestamps the profiled spike runtime runs the frame itself (its GPU times are the frame's).
+    const timed = await this.timedRun(pair?.spike ?? built.runtime, input, asked);
+    const result = timed.result;
+    let comparison: ModeComparison | undefined;
+    if (pair) {
+      const dense = (await this.timedRun(pair.dense, input, {})).run;
+      if (pair.spike && timed.run.ms > 0 && dense.ms > 0) {
+        comparison = { timing: 'gpu-timestamps', spike: modeRun(timed.run, false), dense: modeRun(dense, false) };
+      } else {
+        // Wall time (no timestamps, or they read 0): a counts-only run of each, so both read back the same.
+        const spike = (await this.timedRun(pair.spike ?? built.runtime, input, {})).run;
+        comparison = { timing: 'wall', spike: modeRun(spike, true), dense: modeRun(dense, true) };
+      }
+    }
+    return {
+      logits: result.logits, layers: result.layers, spikeMaps: result.spikeMaps, membranes: result.membranes, outputs: result.outputs ?? new Map(), tasks: result.tasks,
+      ms: performance.now() - t0, comparison, comparisonError,
+    };
+  }
+
+  /** One run of `runtime`, raced against device loss, with its wall time and (profiled) GPU time. */
+  private async timedRun(runtime: WebGpuRuntime, input: Float32Array | GPUBuffer, request: { spikeMaps?: string[]; membranes?: string[] }) {
+    const t0 = performance.now();
+    const result = await Promise.race([runtime.run(input, request), this.lost]);
+    const wallMs = performance.now() - t0;
+    const steps = result.timings?.map((s) => ({ name: s.name, ms: s.ms })) ?? null;
+    const run: TimedRun = { ms: steps ? steps.reduce((a, s) => a + s.ms, 0) : wallMs, steps, layers: result.layers, wallMs };
+    return { result, run };
   }
 
   /** Test hook: destroys the device as a driver reset would lose it. */

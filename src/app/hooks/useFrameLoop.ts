@@ -3,7 +3,9 @@
  * frame in flight, the rest dropped), runs it on the engine and keeps what the views show (the
  * frame, fps and latency, the sparsity history). Pause, resume and single steps; a still picture
  * runs again when the views ask for other maps. A new source, engine, graph or size starts a new
- * loop: a frame still in flight for the old one is dropped.
+ * loop: a frame still in flight for the old one is dropped. While the view asks to compare
+ * event-driven with dense kernels, one frame in N does (`CompareCadence`: N keeps the dense pass
+ * within a quarter of the frame rate).
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { ModelGraph } from '../../model/graph.ts';
@@ -13,6 +15,7 @@ import { oneLine } from '../logic/errors.ts';
 import { FrameScheduler } from '../logic/frameScheduler.ts';
 import { pickJob, type LoopControl } from '../logic/frameLoop.ts';
 import { frameTotals } from '../logic/frameTotals.ts';
+import { CompareCadence } from '../logic/modeComparison.ts';
 import { RateMeter } from '../logic/rateMeter.ts';
 import { TimeSeriesBuffer } from '../logic/timeSeries.ts';
 import { sameRequest, SPARKLINE_MS, type LoopStats, type ShownFrame } from '../logic/view.ts';
@@ -60,10 +63,14 @@ export function useFrameLoop(engine: InferenceEngine | null, graph: ModelGraph |
     let last: ImageBitmap | null = null;
     const size = graph.inputHeight;
     meter.current.reset();
+    const cadence = new CompareCadence();
     const scheduler = new FrameScheduler<ImageBitmap | null>(async (reuse) => {
       const t0 = performance.now();
       const bitmap = reuse ?? (await modelSizeBitmap(source.element, size, size));
-      const result = await engine.runFrame(bitmap, requestRef.current);
+      const request = requestRef.current;
+      const compare = cadence.due(!!request.compare);
+      const result = await engine.runFrame(bitmap, { ...request, compare });
+      cadence.record(compare, result.comparison);
       if (stopped) return;
       last = bitmap;
       shownSource.current = source.name;

@@ -5,15 +5,16 @@ import { ModelStore } from '../engine/modelStore.ts';
 import { ModelWorkerClient } from '../engine/modelWorkerClient.ts';
 import { ModelLibrary } from '../logic/modelLibrary.ts';
 
-export function useModelLibrary(randomOnly: boolean) {
+/** `url`: a checkpoint to download and run first (`?model=<URL>`); the built-in model if it cannot be. */
+export function useModelLibrary(randomOnly: boolean, url: string | null = null) {
   const [library] = useState(() => {
     const worker = new ModelWorkerClient();
     return new ModelLibrary({ worker, store: new ModelStore(), builtin: (random, options) => builtinOrRandom(worker, random, options) });
   });
   const state = useSyncExternalStore(library.subscribe, library.getState);
   useEffect(() => {
-    library.start(randomOnly);
+    library.start(randomOnly, url);
     return () => library.cancel();
-  }, [library, randomOnly]);
+  }, [library, randomOnly, url]);
   return { ...state, library };
 }

@@ -36,10 +36,19 @@ function numbered(classes: number, why: string): LabelSet {
 }
 
 /**
- * The label set for a model: digit names for `mnist-digits` (10 classes), ImageNet-1k names for
+ * The label set for a model: the class names the file gives (`spikeformer.tasks`), where they say
+ * more than its label set; else digit names for `mnist-digits` (10 classes), ImageNet-1k names for
  * `imagenet-1k` or any unnamed 1000-class model, else "class N".
  */
-export function labelSetFor(labels: string | null, numClasses: number): LabelSet {
+export function labelSetFor(labels: string | null, numClasses: number, classNames?: readonly string[]): LabelSet {
+  const named = namedSet(labels, numClasses);
+  if (classNames?.length === numClasses && !(named.named && classNames.every((n, i) => named.name(i) === n))) {
+    return fromNames("the model file's class names", classNames, numClasses);
+  }
+  return named;
+}
+
+function namedSet(labels: string | null, numClasses: number): LabelSet {
   const key = labels?.toLowerCase() ?? null;
   if (key && DIGIT_LABEL_SETS.has(key) && numClasses === 10) {
     return fromNames('MNIST digits', Array.from({ length: 10 }, (_, i) => String(i)), numClasses);

@@ -7,16 +7,19 @@
  * Plain TypeScript (no React): `useModelLibrary` subscribes to it; tests drive it with a fake
  * worker and store.
  */
-import type { ModelWorker, RequestOptions } from '../engine/modelWorkerClient.ts';
+import type { ModelWorker, RequestOptions, WorkerModel } from '../engine/modelWorkerClient.ts';
 import type { AppModel } from '../engine/types.ts';
 import { isAbort, oneLine } from './errors.ts';
 import { Latest } from './latest.ts';
 import type { CachedModelEntry } from './modelCacheIndex.ts';
+import { downloadModel, fileNameOfUrl, type DownloadOptions, type DownloadResult } from './modelDownload.ts';
 
 export interface ModelProgress {
   phase: string;
   fraction: number | null;
   file: string;
+  /** A download the visitor may cancel ("Load from URL"). */
+  cancellable?: boolean;
 }
 
 export interface LibraryState {
@@ -45,6 +48,8 @@ export interface LibraryDeps {
   store: KeptModels;
   /** The built-in model (with a note when random weights stand in), or random weights. */
   builtin(randomOnly: boolean, options: RequestOptions): Promise<{ model: AppModel; note: string | null }>;
+  /** Downloads a checkpoint ("Load from URL"); `downloadModel` with the page's fetch unless given. */
+  download?(url: string, options: DownloadOptions): Promise<DownloadResult>;
 }
 
 type Loaded = { model: AppModel; note: string | null };
@@ -75,9 +80,19 @@ export class ModelLibrary {
     for (const l of this.listeners) l();
   }
 
-  /** The first model (built-in or random) and the list of kept ones. */
-  start(randomOnly: boolean): void {
-    void this.useBuiltin(randomOnly);
+  /**
+   * The first model (built-in or random, or the checkpoint at `url` when the address names one: the
+   * built-in model runs if that cannot be loaded) and the list of kept ones.
+   */
+  start(randomOnly: boolean, url?: string | null): void {
+    if (url) void this.openUrl(url).then(async () => {
+      if (this.state.model || this.state.progress) return;
+      // The address's model could not be loaded: its error stays said while the built-in one runs.
+      const error = this.state.error;
+      await this.useBuiltin(randomOnly);
+      if (error && !this.state.error) this.set({ error });
+    });
+    else void this.useBuiltin(randomOnly);
     this.deps.store.list().then(
       (cached) => this.set({ cached, cacheAvailable: this.deps.store.available }),
       () => this.set({ cacheAvailable: false }),
@@ -103,7 +118,7 @@ export class ModelLibrary {
       const shown = fraction === null ? null : Math.floor(fraction * 100) / 100;
       const now = this.state.progress;
       if (now?.file === file && now.phase === phase && now.fraction === shown) return;
-      this.set({ progress: { file, phase, fraction: shown } });
+      this.set({ progress: { file, phase, fraction: shown, ...(start.cancellable ? { cancellable: true } : {}) } });
     };
     try {
       const { model, note } = await work({ progress, signal });
@@ -124,25 +139,42 @@ export class ModelLibrary {
 
   /** Converts a checkpoint in the worker (which keeps it in OPFS) and runs it. */
   openCheckpoint(file: File): Promise<void> {
-    return this.load(file.name, { phase: 'reading checkpoint', fraction: 0 }, async (options) => {
-      const m = await this.deps.worker.request({ type: 'convert', file, name: file.name }, options);
-      let note = m.cacheNote ?? null;
-      if (m.entry && m.cached) {
-        // The file is kept, so it is listed even when a later choice means it does not run; and the
-        // model runs even when the list cannot be updated.
-        try {
-          this.set({ cached: await this.deps.store.add(m.entry) });
-        } catch (e) {
-          note = `not listed among the kept models: ${oneLine(e)}`;
-        }
+    return this.load(file.name, { phase: 'reading checkpoint', fraction: 0 }, (options) => this.convert(file, file.name, options),
+      (e) => `Could not open ${named(file.name, e)}`);
+  }
+
+  /**
+   * Downloads the checkpoint at `url` (progress, cancel, resumed when the body breaks off), then
+   * converts and keeps it like an opened file; the model remembers its address (for links).
+   */
+  openUrl(url: string): Promise<void> {
+    const name = fileNameOfUrl(url);
+    const download = this.deps.download ?? downloadModel;
+    return this.load(name, { phase: 'downloading', fraction: 0, cancellable: true }, async (options) => {
+      const { blob } = await download(url, {
+        signal: options.signal,
+        progress: (done, total) => options.progress?.('downloading', total ? Math.min(1, done / total) : null),
+      });
+      const loaded = await this.convert(blob, name, options);
+      return { ...loaded, model: { ...loaded.model, url } };
+    }, (e) => `Could not load ${named(name, e)}`);
+  }
+
+  /** Converts `blob` in the worker (which keeps it in OPFS), lists it among the kept models. */
+  private async convert(blob: Blob, name: string, options: RequestOptions): Promise<Loaded> {
+    const m: WorkerModel = await this.deps.worker.request({ type: 'convert', file: blob, name }, options);
+    let note = m.cacheNote ?? null;
+    if (m.entry && m.cached) {
+      // The file is kept, so it is listed even when a later choice means it does not run; and the
+      // model runs even when the list cannot be updated.
+      try {
+        this.set({ cached: await this.deps.store.add(m.entry) });
+      } catch (e) {
+        note = `not listed among the kept models: ${oneLine(e)}`;
       }
-      const id = m.entry ? `cache:${m.entry.id}` : `file:${file.name}`;
-      return { model: { id, name: file.name, config: m.config, weights: m.weights, inputs: m.inputs, trained: true }, note };
-    }, (e) => {
-      // The reader's own line already names the file (the CLI prints the same line).
-      const reason = oneLine(e);
-      return `Could not open ${reason.startsWith(`${file.name}: `) ? reason : `${file.name}: ${reason}`}`;
-    });
+    }
+    const id = m.entry ? `cache:${m.entry.id}` : `file:${name}`;
+    return { model: { id, name, config: m.config, weights: m.weights, inputs: m.inputs, classNames: m.classNames, trained: true }, note };
   }
 
   /** Runs a kept model. */
@@ -151,7 +183,7 @@ export class ModelLibrary {
     return this.load(name, { phase: 'loading from browser storage', fraction: null }, async (options) => {
       const blob = await this.deps.store.file(id);
       const m = await this.deps.worker.request({ type: 'parse', blob, name }, options);
-      return { model: { id: `cache:${id}`, name, config: m.config, weights: m.weights, inputs: m.inputs, trained: true }, note: null };
+      return { model: { id: `cache:${id}`, name, config: m.config, weights: m.weights, inputs: m.inputs, classNames: m.classNames, trained: true }, note: null };
     }, (e) => `Could not load the cached model: ${oneLine(e)}`);
   }
 
@@ -175,4 +207,10 @@ export class ModelLibrary {
     this.previous = null;
     this.set(prev && prev !== model ? { error: message, model: prev } : { error: message });
   };
+}
+
+/** `e`'s line naming `name` once (the reader's and the download's own lines already name it). */
+function named(name: string, e: unknown): string {
+  const reason = oneLine(e);
+  return reason.startsWith(`${name}: `) || reason.startsWith('http') ? reason : `${name}: ${reason}`;
 }

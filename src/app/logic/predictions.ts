@@ -1,5 +1,20 @@
-/** Logits → probabilities → the top few classes, with their names. */
+/** Logits → probabilities → the top few classes, with their names, and how far to trust them. */
+import { NO_DIGIT } from '../../model/classNames.ts';
 import type { LabelSet } from './labels.ts';
+
+/**
+ * Below this top-1 probability a prediction is shown as uncertain. A fixed 0.5: under it the top
+ * class is less likely than all the others together. The shipped model's evaluation
+ * (training/README) has no calibration curve to choose a better one from; what it does show is
+ * that frames with no digit rarely get a confident answer (≥ 0.9 on 2–4 % of them).
+ */
+export const UNCERTAIN_BELOW = 0.5;
+
+/** What the list's top says: uncertain (below `UNCERTAIN_BELOW`), or the model's "no digit" class. */
+export function verdict(predictions: readonly Prediction[]): { uncertain: boolean; noDigit: boolean } {
+  const top = predictions[0];
+  return { uncertain: !!top && top.probability < UNCERTAIN_BELOW, noDigit: !!top && NO_DIGIT.test(top.fullLabel) };
+}
 
 /** Softmax in float64, shifted by the maximum so large logits do not overflow. */
 export function softmax(logits: ArrayLike<number>): Float64Array {

@@ -17,8 +17,10 @@ import { BACKEND_PREFERENCES, fallbackMessage, requestedMessage, type BackendPre
 import type { AppModel, EngineFrame, EngineRequest } from '../engine/types.ts';
 import type { FrameTotals } from './frameTotals.ts';
 import { labelSetFor } from './labels.ts';
+import { comparisonView } from './modeComparison.ts';
 import type { LibraryState } from './modelLibrary.ts';
-import { softmax, topK } from './predictions.ts';
+import { softmax, topK, verdict, type Prediction } from './predictions.ts';
+import { activityView, EMPTY_HISTORY, rasterView, type SpikeHistory } from './spikeHistory.ts';
 import { channelAt, membraneTrace, type ChannelChoice, type NeuronRef } from './spikeGrid.ts';
 import { SCENE_INPUT_SIZE } from './taskOverlay.ts';
 
@@ -39,21 +41,72 @@ export interface AppParams {
   size: number | null;
   /** `?model=random`: skip the built-in model. */
   randomOnly: boolean;
+  /** `?model=https://…`: the checkpoint to download and run first ("Load from URL"). */
+  modelUrl: string | null;
   task: TaskChoice;
+  /** `?layer=…&channel=sum|N&t=N`: the spike map's layer, channel and time step (null: the default layer). */
+  layer: string | null;
+  channel: ChannelChoice;
+  t: number;
 }
 
-/** `?backend=auto|webgpu|onnx-wasm|cpu&size=N&model=random&task=classify|detect|segment|all`. */
+const wholeNumber = (v: string | null): number | null => (v !== null && /^\d+$/.test(v) ? Number(v) : null);
+
+/**
+ * `?backend=auto|webgpu|onnx-wasm|cpu&size=N&model=random|<http(s) URL>&task=classify|detect|segment|all`
+ * `&layer=<neuron layer>&channel=sum|N&t=N`: what `addressFor` writes, so a link restores the view.
+ */
 export function readParams(search: string): AppParams {
   const p = new URLSearchParams(search);
   const b = p.get('backend');
   const size = Number(p.get('size'));
   const task = p.get('task');
+  const model = p.get('model');
+  const channel = wholeNumber(p.get('channel'));
   return {
     backend: BACKEND_PREFERENCES.includes(b as BackendPreference) ? (b as BackendPreference) : 'auto',
     size: Number.isInteger(size) && size >= 16 && size % 16 === 0 ? size : null,
-    randomOnly: p.get('model') === 'random',
+    randomOnly: model === 'random',
+    modelUrl: model && /^https?:\/\//i.test(model) ? model : null,
     task: isTaskChoice(task) ? task : 'classify',
+    layer: p.get('layer') || null,
+    channel: channel ?? 'sum',
+    t: wholeNumber(p.get('t')) ?? 0,
   };
+}
+
+/** The picks a link asks for (the rest as by default). */
+export function initialPicks(params: AppParams): Picks {
+  return { ...DEFAULT_PICKS, layer: params.layer ?? DEFAULT_LAYER, channel: params.channel, t: params.t };
+}
+
+/** What the address records: the choices a link should restore. */
+export interface AddressState {
+  params: AppParams;
+  /** The model that runs (null while the first one loads: the address keeps its own). */
+  model: AppModel | null;
+  task: TaskChoice;
+  picks: Picks;
+}
+
+/**
+ * The address (`?…`, or '' when everything is as by default) that restores this view: the backend,
+ * the size asked for, the model (random weights, or the URL it was downloaded from; the built-in
+ * model, and files opened from disk, which a link cannot carry, are left out), the task, and the
+ * spike map's layer, channel and time step.
+ */
+export function addressFor({ params, model, task, picks }: AddressState): string {
+  const q = new URLSearchParams();
+  if (params.backend !== 'auto') q.set('backend', params.backend);
+  if (params.size !== null) q.set('size', String(params.size));
+  const modelParam = model ? model.url ?? (model.id.startsWith('random:') ? 'random' : null) : params.modelUrl ?? (params.randomOnly ? 'random' : null);
+  if (modelParam) q.set('model', modelParam);
+  if (task !== 'classify') q.set('task', task);
+  if (picks.layer !== DEFAULT_LAYER) q.set('layer', picks.layer);
+  if (picks.channel !== 'sum') q.set('channel', String(picks.channel));
+  if (picks.t !== 0) q.set('t', String(picks.t));
+  const text = q.toString();
+  return text ? `?${text}` : '';
 }
 
 /** A file given to the page: a checkpoint to open, or something for the source (picture, video). */
@@ -140,9 +193,11 @@ export interface Picks {
   neuron: NeuronRef | null;
   block: string;
   maskOpacity: number;
+  /** Also run frames through the dense kernels and time both (the comparison view's switch). */
+  compare: boolean;
 }
 
-export const DEFAULT_PICKS: Picks = { layer: DEFAULT_LAYER, channel: 'sum', t: 0, neuron: null, block: 'block3.0', maskOpacity: 0.5 };
+export const DEFAULT_PICKS: Picks = { layer: DEFAULT_LAYER, channel: 'sum', t: 0, neuron: null, block: 'block3.0', maskOpacity: 0.5, compare: false };
 
 export interface Selection {
   layer: string;
@@ -162,13 +217,14 @@ export function selection(picks: Picks, index: LayerIndex, hasSpikeMaps: boolean
   if (layer) maps.add(layer);
   if (block) for (const k of ['q_lif', 'k_lif', 'v_lif', 'attn_lif']) maps.add(`${block}.attn.${k}`);
   const memLayer = neuron?.layer ?? layer;
-  return { layer, block, neuron, request: { spikeMaps: [...maps], membranes: memLayer && membraneLayers.has(memLayer) ? [memLayer] : [] } };
+  const membranes = memLayer && membraneLayers.has(memLayer) ? [memLayer] : [];
+  return { layer, block, neuron, request: { spikeMaps: [...maps], membranes, compare: picks.compare || undefined } };
 }
 
 /** Two requests ask for the same (so a view change that asks for nothing new re-runs nothing). */
 export function sameRequest(a: EngineRequest, b: EngineRequest): boolean {
   const same = (x: string[], y: string[]) => x.length === y.length && x.every((v, i) => v === y[i]);
-  return same(a.spikeMaps, b.spikeMaps) && same(a.membranes, b.membranes);
+  return same(a.spikeMaps, b.spikeMaps) && same(a.membranes, b.membranes) && !a.compare === !b.compare;
 }
 
 // ---- the views --------------------------------------------------------------------------------
@@ -202,6 +258,8 @@ export interface ViewInput {
   membraneLayers: ReadonlySet<string>;
   loop: { frame: ShownFrame | null; stats: LoopStats; history: { t: number; v: number }[]; error: string | null; paused: boolean };
   source: { mirrored: boolean } | null;
+  /** Activity over the last frames (`useSpikeHistory`). */
+  history?: SpikeHistory;
 }
 
 /** Boxes and masks of a frame, decoded once per frame (frames are shown many times). */
@@ -229,7 +287,8 @@ export function deriveView(v: ViewInput) {
   const mirrored = v.source?.mirrored ?? false;
   // A frame of an earlier graph (another model, task or size) is not shown.
   const shown = v.loop.frame && v.loop.frame.graph === v.graph ? v.loop.frame : null;
-  const labels = model ? labelSetFor(model.config.labels, model.config.numClasses) : null;
+  const hist = v.history && v.history.graph === v.graph ? v.history : EMPTY_HISTORY;
+  const labels = model ? labelSetFor(model.config.labels, model.config.numClasses, model.classNames) : null;
   const heads = plan.config?.heads ?? null;
   // Boxes and mask: decoded on the GPU by the WebGPU runtime, else on the CPU from the head maps.
   const dec = shown ? decoded(shown) : null;
@@ -260,12 +319,16 @@ export function deriveView(v: ViewInput) {
     ? asked ? requestedMessage(engine, plan.inputSize, v.params.backend) : fallbackMessage(e.choice.fallbackReason, engine, plan.inputSize)
     : null;
   const inputSize = plan.inputSize;
+  // Detect and segment modes: the whole frame's top 5 is not shown ("all" keeps it, with the scene).
+  const sceneOnly = plan.task === 'detect' || plan.task === 'segment';
   return {
     backend: { backend: backendName, adapter: engine?.adapterName ?? null, fallback, events: e.events, error: e.error ?? v.loop.error },
     controls: { paused: v.loop.paused, canRun: !!v.source && v.loaded, fps: v.loop.stats.fps, latencyMs: v.loop.stats.latency, dropped: v.loop.stats.dropped, frames: v.loop.stats.frames },
     overlay: plan.scene ? { inputSize, detections, mask, maskOpacity: v.picks.maskOpacity, mirrored } : null,
     predictions: {
-      predictions: shown && labels ? topK(softmax(shown.result.logits), 5, labels) : [],
+      ...predictionsOf(shown && labels && !sceneOnly ? topK(softmax(shown.result.logits), 5, labels) : []),
+      // A scene's digits are read from the boxes and the mask: one class for the whole frame would mislead.
+      hidden: sceneOnly ? `Hidden in ${plan.task} mode: one class for the whole frame says little about a scene; the ${plan.task === 'detect' ? 'boxes say' : 'mask says'} what is where.` : undefined,
       labelsNote: labels?.description ?? '…',
       trained: model?.trained ?? true,
     },
@@ -295,6 +358,9 @@ export function deriveView(v: ViewInput) {
       blocks: index.blocks, block: sel.block, shapes: index.shapes, maps: shown?.result.spikeMaps ?? new Map<string, Uint8Array>(),
       unavailable: mapsMissing, timeSteps: T, t: tShown, mirrored,
     },
+    comparison: comparisonView(engine, v.picks.compare, v.graph, hist.comparisons, hist.comparisonError),
+    raster: rasterView(hist, sel.layer, layerShape, mapsMissing),
+    activity: activityView(hist, sel.layer),
     model: {
       model, modelNote: lib.note, loading: lib.progress, error: lib.error, cached: lib.cached, cacheAvailable: lib.cacheAvailable,
       inputSize, inputSizes: plan.inputSizes,
@@ -303,3 +369,7 @@ export function deriveView(v: ViewInput) {
 }
 
 export type AppView = ReturnType<typeof deriveView>;
+
+function predictionsOf(predictions: Prediction[]) {
+  return { predictions, ...verdict(predictions) };
+}
