@@ -11,19 +11,20 @@
 //   2 V   same layout as K
 //   3 KV  f32 [T][heads][d][DP]
 
+//@include thread
+
 const MODE: u32 = {{MODE}}u;
 
-struct Uniforms { channels: u32, tokens: u32, heads: u32, d: u32, dp: u32, total: u32, _p0: u32, _p1: u32 }
+struct Uniforms { channels: u32, tokens: u32, heads: u32, d: u32, dp: u32, total: u32 }
 
 @group(0) @binding(0) var<uniform> U: Uniforms;
 @group(0) @binding(1) var<storage, read> K: array<u32>;
 @group(0) @binding(2) var<storage, read> V: array<u32>;
 @group(0) @binding(3) var<storage, read_write> KV: array<f32>;
 
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let idx = (wid.y * nwg.x + wid.x) * 64u + lid;
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(inv: Invocation) {
+  let idx = threadIndex(inv);
   if (idx >= U.total) { return; }
   let j = idx % U.dp;
   var rest = idx / U.dp;

@@ -12,19 +12,20 @@
 //   2 KV  vec4 [T][heads][d][DP/4]
 //   3 O   f32 [T][C][N]
 
+//@include thread
+
 const MODE: u32 = {{MODE}}u;
 
-struct Uniforms { channels: u32, tokens: u32, heads: u32, d: u32, dv: u32, total: u32, scale: f32, _p0: u32 }
+struct Uniforms { channels: u32, tokens: u32, heads: u32, d: u32, dv: u32, total: u32, scale: f32 }
 
 @group(0) @binding(0) var<uniform> U: Uniforms;
 @group(0) @binding(1) var<storage, read> Q: array<u32>;
 @group(0) @binding(2) var<storage, read> KV: array<vec4f>;
 @group(0) @binding(3) var<storage, read_write> O: array<f32>;
 
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let idx = (wid.y * nwg.x + wid.x) * 64u + lid;
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(inv: Invocation) {
+  let idx = threadIndex(inv);
   if (idx >= U.total) { return; }
   let jv = idx % U.dv;
   var rest = idx / U.dv;

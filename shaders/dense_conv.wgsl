@@ -7,7 +7,7 @@
 //
 // Threads: one per (output vec4, group of COLS output columns, output row, step), vec4 index fastest
 // (lanes share the input pixels and read consecutive weights).
-// Epilogue as in spike_conv.wgsl (bias, fused BatchNorm affines, optionally padded output).
+// Epilogue (conv_epilogue.wgsl): bias, fused BatchNorm affines, optionally padded output.
 //
 // Bindings:
 //   0 uniform U
@@ -16,7 +16,8 @@
 //   3 P  vec4  [hasBias + 2·nAffine][OV]
 //   4 O  f32   output
 
-//@include affine
+//@include thread
+//@include conv_epilogue
 
 const COLS: u32 = {{COLS}}u;
 
@@ -25,7 +26,7 @@ struct Uniforms {
   ov: u32, outH: u32, outW: u32, outWQ: u32,
   k: u32, stride: u32, pad: u32, total: u32,
   hasBias: u32, nAffine: u32, xStepStride: u32, outStepStride: u32,
-  outPlaneStride: u32, outRowStride: u32, outOffset: u32, _pad0: u32,
+  outPlaneStride: u32, outRowStride: u32, outOffset: u32,
 }
 
 @group(0) @binding(0) var<uniform> U: Uniforms;
@@ -34,10 +35,9 @@ struct Uniforms {
 @group(0) @binding(3) var<storage, read> P: array<vec4f>;
 @group(0) @binding(4) var<storage, read_write> O: array<f32>;
 
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let idx = (wid.y * nwg.x + wid.x) * 64u + lid;
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(inv: Invocation) {
+  let idx = threadIndex(inv);
   if (idx >= U.total) { return; }
   let ov = idx % U.ov;
   var rest = idx / U.ov;
@@ -46,8 +46,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let t = rest / U.outH;
   let inPlane = U.inH * U.inW;
   let xBase = t * U.xStepStride;
-  var init = vec4f(0.0);
-  if (U.hasBias != 0u) { init = P[ov]; }
+  let init = convBias(ov);
   var acc: array<vec4f, COLS>;
   for (var p = 0u; p < COLS; p++) { acc[p] = init; }
   let maxX = i32(U.inW) - 1;
@@ -75,13 +74,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       }
     }
   }
-  let pBase = U.hasBias;
   for (var a = 0u; a < U.nAffine; a++) {
-    let sc = P[(pBase + 2u * a) * U.ov + ov];
-    let sh = P[(pBase + 2u * a + 1u) * U.ov + ov];
+    let sc = convScale(a, ov, U.ov);
+    let sh = convShift(a, ov, U.ov);
     for (var p = 0u; p < COLS; p++) { acc[p] = affine4(acc[p], sc, sh); }
   }
-  let o = U.outOffset + t * U.outStepStride + oy * U.outRowStride + ox0;
+  let o = convOutputIndex(t, oy, ox0);
   let n = min(COLS, U.outW - ox0);
   for (var j = 0u; j < 4u; j++) {
     let c = ov * 4u + j;

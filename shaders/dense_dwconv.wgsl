@@ -3,7 +3,7 @@
 // 4 channels × 4 consecutive output pixels of a row; no workgroup memory.
 //
 // Threads: one per (channel vec4, group of 4 output columns, output row, step), vec4 fastest.
-// Epilogue as in spike_conv.wgsl.
+// Epilogue (conv_epilogue.wgsl): bias, fused BatchNorm affines, optionally padded output.
 //
 // Bindings:
 //   0 uniform U
@@ -12,14 +12,15 @@
 //   3 P  vec4  [hasBias + 2·nAffine][CV]
 //   4 O  f32   output
 
-//@include affine
+//@include thread
+//@include conv_epilogue
 
 struct Uniforms {
   c: u32, cv: u32, inH: u32, inW: u32,
   outH: u32, outW: u32, outWQ: u32, k: u32,
   stride: u32, pad: u32, total: u32, hasBias: u32,
   nAffine: u32, xStepStride: u32, outStepStride: u32, outPlaneStride: u32,
-  outRowStride: u32, outOffset: u32, _pad0: u32, _pad1: u32,
+  outRowStride: u32, outOffset: u32,
 }
 
 @group(0) @binding(0) var<uniform> U: Uniforms;
@@ -37,10 +38,9 @@ fn load4(base: u32, plane: u32, valid: vec4<bool>) -> vec4f {
     select(0.0, X[base + select(0u, 3u * plane, valid.w)], valid.w));
 }
 
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let idx = (wid.y * nwg.x + wid.x) * 64u + lid;
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(inv: Invocation) {
+  let idx = threadIndex(inv);
   if (idx >= U.total) { return; }
   let cv = idx % U.cv;
   var rest = idx / U.cv;
@@ -51,8 +51,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let c0 = cv * 4u;
   let cvalid = (vec4u(c0) + vec4u(0u, 1u, 2u, 3u)) < vec4u(U.c);
   let xBase = t * U.xStepStride + c0 * inPlane;
-  var init = vec4f(0.0);
-  if (U.hasBias != 0u) { init = P[cv]; }
+  let init = convBias(cv);
   var a0 = init; var a1 = init; var a2 = init; var a3 = init;
   for (var ky = 0u; ky < U.k; ky++) {
     let iy = i32(oy * U.stride + ky) - i32(U.pad);
@@ -71,13 +70,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       if (ix3 >= 0 && ix3 < i32(U.inW)) { a3 = fma(load4(row + u32(ix3), inPlane, cvalid), w, a3); }
     }
   }
-  let pBase = U.hasBias;
   for (var a = 0u; a < U.nAffine; a++) {
-    let sc = P[(pBase + 2u * a) * U.cv + cv];
-    let sh = P[(pBase + 2u * a + 1u) * U.cv + cv];
+    let sc = convScale(a, cv, U.cv);
+    let sh = convShift(a, cv, U.cv);
     a0 = affine4(a0, sc, sh); a1 = affine4(a1, sc, sh); a2 = affine4(a2, sc, sh); a3 = affine4(a3, sc, sh);
   }
-  let o = U.outOffset + t * U.outStepStride + oy * U.outRowStride + ox0;
+  let o = convOutputIndex(t, oy, ox0);
   let n = min(4u, U.outW - ox0);
   for (var j = 0u; j < 4u; j++) {
     let c = c0 + j;

@@ -19,6 +19,9 @@
 // The threshold uniform is the reference's float64 threshold rounded up to f32, so `v ≥ thr` is
 // the same decision for every f32 v.
 //
+// Threads: peaks one per heatmap cell; rank one per candidate cell (the dispatch covers K·h·w,
+// threads past the candidate count return); nms a single thread (@workgroup_size(1)).
+//
 // Bindings (each entry point uses its subset):
 //   0 uniform U
 //   1 HEAT  f32 [K][h][w] centre logits (`det_heatmap`)          peaks, rank, nms
@@ -29,10 +32,12 @@
 //   6 TOPR  the same buffer, read                                nms
 //   7 OUT   u32 [4 + 8·maxKept]                                  nms (write)
 
+//@include thread
+
 struct Uniforms {
   classes: u32, h: u32, w: u32, stride: u32,
   height: u32, width: u32, topK: u32, maxKept: u32,
-  logitThreshold: f32, nmsIou: f32, total: u32, _p0: u32,
+  logitThreshold: f32, nmsIou: f32, total: u32,
 }
 
 struct Candidates { count: atomic<u32>, items: array<u32> }
@@ -47,14 +52,9 @@ struct CandidatesRead { count: u32, items: array<u32> }
 @group(0) @binding(6) var<storage, read> TOPR: array<u32>;
 @group(0) @binding(7) var<storage, read_write> OUT: array<u32>;
 
-fn thread_index(wid: vec3u, nwg: vec3u, lid: u32) -> u32 {
-  return (wid.y * nwg.x + wid.x) * 64u + lid;
-}
-
-@compute @workgroup_size(64)
-fn peaks(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-         @builtin(local_invocation_index) lid: u32) {
-  let idx = thread_index(wid, nwg, lid);
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn peaks(inv: Invocation) {
+  let idx = threadIndex(inv);
   if (idx >= U.total) { return; }
   let plane = U.h * U.w;
   let base = (idx / plane) * plane;
@@ -76,10 +76,9 @@ fn peaks(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   CAND.items[slot] = idx;
 }
 
-@compute @workgroup_size(64)
-fn rank(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = thread_index(wid, nwg, lid);
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn rank(inv: Invocation) {
+  let i = threadIndex(inv);
   let n = CANDR.count;
   if (i >= n) { return; }
   let me = CANDR.items[i];

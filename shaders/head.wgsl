@@ -1,9 +1,11 @@
 // The classifier head, three entry points over small [T][...] vectors:
-//  - spatial_mean: pooled[t][c] = (Σ_n X[t][c][n]) / N  (compensated f32 sum), thread per (c, t);
+//  - spatial_mean: pooled[t][c] = (Σ_n X[t][c][n]) / N  (compensated f32 sum);
+//    threads: one per (c, t), c fastest;
 //  - linear: Y[t][o] = bias[o] + Σ_i W[i][o]·s[t][i] over the head neuron's spikes s; MODE 0 visits
 //    the set bits of the channel-packed spikes (accumulate only), MODE 1 reads 0/1 f32 spikes;
-//    thread per (output vec4, t);
-//  - logits: out[o] = mean over heads of (mean over t of Y_head[t][o]), thread per o.
+//    threads: one per (output vec4, t), vec4 fastest;
+//  - logits: out[o] = mean over heads of (mean over t of Y_head[t][o]); threads: one per o.
+// Each entry point reads only its own uniform fields (the others are packed as 0).
 //
 // Bindings (each entry point uses its own subset):
 //   0 uniform U
@@ -12,9 +14,19 @@
 //   3 P   linear: vec4 [OV] bias
 //   4 O   f32 output
 
+//@include thread
+
 const MODE: u32 = {{MODE}}u;
 
-struct Uniforms { a: u32, b: u32, c: u32, total: u32, steps: u32, heads: u32, xStepStride: u32, _p0: u32 }
+struct Uniforms {
+  total: u32,
+  // spatial_mean: C channels of N positions, input step stride (0: one step for all)
+  channels: u32, positions: u32, xStepStride: u32,
+  // linear: in features, output vec4s OV = ceil(out / 4), out features (logits: features per step)
+  inFeatures: u32, outVecs: u32, outFeatures: u32,
+  // logits: time steps, heads (1, or 2 with head_kd)
+  steps: u32, heads: u32,
+}
 
 @group(0) @binding(0) var<uniform> U: Uniforms;
 @group(0) @binding(1) var<storage, read> X: array<u32>;
@@ -22,67 +34,61 @@ struct Uniforms { a: u32, b: u32, c: u32, total: u32, steps: u32, heads: u32, xS
 @group(0) @binding(3) var<storage, read> P: array<vec4f>;
 @group(0) @binding(4) var<storage, read_write> O: array<f32>;
 
-// U.a = channels, U.b = N
-@compute @workgroup_size(64)
-fn spatial_mean(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                @builtin(local_invocation_index) lid: u32) {
-  let idx = (wid.y * nwg.x + wid.x) * 64u + lid;
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn spatial_mean(inv: Invocation) {
+  let idx = threadIndex(inv);
   if (idx >= U.total) { return; }
-  let c = idx % U.a;
-  let t = idx / U.a;
-  let base = t * U.xStepStride + c * U.b;
+  let c = idx % U.channels;
+  let t = idx / U.channels;
+  let base = t * U.xStepStride + c * U.positions;
   var sum = 0.0;
   var comp = 0.0;
-  for (var n = 0u; n < U.b; n++) {
+  for (var n = 0u; n < U.positions; n++) {
     let x = bitcast<f32>(X[base + n]);
     let s = sum + x;
     comp += select((x - s) + sum, (sum - s) + x, abs(sum) >= abs(x));
     sum = s;
   }
-  O[idx] = (sum + comp) / f32(U.b);
+  O[idx] = (sum + comp) / f32(U.positions);
 }
 
-// U.a = in features, U.b = OV, U.c = out features
-@compute @workgroup_size(64)
-fn linear(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-          @builtin(local_invocation_index) lid: u32) {
-  let idx = (wid.y * nwg.x + wid.x) * 64u + lid;
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn linear(inv: Invocation) {
+  let idx = threadIndex(inv);
   if (idx >= U.total) { return; }
-  let ov = idx % U.b;
-  let t = idx / U.b;
+  let ov = idx % U.outVecs;
+  let t = idx / U.outVecs;
   var acc = P[ov];
   if (MODE == 0u) {
-    let cw = (U.a + 31u) / 32u;
+    let cw = (U.inFeatures + 31u) / 32u;
     for (var w = 0u; w < cw; w++) {
       var word = X[t * cw + w];
       while (word != 0u) {
         let bit = firstTrailingBit(word);
-        acc += W[(w * 32u + bit) * U.b + ov];
+        acc += W[(w * 32u + bit) * U.outVecs + ov];
         word &= word - 1u;
       }
     }
   } else {
-    for (var i = 0u; i < U.a; i++) {
-      acc = fma(vec4f(bitcast<f32>(X[t * U.a + i])), W[i * U.b + ov], acc);
+    for (var i = 0u; i < U.inFeatures; i++) {
+      acc = fma(vec4f(bitcast<f32>(X[t * U.inFeatures + i])), W[i * U.outVecs + ov], acc);
     }
   }
   for (var j = 0u; j < 4u; j++) {
     let o = ov * 4u + j;
-    if (o < U.c) { O[t * U.c + o] = acc[j]; }
+    if (o < U.outFeatures) { O[t * U.outFeatures + o] = acc[j]; }
   }
 }
 
-// U.c = out features (classes)
-@compute @workgroup_size(64)
-fn logits(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-          @builtin(local_invocation_index) lid: u32) {
-  let o = (wid.y * nwg.x + wid.x) * 64u + lid;
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn logits(inv: Invocation) {
+  let o = threadIndex(inv);
   if (o >= U.total) { return; }
   var s0 = 0.0;
   var s1 = 0.0;
   for (var t = 0u; t < U.steps; t++) {
-    s0 += bitcast<f32>(X[t * U.c + o]);
-    s1 += W[(t * U.c + o) / 4u][(t * U.c + o) % 4u];
+    s0 += bitcast<f32>(X[t * U.outFeatures + o]);
+    s1 += W[(t * U.outFeatures + o) / 4u][(t * U.outFeatures + o) % 4u];
   }
   var r = s0 / f32(U.steps);
   if (U.heads > 1u) { r = (r + s1 / f32(U.steps)) / 2.0; }

@@ -7,9 +7,9 @@
 //
 // Specialized by the host: T (time steps), MODE (0: channel-packed bits out[t][c/32][n], bit c%32;
 // 1: token-packed bits out[t][c][n/32], bit n%32; 2: dense 0/1 f32 out[t][c][n]).
-// Threads: MODE 0/2: one per (n, 32-channel word); MODE 1: one per (32-token word, c). Each thread
-// loops over the T steps and its 32 channels (or tokens); counts are reduced per workgroup, then
-// added with one atomicAdd per step.
+// Threads: MODE 0/2: one per (n, 32-channel word), n fastest; MODE 1: one per (32-token word, c),
+// word fastest. Each thread loops over the T steps and its 32 channels (or tokens); counts are
+// reduced per workgroup, then added with one atomicAdd per step (T ≤ WORKGROUP_SIZE).
 //
 // Bindings:
 //   0 uniform U
@@ -19,6 +19,7 @@
 //   4 counts   atomic u32, counts[countBase + t] += spikes of step t
 //   5 M        f32  [T][C][N] membrane h before reset (written only when writeMembrane = 1)
 
+//@include thread
 //@include affine
 
 const T: u32 = {{T}}u;
@@ -44,15 +45,15 @@ struct Uniforms {
 
 var<workgroup> stepCounts: array<atomic<u32>, T>;
 
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(inv: Invocation) {
   // Zeroed explicitly: WGSL zero-initializes workgroup memory, but some implementations let that
   // be switched off for speed (Dawn's `disable_workgroup_init`, which the Node CLI sets on
-  // software adapters for ONNX Runtime). T <= 64 = the workgroup size (checkConfig).
+  // software adapters for ONNX Runtime). T <= 64 = WORKGROUP_SIZE (checkConfig).
+  let lid = inv.local;
   if (lid < T) { atomicStore(&stepCounts[lid], 0u); }
   workgroupBarrier();
-  let idx = (wid.y * nwg.x + wid.x) * 64u + lid;
+  let idx = threadIndex(inv);
   let C = U.channels;
   let N = U.tokens;
   let inRange = idx < U.total;

@@ -9,17 +9,19 @@
 // rounding to 8 bits and the two axes are filtered in one 2-D pass, so values differ from the CPU
 // transform (src/preprocess/image.ts) by about one 8-bit step at most.
 //
-// Threads: one per output pixel.
+// Threads: one per output pixel, x fastest.
 // Bindings:
 //   0 uniform U
 //   1 SRC texture_2d<f32> (rgba8unorm or similar; only rgb is read)
 //   2 O   f32 [3][H][W]
 
+//@include thread
+
 struct Uniforms {
   outW: u32, outH: u32, srcW: u32, srcH: u32,
   x0: f32, y0: f32, scaleX: f32, scaleY: f32,
-  mean: vec4f,
-  invStd: vec4f,
+  mean: vec3f,
+  invStd: vec3f,
 }
 
 @group(0) @binding(0) var<uniform> U: Uniforms;
@@ -45,10 +47,9 @@ fn taps(center: f32, scale: f32, size: u32) -> Taps {
   return Taps(first, last - first, center, 1.0 / filterScale);
 }
 
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let idx = (wid.y * nwg.x + wid.x) * 64u + lid;
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(inv: Invocation) {
+  let idx = threadIndex(inv);
   if (idx >= U.outW * U.outH) { return; }
   let x = idx % U.outW;
   let y = idx / U.outW;
@@ -75,7 +76,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   if (wx != 0.0 && wy != 0.0) { v = clamp(acc / (wx * wy), vec3f(0.0), vec3f(1.0)); }
   // Outside the source (a crop larger than the image) the pixel is black (0), as torchvision pads.
   let plane = U.outW * U.outH;
-  let n = (v - U.mean.rgb) * U.invStd.rgb;
+  let n = (v - U.mean) * U.invStd;
   O[idx] = n.r;
   O[plane + idx] = n.g;
   O[2u * plane + idx] = n.b;

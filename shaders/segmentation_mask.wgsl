@@ -12,9 +12,12 @@
 // One thread per 4 horizontally adjacent pixels (W is a multiple of 4), packed as 4 bytes of a u32
 // (pixel x in byte x % 4, little-endian), so the read-back bytes are the [H][W] mask row-major.
 //
+// Threads: one per 4 pixels of a row (see above), x fastest.
 // Bindings: 0 uniform U; 1 L f32 [K][h][w] (the `seg_logits` output); 2 M u32 [H][W/4].
 
-struct Uniforms { classes: u32, h: u32, w: u32, stride: u32, height: u32, width: u32, total: u32, _p0: u32 }
+//@include thread
+
+struct Uniforms { classes: u32, h: u32, w: u32, stride: u32, height: u32, width: u32, total: u32 }
 
 @group(0) @binding(0) var<uniform> U: Uniforms;
 @group(0) @binding(1) var<storage, read> L: array<f32>;
@@ -29,10 +32,9 @@ fn tap(o: u32, n: u32) -> Tap {
   return Tap(i0, min(i0 + 1u, n - 1u), 1.0 - w1, w1);
 }
 
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let idx = (wid.y * nwg.x + wid.x) * 64u + lid;
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(inv: Invocation) {
+  let idx = threadIndex(inv);
   if (idx >= U.total) { return; }
   let quads = U.width / 4u;
   let y = idx / quads;

@@ -5,9 +5,9 @@
 //
 // Threads: one per (output vec4 of 4 channels, output pixel, step), the vec4 index fastest, so
 // neighbouring lanes share the pixel (same bits, uniform loop) and read consecutive weights.
-// Epilogue: acc starts at the conv bias (if any); then the BatchNorm affines fused into this conv
-// (acc ← acc·scale + shift rounded once, see affine.wgsl, in order); the result is written to a [T][Cout][rows][cols] map,
-// possibly into the interior of a padded map (RepConv's BN-and-pad: the border is filled once).
+// Epilogue (conv_epilogue.wgsl): acc starts at the conv bias (if any); then the BatchNorm affines
+// fused into this conv, in order; the result is written to a [T][Cout][rows][cols] map, possibly
+// into the interior of a padded map (RepConv's BN-and-pad: the border is filled once).
 //
 // Bindings:
 //   0 uniform U
@@ -16,14 +16,15 @@
 //   3 P  vec4  [hasBias + 2·nAffine][OV]: bias, then per affine scale and shift
 //   4 O  f32   output
 
-//@include affine
+//@include thread
+//@include conv_epilogue
 
 struct Uniforms {
   cin: u32, cwin: u32, inH: u32, inW: u32,
   cout: u32, ov: u32, outH: u32, outW: u32,
   k: u32, stride: u32, pad: u32, total: u32,
   hasBias: u32, nAffine: u32, xStepStride: u32, outStepStride: u32,
-  outPlaneStride: u32, outRowStride: u32, outOffset: u32, _pad0: u32,
+  outPlaneStride: u32, outRowStride: u32, outOffset: u32,
 }
 
 @group(0) @binding(0) var<uniform> U: Uniforms;
@@ -32,10 +33,9 @@ struct Uniforms {
 @group(0) @binding(3) var<storage, read> P: array<vec4f>;
 @group(0) @binding(4) var<storage, read_write> O: array<f32>;
 
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let idx = (wid.y * nwg.x + wid.x) * 64u + lid;
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(inv: Invocation) {
+  let idx = threadIndex(inv);
   if (idx >= U.total) { return; }
   let ov = idx % U.ov;
   var rest = idx / U.ov;
@@ -44,8 +44,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let t = rest / U.outH;
   let inPlane = U.inH * U.inW;
   let xBase = t * U.xStepStride;
-  var acc = vec4f(0.0);
-  if (U.hasBias != 0u) { acc = P[ov]; }
+  var acc = convBias(ov);
   for (var ky = 0u; ky < U.k; ky++) {
     let iy = i32(oy * U.stride + ky) - i32(U.pad);
     if (iy < 0 || iy >= i32(U.inH)) { continue; }
@@ -64,13 +63,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       }
     }
   }
-  let pBase = U.hasBias;
-  for (var a = 0u; a < U.nAffine; a++) {
-    acc = affine4(acc, P[(pBase + 2u * a) * U.ov + ov], P[(pBase + 2u * a + 1u) * U.ov + ov]);
-  }
-  let o = U.outOffset + t * U.outStepStride + oy * U.outRowStride + ox;
-  for (var j = 0u; j < 4u; j++) {
-    let c = ov * 4u + j;
-    if (c < U.cout) { O[o + c * U.outPlaneStride] = acc[j]; }
-  }
+  acc = convAffines(acc, ov, U.ov);
+  convStore(convOutputIndex(t, oy, ox), ov * 4u, U.cout, acc);
 }

@@ -4,7 +4,7 @@
 // 4 bits is set adds the tap's weights under a 4-lane select (no multiplications).
 //
 // Threads: one per (channel vec4, output pixel, step), the vec4 index fastest.
-// Epilogue as in spike_conv.wgsl (bias, fused BatchNorm affines, optionally padded output).
+// Epilogue (conv_epilogue.wgsl): bias, fused BatchNorm affines, optionally padded output.
 //
 // Bindings:
 //   0 uniform U
@@ -13,14 +13,15 @@
 //   3 P  vec4  [hasBias + 2·nAffine][CV]
 //   4 O  f32   output
 
-//@include affine
+//@include thread
+//@include conv_epilogue
 
 struct Uniforms {
   c: u32, cv: u32, inH: u32, inW: u32,
   outH: u32, outW: u32, k: u32, stride: u32,
   pad: u32, total: u32, hasBias: u32, nAffine: u32,
   xStepStride: u32, outStepStride: u32, outPlaneStride: u32, outRowStride: u32,
-  outOffset: u32, _pad0: u32, _pad1: u32, _pad2: u32,
+  outOffset: u32,
 }
 
 @group(0) @binding(0) var<uniform> U: Uniforms;
@@ -29,10 +30,9 @@ struct Uniforms {
 @group(0) @binding(3) var<storage, read> P: array<vec4f>;
 @group(0) @binding(4) var<storage, read_write> O: array<f32>;
 
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let idx = (wid.y * nwg.x + wid.x) * 64u + lid;
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(inv: Invocation) {
+  let idx = threadIndex(inv);
   if (idx >= U.total) { return; }
   let cv = idx % U.cv;
   var rest = idx / U.cv;
@@ -43,8 +43,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let wordBase = t * U.xStepStride + ((cv * 4u) / 32u) * inPlane;
   let shift = (cv * 4u) % 32u;
   let lanes = vec4u(1u, 2u, 4u, 8u);
-  var acc = vec4f(0.0);
-  if (U.hasBias != 0u) { acc = P[cv]; }
+  var acc = convBias(cv);
   for (var ky = 0u; ky < U.k; ky++) {
     let iy = i32(oy * U.stride + ky) - i32(U.pad);
     if (iy < 0 || iy >= i32(U.inH)) { continue; }
@@ -57,13 +56,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       }
     }
   }
-  let pBase = U.hasBias;
-  for (var a = 0u; a < U.nAffine; a++) {
-    acc = affine4(acc, P[(pBase + 2u * a) * U.cv + cv], P[(pBase + 2u * a + 1u) * U.cv + cv]);
-  }
-  let o = U.outOffset + t * U.outStepStride + oy * U.outRowStride + ox;
-  for (var j = 0u; j < 4u; j++) {
-    let c = cv * 4u + j;
-    if (c < U.c) { O[o + c * U.outPlaneStride] = acc[j]; }
-  }
+  acc = convAffines(acc, cv, U.cv);
+  convStore(convOutputIndex(t, oy, ox), cv * 4u, U.c, acc);
 }

@@ -11,12 +11,15 @@
 // product w·z is formed as z·hi + z·lo with hi, lo powers of two or 0 (0.75 = 0.5 + 0.25), whose
 // products are exact: one rounding, the same whether or not a compiler fuses it into an fma.
 //
+// Threads: one per output element (x, y, c, step), x fastest.
 // Bindings: 0 uniform U; 1 X f32 [S][C][H][W] (step stride xStepStride, 0 = one step for all);
 //           2 O f32 [S][C][2H][2W].
 
+//@include thread
+
 const MODE: u32 = {{MODE}}u;
 
-struct Uniforms { channels: u32, inH: u32, inW: u32, total: u32, xStepStride: u32, _p0: u32, _p1: u32, _p2: u32 }
+struct Uniforms { channels: u32, inH: u32, inW: u32, total: u32, xStepStride: u32 }
 
 @group(0) @binding(0) var<uniform> U: Uniforms;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
@@ -37,10 +40,9 @@ fn mulw(z: f32, w: f32) -> f32 {
   return z * select(w, 0.5, three) + z * select(0.0, 0.25, three);
 }
 
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let idx = (wid.y * nwg.x + wid.x) * 64u + lid;
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(inv: Invocation) {
+  let idx = threadIndex(inv);
   if (idx >= U.total) { return; }
   let H = U.inH;
   let W = U.inW;

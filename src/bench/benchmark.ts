@@ -11,10 +11,9 @@ import { modelWeightsFromTensors } from '../model/weights.ts';
 import { buildModelGraph, isSpikeValue, type ConvOp } from '../model/graph.ts';
 import { randomModelWeights, randomSmoothImage, seededRandom } from '../runtime/cpu/randomWeights.ts';
 import type { ModelWeights } from '../model/weights.ts';
-import { prepareKernel, storageBuffer } from '../runtime/webgpu/dispatch.ts';
 import { denseConvKernel, denseOutput, spikeConvKernel, type ConvShape } from '../runtime/webgpu/kernels.ts';
 import { packConvWeights, packEpilogue, packSpikes } from '../runtime/webgpu/packing.ts';
-import { PipelineCache } from '../runtime/webgpu/programs.ts';
+import { PipelineCache, prepareKernel, storageBuffer, type Kernel } from '../runtime/webgpu/programs.ts';
 import { WebGpuRuntime, type StepTiming } from '../runtime/webgpu/webGpuRuntime.ts';
 import { exportOnnx } from '../export/onnx.ts';
 import { OnnxRuntimeBackend, type OnnxExecutionProvider, type OrtModule } from '../runtime/onnx/onnxRuntimeBackend.ts';
@@ -286,7 +285,7 @@ async function sweepLayer(device: GPUDevice, op: SweepLayer, rates: number[], re
   const staging = timestamps ? device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }) : null;
   const u = seededRandom(77);
   const out: BenchResult['sweep'] = [];
-  const time = async (k: Awaited<ReturnType<typeof prepareKernel>>): Promise<number> => {
+  const time = async (k: Kernel): Promise<number> => {
     // Warm-up, then `repeat` dispatches in one pass: GPU time from timestamps, else wall time.
     let enc = device.createCommandEncoder();
     k.encode(enc);
@@ -314,16 +313,15 @@ async function sweepLayer(device: GPUDevice, op: SweepLayer, rates: number[], re
     for (let i = 0; i < s.length; i++) { s[i] = u() < rate ? 1 : 0; ones += s[i]; }
     const packed = storageBuffer(device, packSpikes(s, 'channel', 1, cin, h * w));
     const dense = storageBuffer(device, packSpikes(s, 'dense', 1, cin, h * w));
-    const ks = await prepareKernel(device, cache, spikeConvKernel({ ...shape, xStepStride: Math.ceil(cin / 32) * h * w }), [packed, wBuf, pBuf, outBuf]);
-    const kd = await prepareKernel(device, cache, denseConvKernel({ ...shape, xStepStride: cin * h * w }), [dense, wBuf, pBuf, outBuf]);
+    const ks = await prepareKernel(device, cache, spikeConvKernel({ ...shape, xStepStride: Math.ceil(cin / 32) * h * w }), { X: packed, W: wBuf, P: pBuf, O: outBuf });
+    const kd = await prepareKernel(device, cache, denseConvKernel({ ...shape, xStepStride: cin * h * w }), { X: dense, W: wBuf, P: pBuf, O: outBuf });
     const spikeMs = await time(ks);
     const denseMs = await time(kd);
     out.push({
       layer: op.name, shape: { cin, cout, h, w, kernel: op.kernel, stride: op.stride }, macs: cout * oh * ow * cin * op.kernel * op.kernel, rate, measured_rate: ones / s.length,
       'webgpu-spike_ms': spikeMs, 'webgpu-dense_ms': denseMs, speedup: denseMs / spikeMs,
     });
-    packed.destroy();
-    dense.destroy();
+    for (const x of [ks, kd, packed, dense]) x.destroy();
   }
   for (const b of [wBuf, pBuf, outBuf, resolve, staging]) b?.destroy();
   query?.destroy();

@@ -15,9 +15,8 @@ import { loadModel } from '../../src/model/loadModel.ts';
 import { randomModelWeights, randomSmoothImage, seededNormal } from '../../src/runtime/cpu/randomWeights.ts';
 import { CpuReferenceRuntime } from '../../src/runtime/cpu/cpuReferenceRuntime.ts';
 import { upsample } from '../../src/runtime/cpu/ops.ts';
-import { readBuffer, runKernel, storageBuffer } from '../../src/runtime/webgpu/dispatch.ts';
 import { upsampleKernel } from '../../src/runtime/webgpu/kernels.ts';
-import { PipelineCache } from '../../src/runtime/webgpu/programs.ts';
+import { PipelineCache, readBuffer, runKernel, storageBuffer } from '../../src/runtime/webgpu/programs.ts';
 import { WebGpuRuntime } from '../../src/runtime/webgpu/webGpuRuntime.ts';
 import { modelWeightsFromTensors, type ModelWeights } from '../../src/model/weights.ts';
 import { decodeDetections, decodeSegmentation, iou } from '../../src/tasks/index.ts';
@@ -37,7 +36,7 @@ describe('upsample.wgsl vs the CPU reference', () => {
       for (const mode of ['nearest', 'bilinear'] as const) {
         for (const steps of [2, 1]) {
           const out = storageBuffer(device, steps * C * 4 * H * W * 4);
-          await runKernel(device, cache, upsampleKernel({ channels: C, height: H, width: W, steps, xStepStride: C * H * W, mode }), [xBuf, out]);
+          await runKernel(device, cache, upsampleKernel({ channels: C, height: H, width: W, steps, xStepStride: C * H * W, mode }), { X: xBuf, O: out });
           const got = new Float32Array(await readBuffer(device, out, steps * C * 4 * H * W * 4));
           const want = new Float32Array(steps * C * 4 * H * W);
           for (let t = 0; t < steps; t++) want.set(upsample(x.subarray(t * C * H * W, (t + 1) * C * H * W), C, H, W, mode), t * C * 4 * H * W);

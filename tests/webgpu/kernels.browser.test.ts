@@ -6,7 +6,6 @@
 import { beforeAll, describe, expect, test } from 'vitest';
 import { seededNormal, seededRandom } from '../../src/runtime/cpu/randomWeights.ts';
 import { add, batchNorm, batchNormAffine, conv2d, lif, linear, spatialMean, spikeAttention, type BatchNormParams } from '../../src/runtime/cpu/ops.ts';
-import { readBuffer, runKernel, storageBuffer } from '../../src/runtime/webgpu/dispatch.ts';
 import {
   addKernel, attentionKvBytes, attentionKvKernel, attentionQkvKernel, denseConvKernel, denseOutput, lifKernel, linearKernel,
   logitsKernel, spatialMeanKernel, spikeConvKernel, type ConvShape,
@@ -14,7 +13,7 @@ import {
 import {
   packConvWeights, packDepthwiseWeights, packEpilogue, packLifAffines, packLinearWeights, packSpikes, unpackSpikes, type SpikeLayout,
 } from '../../src/runtime/webgpu/packing.ts';
-import { PipelineCache } from '../../src/runtime/webgpu/programs.ts';
+import { PipelineCache, readBuffer, runKernel, storageBuffer } from '../../src/runtime/webgpu/programs.ts';
 import { testDevice } from './gpu.ts';
 
 let device: GPUDevice;
@@ -93,7 +92,7 @@ describe('lif.wgsl: BatchNorm + LIF over T, packed spikes, counts, membranes', (
           const cb = storageBuffer(device, new Uint32Array(2 * T));
           const mb = storageBuffer(device, T * C * N * 4);
           const call = lifKernel({ timeSteps: T, layout, channels: C, positions: N, xStepStride: c.broadcast ? 0 : C * N, nAffine: c.nAffine, countBase: T, writeMembrane: true, threshold: c.threshold });
-          await runKernel(device, cache, call, [xb, pb, ob, cb, mb]);
+          await runKernel(device, cache, call, { X: xb, P: pb, O: ob, counts: cb, M: mb });
           const spikes = unpackSpikes(u32(await readBuffer(device, ob, words * 4)), layout, T, C, N);
           const counts = Array.from(u32(await readBuffer(device, cb, 2 * T * 4)).subarray(T));
           const membrane = f32(await readBuffer(device, mb, T * C * N * 4));
@@ -153,7 +152,7 @@ async function gpuConv(kind: 'spike' | 'dense', x: ArrayBufferView, steps: numbe
   const w = cc.dw ? packDepthwiseWeights(weight, cc.cout, cc.k) : packConvWeights(weight, cc.cout, cc.cin, cc.k);
   const bytes = steps * cc.cout * (oh + 2 * outPad) * (ow + 2 * outPad) * 4;
   const bufs = [storageBuffer(device, x), storageBuffer(device, w), storageBuffer(device, packEpilogue(cc.cout, bias, affines)), storageBuffer(device, init ?? bytes)];
-  await runKernel(device, cache, call, bufs);
+  await runKernel(device, cache, call, { X: bufs[0], W: bufs[1], P: bufs[2], O: bufs[3] });
   const out = f32(await readBuffer(device, bufs[3], bytes));
   bufs.forEach((b) => b.destroy());
   return out;
@@ -224,8 +223,8 @@ describe('attention_kv.wgsl + attention_qkv.wgsl: spike-driven attention', () =>
             const vb = storageBuffer(device, packSpikes(v, dense ? 'dense' : 'token', T, C, N));
             const kvb = storageBuffer(device, attentionKvBytes(shape));
             const ob = storageBuffer(device, T * C * N * 4);
-            await runKernel(device, cache, attentionKvKernel(shape), [kb, vb, kvb]);
-            await runKernel(device, cache, attentionQkvKernel({ ...shape, scale: 0.125 }), [qb, kvb, ob]);
+            await runKernel(device, cache, attentionKvKernel(shape), { K: kb, V: vb, KV: kvb });
+            await runKernel(device, cache, attentionQkvKernel({ ...shape, scale: 0.125 }), { Q: qb, KV: kvb, O: ob });
             const out = f32(await readBuffer(device, ob, T * C * N * 4));
             const ref = new Float32Array(T * C * N);
             for (let t = 0; t < T; t++) {
@@ -246,7 +245,7 @@ describe('add.wgsl and head.wgsl', () => {
     const T = 3, per = 37 * 35;
     const a = randomNormal(per), b = randomNormal(T * per);
     const bufs = [storageBuffer(device, a), storageBuffer(device, b), storageBuffer(device, T * per * 4)];
-    await runKernel(device, cache, addKernel({ perStep: per, steps: T, aStepStride: 0, bStepStride: per }), bufs);
+    await runKernel(device, cache, addKernel({ perStep: per, steps: T, aStepStride: 0, bStepStride: per }), { A: bufs[0], B: bufs[1], O: bufs[2] });
     const out = f32(await readBuffer(device, bufs[2], T * per * 4));
     for (let t = 0; t < T; t++) expect(Array.from(out.subarray(t * per, (t + 1) * per))).toEqual(Array.from(add(a, b.subarray(t * per, (t + 1) * per))));
   });
@@ -254,9 +253,9 @@ describe('add.wgsl and head.wgsl', () => {
   test('spatial mean', async () => {
     const T = 3, C = 37, N = 35;
     const x = randomNormal(T * C * N, 1, 1);
-    const bufs = [storageBuffer(device, x), null, null, storageBuffer(device, T * C * 4)];
+    const bufs = { X: storageBuffer(device, x), O: storageBuffer(device, T * C * 4) };
     await runKernel(device, cache, spatialMeanKernel({ channels: C, positions: N, steps: T, xStepStride: C * N }), bufs);
-    const out = f32(await readBuffer(device, bufs[3]!, T * C * 4));
+    const out = f32(await readBuffer(device, bufs.O, T * C * 4));
     const ref = new Float32Array(T * C);
     for (let t = 0; t < T; t++) ref.set(spatialMean(x.subarray(t * C * N, (t + 1) * C * N), C, N), t * C);
     expect(relDiff(out, ref)).toBeLessThan(3e-7);
@@ -271,7 +270,7 @@ describe('add.wgsl and head.wgsl', () => {
           const w = randomNormal(O * I, 0.1), bias = randomNormal(O, 0.1);
           const bufs = [storageBuffer(device, packSpikes(s, dense ? 'dense' : 'channel', T, I, 1)), storageBuffer(device, packLinearWeights(w, O, I)),
             storageBuffer(device, packEpilogue(O, bias, [])), storageBuffer(device, T * O * 4)];
-          await runKernel(device, cache, linearKernel({ timeSteps: T, inFeatures: I, outFeatures: O, dense }), bufs);
+          await runKernel(device, cache, linearKernel({ timeSteps: T, inFeatures: I, outFeatures: O, dense }), { X: bufs[0], W: bufs[1], P: bufs[2], O: bufs[3] });
           const out = f32(await readBuffer(device, bufs[3], T * O * 4));
           const ref = new Float32Array(T * O);
           for (let t = 0; t < T; t++) ref.set(linear(Float32Array.from(s.subarray(t * I, (t + 1) * I)), w, bias, O), t * O);
@@ -285,9 +284,9 @@ describe('add.wgsl and head.wgsl', () => {
     const T = 3, O = 7;
     const y0 = randomNormal(T * O), y1 = randomNormal(T * O);
     for (const heads of [1, 2]) {
-      const bufs = [storageBuffer(device, y0), storageBuffer(device, y1), null, storageBuffer(device, O * 4)];
+      const bufs = { X: storageBuffer(device, y0), W: storageBuffer(device, y1), O: storageBuffer(device, O * 4) };
       await runKernel(device, cache, logitsKernel({ timeSteps: T, classes: O, heads }), bufs);
-      const out = f32(await readBuffer(device, bufs[3]!, O * 4));
+      const out = f32(await readBuffer(device, bufs.O, O * 4));
       const ref = Float32Array.from({ length: O }, (_, o) => {
         const m = (y: Float32Array) => Math.fround([0, 1, 2].reduce((s, t) => s + y[t * O + o], 0) / T);
         return heads === 1 ? m(y0) : (m(y0) + m(y1)) / 2;

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { seededRandom } from '../../src/runtime/cpu/randomWeights.ts';
 import { centerCrop, normalizeToChw, officialPreprocess, resizeBicubic, resizeShorterSide, resizePreprocess, type RgbImage } from '../../src/preprocess/image.ts';
-import { readBuffer, storageBuffer } from '../../src/runtime/webgpu/dispatch.ts';
+import { readBuffer, storageBuffer } from '../../src/runtime/webgpu/programs.ts';
 import { GpuPreprocessor, preprocessGeometry } from '../../src/runtime/webgpu/preprocess.ts';
 import { testDevice } from './gpu.ts';
 

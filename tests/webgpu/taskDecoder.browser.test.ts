@@ -7,8 +7,7 @@
 import { beforeAll, describe, expect, test } from 'vitest';
 import { DEFAULT_DETECTION_DECODE, type DetectionDecodeParams } from '../../src/model/config.ts';
 import { seededNormal } from '../../src/runtime/cpu/randomWeights.ts';
-import { storageBuffer } from '../../src/runtime/webgpu/dispatch.ts';
-import { PipelineCache } from '../../src/runtime/webgpu/programs.ts';
+import { PipelineCache, storageBuffer } from '../../src/runtime/webgpu/programs.ts';
 import { GpuTaskDecoder } from '../../src/runtime/webgpu/taskDecoder.ts';
 import type { TaskResults } from '../../src/runtime/types.ts';
 import { decodeDetections, decodeSegmentation } from '../../src/tasks/index.ts';

@@ -1,19 +1,20 @@
 /**
- * One program description per kernel: from an op's sizes to the shader program, its uniform words
- * and its thread count (the binding order is documented in each shader's header). The planner
- * (`plan.ts`) and the kernel tests both build their dispatches here, so the uniform layouts live
- * in one place next to the WGSL structs they fill.
+ * One builder per kernel: from an op's sizes to the shader program, its uniform fields by name and
+ * its thread count. The names are those of the shader's `struct Uniforms`; `ProgramInterface.pack`
+ * (programInterface.ts) places them, and the planner packs every step when it builds a plan, so a
+ * name that does not match the WGSL fails there. The bindings, also by name, are given by the
+ * caller (`plan.ts`, the task decoder, the tests).
  */
-import type { ProgramKey } from './plan.ts';
+import type { UniformValues } from './programInterface.ts';
+import type { ProgramKey } from './shaders.ts';
 import type { SpikeLayout } from './packing.ts';
 
 export interface ProgramCall {
   program: ProgramKey;
-  uniforms: number[];
+  /** The shader's uniform fields by name (f32 fields as numbers, flags as booleans). */
+  uniforms: UniformValues;
   threads: number;
 }
-
-export const f32bits = (x: number): number => new Uint32Array(new Float32Array([x]).buffer)[0];
 
 const LAYOUT_MODE: Record<SpikeLayout, number> = { channel: 0, token: 1, dense: 2 };
 
@@ -26,7 +27,10 @@ export function lifKernel(a: {
   const threads = a.layout === 'token' ? c * Math.ceil(n / 32) : Math.ceil(c / 32) * n;
   return {
     program: { shader: 'lif', entry: 'main', defines: { T: a.timeSteps, MODE: LAYOUT_MODE[a.layout] } },
-    uniforms: [c, n, a.xStepStride, a.nAffine, a.countBase, a.writeMembrane ? 1 : 0, threads, f32bits(a.threshold)],
+    uniforms: {
+      channels: c, tokens: n, xStepStride: a.xStepStride, nAffine: a.nAffine, countBase: a.countBase,
+      writeMembrane: a.writeMembrane, total: threads, threshold: a.threshold,
+    },
     threads,
   };
 }
@@ -61,23 +65,29 @@ export interface ConvShape {
 /** Below this many threads at 4 columns each, a dense conv computes 1 column per thread. */
 export const DENSE_SMALL_LAYER_THREADS = 32768;
 
+/** The uniform fields every conv kernel shares: geometry, input step and the epilogue (conv_epilogue.wgsl). */
+function convFields(s: ConvShape, total: number): UniformValues {
+  return {
+    inH: s.h, inW: s.w, outH: s.oh, outW: s.ow, k: s.kernel, stride: s.stride, pad: s.pad, total,
+    hasBias: s.hasBias, nAffine: s.nAffine, xStepStride: s.xStepStride,
+    outStepStride: s.out.stepStride, outPlaneStride: s.out.planeStride, outRowStride: s.out.rowStride, outOffset: s.out.offset,
+  };
+}
+
 /** `spike_conv.wgsl` / `spike_dwconv.wgsl`: event-driven conv over channel-packed spikes. */
 export function spikeConvKernel(s: ConvShape): ProgramCall {
   const ov = Math.ceil(s.cout / 4);
   const threads = s.steps * s.oh * s.ow * ov;
-  const o = s.out;
   if (!s.depthwise) {
     return {
       program: { shader: 'spike_conv', entry: 'main', defines: {} },
-      uniforms: [s.cin, Math.ceil(s.cin / 32), s.h, s.w, s.cout, ov, s.oh, s.ow, s.kernel, s.stride, s.pad, threads,
-        s.hasBias ? 1 : 0, s.nAffine, s.xStepStride, o.stepStride, o.planeStride, o.rowStride, o.offset, 0],
+      uniforms: { ...convFields(s, threads), cin: s.cin, cwin: Math.ceil(s.cin / 32), cout: s.cout, ov },
       threads,
     };
   }
   return {
     program: { shader: 'spike_dwconv', entry: 'main', defines: {} },
-    uniforms: [s.cout, ov, s.h, s.w, s.oh, s.ow, s.kernel, s.stride, s.pad, threads, s.hasBias ? 1 : 0, s.nAffine,
-      s.xStepStride, o.stepStride, o.planeStride, o.rowStride, o.offset, 0, 0, 0],
+    uniforms: { ...convFields(s, threads), c: s.cout, cv: ov },
     threads,
   };
 }
@@ -85,24 +95,21 @@ export function spikeConvKernel(s: ConvShape): ProgramCall {
 /** `dense_conv.wgsl` / `dense_dwconv.wgsl`: register-tiled conv over f32 maps. */
 export function denseConvKernel(s: ConvShape): ProgramCall {
   const ov = Math.ceil(s.cout / 4);
-  const o = s.out;
   if (!s.depthwise) {
     const cols = s.cols ?? (s.steps * s.oh * Math.ceil(s.ow / 4) * ov < DENSE_SMALL_LAYER_THREADS ? 1 : 4);
-    const owq = Math.ceil(s.ow / cols);
-    const threads = s.steps * s.oh * owq * ov;
+    const outWQ = Math.ceil(s.ow / cols);
+    const threads = s.steps * s.oh * outWQ * ov;
     return {
       program: { shader: 'dense_conv', entry: 'main', defines: { COLS: cols } },
-      uniforms: [s.cin, s.h, s.w, s.cout, ov, s.oh, s.ow, owq, s.kernel, s.stride, s.pad, threads, s.hasBias ? 1 : 0, s.nAffine,
-        s.xStepStride, o.stepStride, o.planeStride, o.rowStride, o.offset, 0],
+      uniforms: { ...convFields(s, threads), cin: s.cin, cout: s.cout, ov, outWQ },
       threads,
     };
   }
-  const owq = Math.ceil(s.ow / 4);
-  const threads = s.steps * s.oh * owq * ov;
+  const outWQ = Math.ceil(s.ow / 4);
+  const threads = s.steps * s.oh * outWQ * ov;
   return {
     program: { shader: 'dense_dwconv', entry: 'main', defines: {} },
-    uniforms: [s.cout, ov, s.h, s.w, s.oh, s.ow, owq, s.kernel, s.stride, s.pad, threads, s.hasBias ? 1 : 0, s.nAffine,
-      s.xStepStride, o.stepStride, o.planeStride, o.rowStride, o.offset, 0, 0],
+    uniforms: { ...convFields(s, threads), c: s.cout, cv: ov, outWQ },
     threads,
   };
 }
@@ -110,7 +117,11 @@ export function denseConvKernel(s: ConvShape): ProgramCall {
 /** `add.wgsl`. */
 export function addKernel(a: { perStep: number; steps: number; aStepStride: number; bStepStride: number }): ProgramCall {
   const threads = a.steps * a.perStep;
-  return { program: { shader: 'add', entry: 'main', defines: {} }, uniforms: [a.perStep, threads, a.aStepStride, a.bStepStride], threads };
+  return {
+    program: { shader: 'add', entry: 'main', defines: {} },
+    uniforms: { perStep: a.perStep, total: threads, aStepStride: a.aStepStride, bStepStride: a.bStepStride },
+    threads,
+  };
 }
 
 export interface AttentionShape { timeSteps: number; channels: number; tokens: number; heads: number; dense: boolean }
@@ -122,7 +133,7 @@ export function attentionKvKernel(a: AttentionShape): ProgramCall {
   const threads = a.timeSteps * a.heads * d * dp;
   return {
     program: { shader: 'attention_kv', entry: 'main', defines: { MODE: a.dense ? 1 : 0 } },
-    uniforms: [a.channels, a.tokens, a.heads, d, dp, threads, 0, 0],
+    uniforms: { channels: a.channels, tokens: a.tokens, heads: a.heads, d, dp, total: threads },
     threads,
   };
 }
@@ -139,7 +150,7 @@ export function attentionQkvKernel(a: AttentionShape & { scale: number }): Progr
   const threads = a.timeSteps * a.heads * a.tokens * dv;
   return {
     program: { shader: 'attention_qkv', entry: 'main', defines: { MODE: a.dense ? 1 : 0 } },
-    uniforms: [a.channels, a.tokens, a.heads, d, dv, threads, f32bits(a.scale), 0],
+    uniforms: { channels: a.channels, tokens: a.tokens, heads: a.heads, d, dv, total: threads, scale: a.scale },
     threads,
   };
 }
@@ -149,18 +160,18 @@ export function spatialMeanKernel(a: { channels: number; positions: number; step
   const threads = a.steps * a.channels;
   return {
     program: { shader: 'head', entry: 'spatial_mean', defines: { MODE: 0 } },
-    uniforms: [a.channels, a.positions, 0, threads, a.steps, 0, a.xStepStride, 0],
+    uniforms: { channels: a.channels, positions: a.positions, xStepStride: a.xStepStride, total: threads },
     threads,
   };
 }
 
 /** `head.wgsl` linear over spikes `[T][in]` → `[T][out]`. */
 export function linearKernel(a: { timeSteps: number; inFeatures: number; outFeatures: number; dense: boolean }): ProgramCall {
-  const ov = Math.ceil(a.outFeatures / 4);
-  const threads = a.timeSteps * ov;
+  const outVecs = Math.ceil(a.outFeatures / 4);
+  const threads = a.timeSteps * outVecs;
   return {
     program: { shader: 'head', entry: 'linear', defines: { MODE: a.dense ? 1 : 0 } },
-    uniforms: [a.inFeatures, ov, a.outFeatures, threads, a.timeSteps, 0, 0, 0],
+    uniforms: { inFeatures: a.inFeatures, outVecs, outFeatures: a.outFeatures, total: threads },
     threads,
   };
 }
@@ -169,7 +180,7 @@ export function linearKernel(a: { timeSteps: number; inFeatures: number; outFeat
 export function logitsKernel(a: { timeSteps: number; classes: number; heads: number }): ProgramCall {
   return {
     program: { shader: 'head', entry: 'logits', defines: { MODE: 0 } },
-    uniforms: [0, 0, a.classes, a.classes, a.timeSteps, a.heads, 0, 0],
+    uniforms: { outFeatures: a.classes, total: a.classes, steps: a.timeSteps, heads: a.heads },
     threads: a.classes,
   };
 }
@@ -179,7 +190,7 @@ export function upsampleKernel(a: { channels: number; height: number; width: num
   const threads = a.steps * a.channels * 4 * a.height * a.width;
   return {
     program: { shader: 'upsample', entry: 'main', defines: { MODE: a.mode === 'nearest' ? 0 : 1 } },
-    uniforms: [a.channels, a.height, a.width, threads, a.xStepStride, 0, 0, 0],
+    uniforms: { channels: a.channels, inH: a.height, inW: a.width, total: threads, xStepStride: a.xStepStride },
     threads,
   };
 }
@@ -189,7 +200,10 @@ export function segmentationMaskKernel(a: { classes: number; height: number; wid
   const threads = a.height * (a.width / 4);
   return {
     program: { shader: 'segmentation_mask', entry: 'main', defines: {} },
-    uniforms: [a.classes, a.height / a.stride, a.width / a.stride, a.stride, a.height, a.width, threads, 0],
+    uniforms: {
+      classes: a.classes, h: a.height / a.stride, w: a.width / a.stride, stride: a.stride, height: a.height, width: a.width,
+      total: threads,
+    },
     threads,
   };
 }
@@ -215,8 +229,10 @@ export function detectionDecodeKernel(entry: 'peaks' | 'rank' | 'nms', a: {
   const cells = a.classes * h * w;
   return {
     program: { shader: 'detection_decode', entry, defines: {} },
-    uniforms: [a.classes, h, w, a.stride, a.height, a.width, a.preNmsTopK, a.maxDetections,
-      f32bits(f32AtLeast(a.logitThreshold)), f32bits(a.nmsIou), cells, 0],
+    uniforms: {
+      classes: a.classes, h, w, stride: a.stride, height: a.height, width: a.width, topK: a.preNmsTopK, maxKept: a.maxDetections,
+      logitThreshold: f32AtLeast(a.logitThreshold), nmsIou: a.nmsIou, total: cells,
+    },
     threads: entry === 'nms' ? 1 : cells,
   };
 }

@@ -33,7 +33,7 @@ export function memoryReport(config: ModelConfig, height: number, width: number,
     largestBuffer: { label: largest.label, bytes: largest.size },
     buffers: plan.buffers.length,
     dispatches: plan.steps.length,
-    maxStorageBindings: Math.max(...plan.steps.map((s) => s.bindings.filter((b) => b >= 0).length)),
+    maxStorageBindings: Math.max(...plan.steps.map((s) => Object.keys(s.bindings).length)),
     denseMacs: plan.steps.reduce((a, s) => a + s.macs, 0),
   };
 }

@@ -2,7 +2,9 @@
  * Compiles the model graph into an execution plan for the WebGPU runtime: one list of kernel
  * dispatches (program, uniforms, buffer bindings, thread count) and one list of buffers with
  * their sizes and initial contents. Pure TypeScript, no GPU: the runtime turns the plan into GPU
- * objects once, and the memory report sums its buffers without running anything.
+ * objects once, and the memory report sums its buffers without running anything. Every step's
+ * uniforms are packed by field name and its bindings checked by name against its shader
+ * (`ProgramInterface`) here, so a mismatch between a builder and its WGSL fails at plan time.
  *
  * The graph is walked op by op; nothing of the architecture is encoded here, only local patterns:
  *  - a conv followed by single-use BatchNorms: the BNs become affines (x·scale + shift in f32,
@@ -30,6 +32,8 @@ import {
   packConvWeights, packDepthwiseWeights, packEpilogue, packLifAffines, packLinearWeights, roundUp4,
   spikeWords, type SpikeLayout,
 } from './packing.ts';
+import { align, type UniformValues } from './programInterface.ts';
+import { programInterface, type ProgramKey } from './shaders.ts';
 
 export type RuntimeMode = 'spike' | 'dense';
 
@@ -45,25 +49,16 @@ export interface PlanBuffer {
   init?: () => Float32Array;
 }
 
-export type ShaderName = 'lif' | 'spike_conv' | 'spike_dwconv' | 'dense_conv' | 'dense_dwconv' | 'attention_kv' | 'attention_qkv' | 'add' | 'head' | 'upsample' | 'segmentation_mask' | 'detection_decode';
-
-export interface ProgramKey {
-  shader: ShaderName;
-  entry: string;
-  /** `{{NAME}}` substitutions in the shader source. */
-  defines: Record<string, number>;
-}
-
 export interface PlanStep {
   /** The graph op this dispatch implements (its main op). */
   name: string;
   /** Every graph op folded into this dispatch. */
   ops: string[];
   program: ProgramKey;
-  /** Uniform words (u32; f32 values stored as their bits). */
+  /** The uniform struct packed by field name (`ProgramInterface.pack`; f32 fields as their bits). */
   uniforms: Uint32Array;
-  /** Buffer ids for bindings 1..n (binding 0 is the uniform); -1: binding not used by the entry point. */
-  bindings: number[];
+  /** Buffer ids by binding name: exactly the bindings the entry point uses, the uniform aside. */
+  bindings: Record<string, number>;
   threads: number;
   /** Dense multiply-accumulates of the op per frame, and the neuron layers whose spikes drive it. */
   macs: number;
@@ -126,8 +121,6 @@ interface SpikeValue {
 
 type Value = RealValue | SpikeValue;
 
-const WORKGROUP = 64;
-
 class Planner {
   readonly buffers: PlanBuffer[] = [];
   readonly steps: PlanStep[] = [];
@@ -167,7 +160,7 @@ class Planner {
 
   buffer(role: BufferRole, bytes: number, label: string, init?: () => Float32Array): number {
     const id = this.buffers.length;
-    this.buffers.push({ id, role, size: Math.max(16, Math.ceil(bytes / 16) * 16), label, init });
+    this.buffers.push({ id, role, size: Math.max(16, align(bytes, 16)), label, init });
     if (role === 'activation' || role === 'spikes' || role === 'scratch') this.pooled.add(id);
     return id;
   }
@@ -180,12 +173,14 @@ class Planner {
     });
   }
 
-  private step(s: Omit<PlanStep, 'uniforms'> & { uniforms: number[] }): void {
+  /** Adds a dispatch; its uniforms and bindings must match the shader's declarations (else throws). */
+  private step(s: Omit<PlanStep, 'uniforms'> & { uniforms: UniformValues }): void {
     const index = this.steps.length;
-    const uniforms = Uint32Array.from(s.uniforms.map((u) => u >>> 0));
+    const iface = programInterface(s.program.shader);
+    iface.bind(s.program.entry, s.bindings);
+    const uniforms = iface.pack(s.program.entry, s.uniforms);
     this.steps.push({ ...s, uniforms });
-    for (const b of s.bindings) {
-      if (b < 0) continue;
+    for (const b of Object.values(s.bindings)) {
       const l = this.live.get(b);
       if (l) l.last = index;
       else this.live.set(b, { first: index, last: index });
@@ -302,7 +297,7 @@ class Planner {
       xBuf = x.buffer;
       call = denseConvKernel({ ...shape, xStepStride: x.steps === 1 ? 0 : x.stepStride });
     }
-    this.step({ name: op.name, ops, ...call, bindings: [xBuf, wBuf, pBuf, outBuf], macs, spikeInputs });
+    this.step({ name: op.name, ops, ...call, bindings: { X: xBuf, W: wBuf, P: pBuf, O: outBuf }, macs, spikeInputs });
     this.values.set(out, { kind: 'real', buffer: outBuf, steps, stepStride: cout * ph * pw, affines: toNeuron ? affines : [] });
   }
 
@@ -337,7 +332,7 @@ class Planner {
       });
       this.step({
         name: op.name, ops: primary ? [op.name] : [], ...call,
-        bindings: [x.buffer, params, buf, this.counts, writeMembrane ? membrane! : this.scratchMembrane()],
+        bindings: { X: x.buffer, P: params, O: buf, counts: this.counts, M: writeMembrane ? membrane! : this.scratchMembrane() },
         macs: 0, spikeInputs: [],
         lif: { name: op.name, index, layout, buffer: buf, channels: c, positions: n, membrane: writeMembrane ? membrane : null, primary },
       });
@@ -365,7 +360,7 @@ class Planner {
     const steps = Math.max(a.steps, b.steps);
     const out = this.buffer('activation', steps * per * 4, op.output);
     const call = addKernel({ perStep: per, steps, aStepStride: a.steps === 1 ? 0 : per, bStepStride: b.steps === 1 ? 0 : per });
-    this.step({ name: op.name, ops: [op.name], ...call, bindings: [a.buffer, b.buffer, out], macs: 0, spikeInputs: [] });
+    this.step({ name: op.name, ops: [op.name], ...call, bindings: { A: a.buffer, B: b.buffer, O: out }, macs: 0, spikeInputs: [] });
     this.values.set(op.output, { kind: 'real', buffer: out, steps, stepStride: per, affines: [] });
   }
 
@@ -384,12 +379,12 @@ class Planner {
     const shape = { timeSteps: T, channels: c, tokens: n, heads, dense };
     const kv = this.buffer('scratch', attentionKvBytes(shape), `${op.name} kᵀv`);
     this.step({
-      name: `${op.name}.kTv`, ops: [], ...attentionKvKernel(shape), bindings: [k, v, kv],
+      name: `${op.name}.kTv`, ops: [], ...attentionKvKernel(shape), bindings: { K: k, V: v, KV: kv },
       macs: T * heads * d * d * n, spikeInputs: [lifName(1), lifName(2)],
     });
     const out = this.buffer('activation', T * c * n * 4, op.output);
     this.step({
-      name: op.name, ops: [op.name], ...attentionQkvKernel({ ...shape, scale: op.scale }), bindings: [q, kv, out],
+      name: op.name, ops: [op.name], ...attentionQkvKernel({ ...shape, scale: op.scale }), bindings: { Q: q, KV: kv, O: out },
       macs: T * heads * n * d * d, spikeInputs: [lifName(0)],
     });
     this.values.set(op.output, { kind: 'real', buffer: out, steps: T, stepStride: c * n, affines: [] });
@@ -400,7 +395,7 @@ class Planner {
     const [c, h, w] = this.shape(op.inputs[0]);
     const out = this.buffer('activation', x.steps * c * 4, op.output);
     const call = spatialMeanKernel({ channels: c, positions: h * w, steps: x.steps, xStepStride: x.steps === 1 ? 0 : x.stepStride });
-    this.step({ name: op.name, ops: [op.name], ...call, bindings: [x.buffer, -1, -1, out], macs: 0, spikeInputs: [] });
+    this.step({ name: op.name, ops: [op.name], ...call, bindings: { X: x.buffer, O: out }, macs: 0, spikeInputs: [] });
     this.values.set(op.output, { kind: 'real', buffer: out, steps: x.steps, stepStride: c, affines: [] });
   }
 
@@ -416,7 +411,7 @@ class Planner {
     const pBuf = this.buffer('params', ov * 16, bKey, () => packEpilogue(outFeatures, this.weight(bKey), []));
     const out = this.buffer('activation', this.T * outFeatures * 4, op.output);
     this.step({
-      name: op.name, ops: [op.name], ...linearKernel({ timeSteps: this.T, inFeatures, outFeatures, dense }), bindings: [x, wBuf, pBuf, out],
+      name: op.name, ops: [op.name], ...linearKernel({ timeSteps: this.T, inFeatures, outFeatures, dense }), bindings: { X: x, W: wBuf, P: pBuf, O: out },
       macs: this.T * inFeatures * outFeatures, spikeInputs: [(this.values.get(op.inputs[0]) as SpikeValue).lif],
     });
     this.values.set(op.output, { kind: 'real', buffer: out, steps: this.T, stepStride: outFeatures, affines: [] });
@@ -435,7 +430,7 @@ class Planner {
     else this.outputs.push({ name: op.output, buffer: buf, elements });
     this.step({
       name: op.name, ops: [op.name], ...logitsKernel({ timeSteps: this.T, classes: elements, heads: ys.length }),
-      bindings: [ys[0].buffer, (ys[1] ?? ys[0]).buffer, -1, buf], macs: 0, spikeInputs: [],
+      bindings: { X: ys[0].buffer, W: (ys[1] ?? ys[0]).buffer, O: buf }, macs: 0, spikeInputs: [],
     });
     this.values.set(op.output, { kind: 'real', buffer: buf, steps: 1, stepStride: elements, affines: [] });
   }
@@ -447,7 +442,7 @@ class Planner {
     const per = c * 4 * h * w;
     const out = this.buffer('activation', x.steps * per * 4, op.output);
     const call = upsampleKernel({ channels: c, height: h, width: w, steps: x.steps, xStepStride: x.steps === 1 ? 0 : x.stepStride, mode: op.mode });
-    this.step({ name: op.name, ops: [op.name], ...call, bindings: [x.buffer, out], macs: 0, spikeInputs: [] });
+    this.step({ name: op.name, ops: [op.name], ...call, bindings: { X: x.buffer, O: out }, macs: 0, spikeInputs: [] });
     this.values.set(op.output, { kind: 'real', buffer: out, steps: x.steps, stepStride: per, affines: [] });
   }
 
@@ -510,7 +505,7 @@ export function buildPlan(graph: ModelGraph, weights: ModelWeights | null, optio
   const { buffers, remap } = p.allocate();
   const steps = p.steps.map((s) => ({
     ...s,
-    bindings: s.bindings.map((b) => (b < 0 ? -1 : remap.get(b)!)),
+    bindings: Object.fromEntries(Object.entries(s.bindings).map(([name, b]) => [name, remap.get(b)!])),
     lif: s.lif ? { ...s.lif, buffer: remap.get(s.lif.buffer)!, membrane: s.lif.membrane === null ? null : remap.get(s.lif.membrane)! } : undefined,
   }));
   const memory = { input: 0, weights: 0, params: 0, activation: 0, spikes: 0, padded: 0, scratch: 0, counts: 0, logits: 0, outputs: 0, membrane: 0 } as Record<BufferRole, number>;
@@ -521,11 +516,4 @@ export function buildPlan(graph: ModelGraph, weights: ModelWeights | null, optio
     classes: graph.shapes.get(graph.output)![0], lifs: p.lifs, memory,
     outputs: p.outputs.map((o) => ({ ...o, buffer: remap.get(o.buffer)! })),
   };
-}
-
-/** Workgroup grid for a thread count: x ≤ 65535 workgroups of 64, y as needed. */
-export function workgroupGrid(threads: number): [number, number] {
-  const groups = Math.max(1, Math.ceil(threads / WORKGROUP));
-  const x = Math.min(groups, 65535);
-  return [x, Math.ceil(groups / x)];
 }

@@ -10,8 +10,9 @@
  * center-crop H×W; `stretch` resizes straight to H×W. Filtering is Pillow's bicubic with
  * antialiasing, in float (see the shader header for how it differs from the CPU path).
  */
-import preprocessSrc from '../../../shaders/preprocess.wgsl?raw';
-import { workgroupGrid } from './plan.ts';
+import type { ProgramCall } from './kernels.ts';
+import { createBindGroup, PipelineCache, recordDispatch } from './programs.ts';
+import { programInterface, type ProgramKey } from './shaders.ts';
 
 export interface PreprocessOptions {
   height: number;
@@ -37,16 +38,30 @@ export function preprocessGeometry(srcW: number, srcH: number, o: PreprocessOpti
   return { x0: offset(rw, o.width) * scaleX, y0: offset(rh, o.height) * scaleY, scaleX, scaleY };
 }
 
+const PREPROCESS: ProgramKey = { shader: 'preprocess', entry: 'main', defines: {} };
+
+/** `preprocess.wgsl`: a `srcW`×`srcH` texture → the normalized `[3][H][W]` input, one thread per output pixel. */
+export function preprocessKernel(srcW: number, srcH: number, o: PreprocessOptions): ProgramCall {
+  const g = preprocessGeometry(srcW, srcH, o);
+  return {
+    program: PREPROCESS,
+    uniforms: {
+      outW: o.width, outH: o.height, srcW, srcH, x0: g.x0, y0: g.y0, scaleX: g.scaleX, scaleY: g.scaleY,
+      mean: [o.mean[0], o.mean[1], o.mean[2]], invStd: [1 / o.std[0], 1 / o.std[1], 1 / o.std[2]],
+    },
+    threads: o.width * o.height,
+  };
+}
+
 export class GpuPreprocessor {
   private readonly pipeline: GPUComputePipeline;
   private readonly uniform: GPUBuffer;
   private readonly bindGroups = new WeakMap<GPUTexture, WeakMap<GPUBuffer, GPUBindGroup>>();
   private texture: GPUTexture | null = null;
 
-  constructor(readonly device: GPUDevice) {
-    const module = device.createShaderModule({ code: preprocessSrc, label: 'preprocess' });
-    this.pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: 'preprocess' });
-    this.uniform = device.createBuffer({ size: 64, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: 'preprocess uniforms' });
+  constructor(readonly device: GPUDevice, cache: PipelineCache = new PipelineCache(device)) {
+    this.pipeline = cache.getNow(PREPROCESS);
+    this.uniform = device.createBuffer({ size: programInterface('preprocess').uniformBytes, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: 'preprocess uniforms' });
   }
 
   /**
@@ -54,30 +69,17 @@ export class GpuPreprocessor {
    * uniform buffer written now, so use one `encode` per submission.
    */
   encode(encoder: GPUCommandEncoder, source: GPUTexture, out: GPUBuffer, o: PreprocessOptions): void {
-    const g = preprocessGeometry(source.width, source.height, o);
-    const u = new ArrayBuffer(64);
-    new Uint32Array(u, 0, 4).set([o.width, o.height, source.width, source.height]);
-    new Float32Array(u, 16, 12).set([g.x0, g.y0, g.scaleX, g.scaleY, o.mean[0], o.mean[1], o.mean[2], 0, 1 / o.std[0], 1 / o.std[1], 1 / o.std[2], 0]);
-    this.device.queue.writeBuffer(this.uniform, 0, u);
+    const call = preprocessKernel(source.width, source.height, o);
+    this.device.queue.writeBuffer(this.uniform, 0, programInterface('preprocess').pack(call.program.entry, call.uniforms));
     let perTexture = this.bindGroups.get(source);
     if (!perTexture) { perTexture = new WeakMap(); this.bindGroups.set(source, perTexture); }
-    let bg = perTexture.get(out);
-    if (!bg) {
-      bg = this.device.createBindGroup({
-        layout: this.pipeline.getBindGroupLayout(0),
-        entries: [
-          { binding: 0, resource: { buffer: this.uniform } },
-          { binding: 1, resource: source.createView() },
-          { binding: 2, resource: { buffer: out } },
-        ],
-      });
-      perTexture.set(out, bg);
+    let bindGroup = perTexture.get(out);
+    if (!bindGroup) {
+      bindGroup = createBindGroup(this.device, this.pipeline, call.program, { SRC: source.createView(), O: out }, { buffer: this.uniform, offset: 0 }, 'preprocess');
+      perTexture.set(out, bindGroup);
     }
     const pass = encoder.beginComputePass({ label: 'preprocess' });
-    pass.setPipeline(this.pipeline);
-    pass.setBindGroup(0, bg);
-    const [x, y] = workgroupGrid(o.width * o.height);
-    pass.dispatchWorkgroups(x, y);
+    recordDispatch(pass, { pipeline: this.pipeline, bindGroup, grid: programInterface('preprocess').grid(call.program.entry, call.threads) });
     pass.end();
   }
 

@@ -10,9 +10,9 @@
 import type { DetectHeadConfig, SegmentHeadConfig } from '../../model/config.ts';
 import { detectionAtCell, type Detection } from '../../model/detectionBox.ts';
 import type { TaskResults } from '../types.ts';
-import { prepareKernel, type PreparedKernel } from './dispatch.ts';
 import { detectionDecodeKernel, segmentationMaskKernel } from './kernels.ts';
-import type { PipelineCache } from './programs.ts';
+import { align } from './programInterface.ts';
+import { prepareKernel, type Kernel, type PipelineCache } from './programs.ts';
 
 /** The buffers holding the graph's head outputs (by graph output name). */
 export type HeadOutputBuffers = Partial<Record<'seg_logits' | 'det_heatmap' | 'det_boxreg', GPUBuffer>>;
@@ -28,7 +28,7 @@ export interface TaskDecodeSpec {
 export class GpuTaskDecoder {
   private constructor(
     private readonly spec: TaskDecodeSpec,
-    private readonly kernels: PreparedKernel[],
+    private readonly kernels: Kernel[],
     private readonly scratch: GPUBuffer[],
     private readonly counter: GPUBuffer | null,
     private readonly maskBuffer: GPUBuffer | null,
@@ -45,7 +45,7 @@ export class GpuTaskDecoder {
     const STORAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
     const seg = spec.segment;
     const det = spec.detect;
-    const kernels: PreparedKernel[] = [];
+    const kernels: Kernel[] = [];
     const scratch: GPUBuffer[] = [];
     let maskBuffer: GPUBuffer | null = null, boxesBuffer: GPUBuffer | null = null, counter: GPUBuffer | null = null;
     let maskBytes = 0, boxesBytes = 0;
@@ -54,7 +54,8 @@ export class GpuTaskDecoder {
       maskBytes = H * W;
       maskBuffer = device.createBuffer({ size: maskBytes, usage: STORAGE, label: 'segmentation mask' });
       scratch.push(maskBuffer);
-      kernels.push(await prepareKernel(device, cache, segmentationMaskKernel({ classes: seg.numClasses, height: H, width: W, stride: seg.stride }), [heads.seg_logits, maskBuffer]));
+      kernels.push(await prepareKernel(device, cache, segmentationMaskKernel({ classes: seg.numClasses, height: H, width: W, stride: seg.stride }),
+        { L: heads.seg_logits, M: maskBuffer }));
     }
     if (det && heads.det_heatmap && heads.det_boxreg) {
       const a = { classes: det.numClasses, height: H, width: W, ...det.decode };
@@ -66,9 +67,9 @@ export class GpuTaskDecoder {
       scratch.push(counter, top, boxesBuffer);
       const { det_heatmap: heat, det_boxreg: reg } = heads;
       kernels.push(
-        await prepareKernel(device, cache, detectionDecodeKernel('peaks', a), [heat, null, counter]),
-        await prepareKernel(device, cache, detectionDecodeKernel('rank', a), [heat, null, null, counter, top]),
-        await prepareKernel(device, cache, detectionDecodeKernel('nms', a), [heat, reg, null, counter, null, top, boxesBuffer]),
+        await prepareKernel(device, cache, detectionDecodeKernel('peaks', a), { HEAT: heat, CAND: counter }),
+        await prepareKernel(device, cache, detectionDecodeKernel('rank', a), { HEAT: heat, CANDR: counter, TOP: top }),
+        await prepareKernel(device, cache, detectionDecodeKernel('nms', a), { HEAT: heat, REG: reg, CANDR: counter, TOPR: top, OUT: boxesBuffer }),
       );
     }
     if (!kernels.length) return null;
@@ -118,8 +119,4 @@ export class GpuTaskDecoder {
     for (const b of this.scratch) b.destroy();
     this.readback.destroy();
   }
-}
-
-function align(n: number, a: number): number {
-  return Math.ceil(n / a) * a;
 }

@@ -16,8 +16,9 @@ import type { ModelGraph } from '../../model/graph.ts';
 import type { FrameRequest, FrameResult, LayerSpikes } from '../types.ts';
 import type { ModelWeights } from '../../model/weights.ts';
 import { spikeWords, unpackSpikes, type SpikeLayout } from './packing.ts';
-import { buildPlan, workgroupGrid, type ExecutionPlan, type PlanStep, type RuntimeMode } from './plan.ts';
-import { PipelineCache } from './programs.ts';
+import { buildPlan, type ExecutionPlan, type PlanStep, type RuntimeMode } from './plan.ts';
+import { align } from './programInterface.ts';
+import { PipelineCache, recordDispatch, type Dispatch } from './programs.ts';
 import { GpuTaskDecoder, type HeadOutputBuffers } from './taskDecoder.ts';
 
 export interface WebGpuRuntimeOptions {
@@ -57,9 +58,7 @@ interface Readback {
 
 export class WebGpuRuntime {
   private readonly gpuBuffers: GPUBuffer[];
-  private readonly pipelines: GPUComputePipeline[];
-  private readonly bindGroups: GPUBindGroup[];
-  private readonly grids: [number, number][];
+  private readonly dispatches: Dispatch[];
   private readonly resultReadback: Readback;
   private spikeReadback: Readback | null = null;
   private readonly spikeOffsets: Map<string, { offset: number; bytes: number; step: PlanStep }>;
@@ -80,16 +79,14 @@ export class WebGpuRuntime {
     readonly graph: ModelGraph,
     readonly plan: ExecutionPlan,
     parts: {
-      buffers: GPUBuffer[]; pipelines: GPUComputePipeline[]; bindGroups: GPUBindGroup[];
+      buffers: GPUBuffer[]; dispatches: Dispatch[];
       uniform: GPUBuffer; profile: boolean; decoder: GpuTaskDecoder | null;
     },
   ) {
     this.decoder = parts.decoder;
     this.gpuBuffers = parts.buffers;
-    this.pipelines = parts.pipelines;
-    this.bindGroups = parts.bindGroups;
+    this.dispatches = parts.dispatches;
     this.uniform = parts.uniform;
-    this.grids = plan.steps.map((s) => workgroupGrid(s.threads));
     this.lifNames = new Set(plan.lifs.map((l) => l.name));
     const T = plan.timeSteps;
     // Results readback: [logits][counts][task-head outputs, each 16-aligned][timestamps].
@@ -154,22 +151,15 @@ export class WebGpuRuntime {
       return buf;
     });
     // One uniform buffer, one aligned slot per step.
-    const slot = Math.max(256, device.limits.minUniformBufferOffsetAlignment);
+    const slot = align(Math.max(256, ...plan.steps.map((s) => s.uniforms.byteLength)), device.limits.minUniformBufferOffsetAlignment);
     const uniformData = new Uint8Array(plan.steps.length * slot);
     plan.steps.forEach((s, i) => uniformData.set(new Uint8Array(s.uniforms.buffer, s.uniforms.byteOffset, s.uniforms.byteLength), i * slot));
     const uniform = device.createBuffer({ size: uniformData.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: 'uniforms', mappedAtCreation: true });
     new Uint8Array(uniform.getMappedRange()).set(uniformData);
     uniform.unmap();
     const cache = new PipelineCache(device);
-    const pipelines = await Promise.all(plan.steps.map((s) => cache.get(s.program)));
-    const bindGroups = plan.steps.map((s, i) => device.createBindGroup({
-      label: s.name,
-      layout: pipelines[i].getBindGroupLayout(0),
-      entries: [
-        { binding: 0, resource: { buffer: uniform, offset: i * slot, size: align(s.uniforms.byteLength, 16) } },
-        ...s.bindings.flatMap((b, k) => (b < 0 ? [] : [{ binding: k + 1, resource: { buffer: buffers[b] } }])),
-      ],
-    }));
+    const dispatches = await Promise.all(plan.steps.map((s, i) => cache.dispatch(s,
+      Object.fromEntries(Object.entries(s.bindings).map(([name, b]) => [name, buffers[b]])), { buffer: uniform, offset: i * slot }, s.name)));
     const heads: HeadOutputBuffers = {};
     for (const o of plan.outputs) heads[o.name as keyof HeadOutputBuffers] = buffers[o.buffer];
     const decoder = await GpuTaskDecoder.create(device, cache, {
@@ -178,7 +168,7 @@ export class WebGpuRuntime {
     const oom = await device.popErrorScope();
     const validation = await device.popErrorScope();
     if (oom || validation) throw new Error(`WebGpuRuntime: creating GPU objects failed: ${(oom ?? validation)!.message}`);
-    return new WebGpuRuntime(device, graph, plan, { buffers, pipelines, bindGroups, uniform, profile, decoder });
+    return new WebGpuRuntime(device, graph, plan, { buffers, dispatches, uniform, profile, decoder });
   }
 
   /** Buffer holding the normalized input `[C, H, W]` (f32); a caller may write it directly. */
@@ -233,10 +223,7 @@ export class WebGpuRuntime {
       if (!pass) {
         pass = enc.beginComputePass(profile ? { timestampWrites: { querySet: this.querySet!, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } } : {});
       }
-      pass.setPipeline(this.pipelines[i]);
-      pass.setBindGroup(0, this.bindGroups[i]);
-      const [x, y] = this.grids[i];
-      pass.dispatchWorkgroups(x, y);
+      recordDispatch(pass, this.dispatches[i]);
       const copyMap = step.lif?.primary && mapSet.has(step.lif.name);
       if (profile || copyMap) {
         pass.end();
@@ -327,8 +314,4 @@ export class WebGpuRuntime {
     this.queryResolve?.destroy();
     this.querySet?.destroy();
   }
-}
-
-function align(n: number, a: number): number {
-  return Math.ceil(n / a) * a;
 }

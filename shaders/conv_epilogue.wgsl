@@ -1,0 +1,49 @@
+// Included by the four conv kernels (a line `//@include conv_epilogue`): the accumulator's start
+// and the epilogue, in this order:
+//   acc = convBias(v)                      the conv bias of output vec4 v, or 0 without one;
+//   ... the kernel accumulates its taps into acc ...
+//   acc = convAffines(acc, v, vecs)        the BatchNorm affines fused into the conv, in order:
+//                                          acc ← acc·scale + shift rounded once (affine.wgsl);
+//   convStore(o, c0, channels, acc)        channels c0..c0+3 (those < channels) of the output
+//                                          pixel at o = convOutputIndex(t, oy, ox).
+// The dense kernels, which hold several output columns per thread, read each affine's scale and
+// shift once (convScale, convShift), apply them to every column and store the columns themselves.
+// The output is a [T][C][rows][cols] map, possibly the interior of a padded map (RepConv's
+// BN-and-pad: the border is filled once at creation), placed by outOffset and the out*Stride
+// uniforms.
+//
+// The including kernel declares the bindings P (vec4 [hasBias + 2·nAffine][vecs]: the bias, then
+// per affine its scale and shift) and O (f32 output), and the uniform fields hasBias, nAffine,
+// outStepStride, outPlaneStride, outRowStride and outOffset.
+
+//@include affine
+
+fn convBias(v: u32) -> vec4f {
+  if (U.hasBias != 0u) { return P[v]; }
+  return vec4f(0.0);
+}
+
+fn convScale(a: u32, v: u32, vecs: u32) -> vec4f {
+  return P[(U.hasBias + 2u * a) * vecs + v];
+}
+
+fn convShift(a: u32, v: u32, vecs: u32) -> vec4f {
+  return P[(U.hasBias + 2u * a + 1u) * vecs + v];
+}
+
+fn convAffines(acc: vec4f, v: u32, vecs: u32) -> vec4f {
+  var r = acc;
+  for (var a = 0u; a < U.nAffine; a++) { r = affine4(r, convScale(a, v, vecs), convShift(a, v, vecs)); }
+  return r;
+}
+
+fn convOutputIndex(t: u32, oy: u32, ox: u32) -> u32 {
+  return U.outOffset + t * U.outStepStride + oy * U.outRowStride + ox;
+}
+
+fn convStore(o: u32, c0: u32, channels: u32, value: vec4f) {
+  for (var j = 0u; j < 4u; j++) {
+    let c = c0 + j;
+    if (c < channels) { O[o + c * U.outPlaneStride] = value[j]; }
+  }
+}
