@@ -95,7 +95,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.close();
   if (work) rmSync(work, { recursive: true, force: true });
-});
+}, 60_000); // closing Vite's watchers can take seconds on a loaded 2-core machine
 
 /**
  * Chromium with a fake webcam playing `video` (the digit clip unless told). `camera: 'deny'` leaves
