@@ -5,7 +5,10 @@
 //
 // Starts a Vite dev server on 127.0.0.1 serving bench/index.html (src/bench/benchPage.ts), opens
 // it in headless Chromium (playwright-core; WebGPU on SwiftShader, the flags of vitest.config.ts) and
-// runs both WebGPU backends (webgpu-spike, webgpu-dense) on the same model, input and device.
+// runs both WebGPU backends (webgpu-spike, webgpu-dense) on the same model, input and device, and
+// ONNX Runtime Web (webgpu and wasm providers; wasm with the threads the app would use here: the
+// page is cross-origin isolated like the app). Each run records its dispatches per frame (null
+// where not known) and, for ORT wasm, its threads.
 // Default model: the calibrated random model (src/model/randomWeights.ts) at the tiny reference
 // dims 16,32,64,96, 1000 classes, T = 1, input 128×128.
 import { writeFileSync, existsSync } from 'node:fs';
@@ -59,10 +62,11 @@ function printTables(r) {
   console.log(`model: ${r.model.name} dims ${r.model.embed_dims.join(',')} classes ${r.model.classes} T ${r.model.T} params ${r.model.params}`);
   console.log(`dense MACs/frame ${(r.totals.dense_macs / 1e6).toFixed(1)} M, synaptic ops ${(r.totals.sops / 1e6).toFixed(1)} M, mean firing rate ${fmt(r.totals.spike_rate, 3)}`);
   console.log('');
-  console.log(`${pad('backend', 14)}${lpad('median ms', 11)}${lpad('min ms', 9)}${lpad('GPU ms', 9)}${lpad('frames', 8)}${lpad('× spike', 9)}${lpad('spikes', 10)}  input   top1`);
+  console.log(`${pad('backend', 14)}${lpad('median ms', 11)}${lpad('min ms', 9)}${lpad('GPU ms', 9)}${lpad('frames', 8)}${lpad('× spike', 9)}${lpad('spikes', 10)}${lpad('dispatches', 12)}${lpad('threads', 9)}  input   top1`);
   for (const run of r.runs) {
-    console.log(`${pad(run.backend, 14)}${lpad(fmt(run.ms_per_frame.median), 11)}${lpad(fmt(run.ms_per_frame.min), 9)}${lpad(fmt(run.gpu_ms_total), 9)}${lpad(run.frames, 8)}${lpad(fmt(run.ratio_to_webgpu_spike, 2), 9)}${lpad(run.spikes ?? '', 10)}  ${run.input.join('x')} ${run.top1}`);
+    console.log(`${pad(run.backend, 14)}${lpad(fmt(run.ms_per_frame.median), 11)}${lpad(fmt(run.ms_per_frame.min), 9)}${lpad(fmt(run.gpu_ms_total), 9)}${lpad(run.frames, 8)}${lpad(fmt(run.ratio_to_webgpu_spike, 2), 9)}${lpad(run.spikes ?? '', 10)}${lpad(run.dispatches ?? '-', 12)}${lpad(run.threads ?? '-', 9)}  ${run.input.join('x')} ${run.top1}`);
   }
+  console.log('(dispatches: GPU dispatches per frame, - where not known; threads: ONNX Runtime wasm threads, as the app would use here)');
   for (const f of r.failed ?? []) console.log(`${pad(f.backend, 14)}did not run: ${f.error}`);
   console.log('(× spike: median time over webgpu-spike\'s; above 1 means slower than the event-driven runtime)');
   if (r.tasks?.length) {
@@ -100,7 +104,8 @@ async function main() {
   if (o.model) allow.push(dirname(o.model));
   const server = await createServer({
     root, configFile: false, logLevel: 'warn', clearScreen: false,
-    server: { host: '127.0.0.1', port: 5190, strictPort: false, fs: { allow } },
+    // Cross-origin isolated as the app is (vite.config.ts), so ONNX Runtime's wasm gets the threads the app's would.
+    server: { host: '127.0.0.1', port: 5190, strictPort: false, fs: { allow }, headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } },
   });
   let browser;
   try {

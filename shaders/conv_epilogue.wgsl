@@ -15,6 +15,14 @@
 // The including kernel declares the bindings P (vec4 [hasBias + 2·nAffine][vecs]: the bias, then
 // per affine its scale and shift) and O (f32 output), and the uniform fields hasBias, nAffine,
 // outStepStride, outPlaneStride, outRowStride and outOffset.
+//
+// Residual add fused into the epilogue (each conv kernel's entry point `residual`; `main` stores
+// the conv alone): the value stored is (result after the affines) + R[...], one f32 addition,
+// the same operation the CPU reference's add does after the conv and its BatchNorms, so it is
+// bit-exact. R is an unpadded [S][Cout][rows][cols] map read with step stride rStepStride (0
+// broadcasts a step-invariant residual); the output is then unpadded too (outOffset 0), so R's
+// plane and row strides are the output's. The including kernel declares the binding R (f32) and
+// the uniform field rStepStride.
 
 //@include affine
 
@@ -45,5 +53,17 @@ fn convStore(o: u32, c0: u32, channels: u32, value: vec4f) {
   for (var j = 0u; j < 4u; j++) {
     let c = c0 + j;
     if (c < channels) { O[o + c * U.outPlaneStride] = value[j]; }
+  }
+}
+
+fn convResidualIndex(t: u32, oy: u32, ox: u32) -> u32 {
+  return t * U.rStepStride + oy * U.outRowStride + ox;
+}
+
+// convStore plus the residual: O[o + c·plane] = value[j] + R[r + c·plane].
+fn convStoreResidual(o: u32, r: u32, c0: u32, channels: u32, value: vec4f) {
+  for (var j = 0u; j < 4u; j++) {
+    let c = c0 + j;
+    if (c < channels) { O[o + c * U.outPlaneStride] = value[j] + R[r + c * U.outPlaneStride]; }
   }
 }

@@ -15,6 +15,9 @@
 //   2 W  vec4  [k·k][Cin][OV] weights, OV = ceil(Cout/4)
 //   3 P  vec4  [hasBias + 2·nAffine][OV]
 //   4 O  f32   output
+//   5 R  f32   residual (entry point `residual` only): [S][Cout][outH][outW], step stride rStepStride
+//
+// Entry points: `main` stores the conv; `residual` stores the conv + R (conv_epilogue.wgsl).
 
 //@include thread
 //@include conv_epilogue
@@ -26,7 +29,7 @@ struct Uniforms {
   ov: u32, outH: u32, outW: u32, outWQ: u32,
   k: u32, stride: u32, pad: u32, total: u32,
   hasBias: u32, nAffine: u32, xStepStride: u32, outStepStride: u32,
-  outPlaneStride: u32, outRowStride: u32, outOffset: u32,
+  outPlaneStride: u32, outRowStride: u32, outOffset: u32, rStepStride: u32,
 }
 
 @group(0) @binding(0) var<uniform> U: Uniforms;
@@ -34,16 +37,10 @@ struct Uniforms {
 @group(0) @binding(2) var<storage, read> W: array<vec4f>;
 @group(0) @binding(3) var<storage, read> P: array<vec4f>;
 @group(0) @binding(4) var<storage, read_write> O: array<f32>;
+@group(0) @binding(5) var<storage, read> R: array<f32>;
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn main(inv: Invocation) {
-  let idx = threadIndex(inv);
-  if (idx >= U.total) { return; }
-  let ov = idx % U.ov;
-  var rest = idx / U.ov;
-  let ox0 = (rest % U.outWQ) * COLS; rest = rest / U.outWQ;
-  let oy = rest % U.outH;
-  let t = rest / U.outH;
+// The conv at output vec4 ov of COLS pixels from (oy, ox0), step t: bias, taps, fused affines.
+fn convolve(ov: u32, ox0: u32, oy: u32, t: u32) -> array<vec4f, COLS> {
   let inPlane = U.inH * U.inW;
   let xBase = t * U.xStepStride;
   let init = convBias(ov);
@@ -79,12 +76,47 @@ fn main(inv: Invocation) {
     let sh = convShift(a, ov, U.ov);
     for (var p = 0u; p < COLS; p++) { acc[p] = affine4(acc[p], sc, sh); }
   }
-  let o = convOutputIndex(t, oy, ox0);
-  let n = min(COLS, U.outW - ox0);
+  return acc;
+}
+
+// Output vec4, first column, row and step of thread idx.
+fn position(idx: u32) -> vec4u {
+  let ov = idx % U.ov;
+  var rest = idx / U.ov;
+  let ox0 = (rest % U.outWQ) * COLS; rest = rest / U.outWQ;
+  let oy = rest % U.outH;
+  return vec4u(ov, ox0, oy, rest / U.outH);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(inv: Invocation) {
+  let idx = threadIndex(inv);
+  if (idx >= U.total) { return; }
+  let p = position(idx);
+  var acc = convolve(p.x, p.y, p.z, p.w);
+  let o = convOutputIndex(p.w, p.z, p.y);
+  let n = min(COLS, U.outW - p.y);
   for (var j = 0u; j < 4u; j++) {
-    let c = ov * 4u + j;
+    let c = p.x * 4u + j;
     if (c >= U.cout) { break; }
     let q = o + c * U.outPlaneStride;
-    for (var p = 0u; p < n; p++) { O[q + p] = acc[p][j]; }
+    for (var i = 0u; i < n; i++) { O[q + i] = acc[i][j]; }
+  }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn residual(inv: Invocation) {
+  let idx = threadIndex(inv);
+  if (idx >= U.total) { return; }
+  let p = position(idx);
+  var acc = convolve(p.x, p.y, p.z, p.w);
+  let o = convOutputIndex(p.w, p.z, p.y);
+  let r = convResidualIndex(p.w, p.z, p.y);
+  let n = min(COLS, U.outW - p.y);
+  for (var j = 0u; j < 4u; j++) {
+    let c = p.x * 4u + j;
+    if (c >= U.cout) { break; }
+    let q = c * U.outPlaneStride;
+    for (var i = 0u; i < n; i++) { O[o + q + i] = acc[i][j] + R[r + q + i]; }
   }
 }

@@ -11,6 +11,9 @@
 //   2 W  vec4  [k·k][CV] weights, CV = ceil(C/4)
 //   3 P  vec4  [hasBias + 2·nAffine][CV]
 //   4 O  f32   output
+//   5 R  f32   residual (entry point `residual` only): [S][C][outH][outW], step stride rStepStride
+//
+// Entry points: `main` stores the conv; `residual` stores the conv + R (conv_epilogue.wgsl).
 
 //@include thread
 //@include conv_epilogue
@@ -20,7 +23,7 @@ struct Uniforms {
   outH: u32, outW: u32, outWQ: u32, k: u32,
   stride: u32, pad: u32, total: u32, hasBias: u32,
   nAffine: u32, xStepStride: u32, outStepStride: u32, outPlaneStride: u32,
-  outRowStride: u32, outOffset: u32,
+  outRowStride: u32, outOffset: u32, rStepStride: u32,
 }
 
 @group(0) @binding(0) var<uniform> U: Uniforms;
@@ -28,6 +31,7 @@ struct Uniforms {
 @group(0) @binding(2) var<storage, read> W: array<vec4f>;
 @group(0) @binding(3) var<storage, read> P: array<vec4f>;
 @group(0) @binding(4) var<storage, read_write> O: array<f32>;
+@group(0) @binding(5) var<storage, read> R: array<f32>;
 
 fn load4(base: u32, plane: u32, valid: vec4<bool>) -> vec4f {
   // Channels c0..c0+3 at one input position (invalid channels read as 0).
@@ -38,15 +42,8 @@ fn load4(base: u32, plane: u32, valid: vec4<bool>) -> vec4f {
     select(0.0, X[base + select(0u, 3u * plane, valid.w)], valid.w));
 }
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn main(inv: Invocation) {
-  let idx = threadIndex(inv);
-  if (idx >= U.total) { return; }
-  let cv = idx % U.cv;
-  var rest = idx / U.cv;
-  let ox0 = (rest % U.outWQ) * 4u; rest = rest / U.outWQ;
-  let oy = rest % U.outH;
-  let t = rest / U.outH;
+// The conv at channel vec4 cv of 4 pixels from (oy, ox0), step t: bias, taps, fused affines.
+fn convolve(cv: u32, ox0: u32, oy: u32, t: u32) -> array<vec4f, 4> {
   let inPlane = U.inH * U.inW;
   let c0 = cv * 4u;
   let cvalid = (vec4u(c0) + vec4u(0u, 1u, 2u, 3u)) < vec4u(U.c);
@@ -75,15 +72,47 @@ fn main(inv: Invocation) {
     let sh = convShift(a, cv, U.cv);
     a0 = affine4(a0, sc, sh); a1 = affine4(a1, sc, sh); a2 = affine4(a2, sc, sh); a3 = affine4(a3, sc, sh);
   }
-  let o = convOutputIndex(t, oy, ox0);
-  let n = min(4u, U.outW - ox0);
+  return array<vec4f, 4>(a0, a1, a2, a3);
+}
+
+// Channel vec4, first column, row and step of thread idx.
+fn position(idx: u32) -> vec4u {
+  let cv = idx % U.cv;
+  var rest = idx / U.cv;
+  let ox0 = (rest % U.outWQ) * 4u; rest = rest / U.outWQ;
+  let oy = rest % U.outH;
+  return vec4u(cv, ox0, oy, rest / U.outH);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(inv: Invocation) {
+  let idx = threadIndex(inv);
+  if (idx >= U.total) { return; }
+  let p = position(idx);
+  var acc = convolve(p.x, p.y, p.z, p.w);
+  let o = convOutputIndex(p.w, p.z, p.y);
+  let n = min(4u, U.outW - p.y);
   for (var j = 0u; j < 4u; j++) {
-    let c = c0 + j;
+    let c = p.x * 4u + j;
     if (c >= U.c) { break; }
-    let p = o + c * U.outPlaneStride;
-    O[p] = a0[j];
-    if (n > 1u) { O[p + 1u] = a1[j]; }
-    if (n > 2u) { O[p + 2u] = a2[j]; }
-    if (n > 3u) { O[p + 3u] = a3[j]; }
+    let q = o + c * U.outPlaneStride;
+    for (var i = 0u; i < n; i++) { O[q + i] = acc[i][j]; }
+  }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn residual(inv: Invocation) {
+  let idx = threadIndex(inv);
+  if (idx >= U.total) { return; }
+  let p = position(idx);
+  var acc = convolve(p.x, p.y, p.z, p.w);
+  let o = convOutputIndex(p.w, p.z, p.y);
+  let r = convResidualIndex(p.w, p.z, p.y);
+  let n = min(4u, U.outW - p.y);
+  for (var j = 0u; j < 4u; j++) {
+    let c = p.x * 4u + j;
+    if (c >= U.c) { break; }
+    let q = c * U.outPlaneStride;
+    for (var i = 0u; i < n; i++) { O[o + q + i] = acc[i][j] + R[r + q + i]; }
   }
 }

@@ -15,6 +15,9 @@
 //   2 W  vec4  [k·k][Cin][OV] weights, OV = ceil(Cout/4), zero-padded output channels
 //   3 P  vec4  [hasBias + 2·nAffine][OV]: bias, then per affine scale and shift
 //   4 O  f32   output
+//   5 R  f32   residual (entry point `residual` only): [S][Cout][outH][outW], step stride rStepStride
+//
+// Entry points: `main` stores the conv; `residual` stores the conv + R (conv_epilogue.wgsl).
 
 //@include thread
 //@include conv_epilogue
@@ -24,7 +27,7 @@ struct Uniforms {
   cout: u32, ov: u32, outH: u32, outW: u32,
   k: u32, stride: u32, pad: u32, total: u32,
   hasBias: u32, nAffine: u32, xStepStride: u32, outStepStride: u32,
-  outPlaneStride: u32, outRowStride: u32, outOffset: u32,
+  outPlaneStride: u32, outRowStride: u32, outOffset: u32, rStepStride: u32,
 }
 
 @group(0) @binding(0) var<uniform> U: Uniforms;
@@ -32,16 +35,19 @@ struct Uniforms {
 @group(0) @binding(2) var<storage, read> W: array<vec4f>;
 @group(0) @binding(3) var<storage, read> P: array<vec4f>;
 @group(0) @binding(4) var<storage, read_write> O: array<f32>;
+@group(0) @binding(5) var<storage, read> R: array<f32>;
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn main(inv: Invocation) {
-  let idx = threadIndex(inv);
-  if (idx >= U.total) { return; }
+// Output vec4, column, row and step of thread idx.
+fn position(idx: u32) -> vec4u {
   let ov = idx % U.ov;
   var rest = idx / U.ov;
   let ox = rest % U.outW; rest = rest / U.outW;
   let oy = rest % U.outH;
-  let t = rest / U.outH;
+  return vec4u(ov, ox, oy, rest / U.outH);
+}
+
+// The conv at output vec4 ov of pixel (oy, ox), step t: bias, taps, fused affines.
+fn convolve(ov: u32, ox: u32, oy: u32, t: u32) -> vec4f {
   let inPlane = U.inH * U.inW;
   let xBase = t * U.xStepStride;
   var acc = convBias(ov);
@@ -63,6 +69,21 @@ fn main(inv: Invocation) {
       }
     }
   }
-  acc = convAffines(acc, ov, U.ov);
-  convStore(convOutputIndex(t, oy, ox), ov * 4u, U.cout, acc);
+  return convAffines(acc, ov, U.ov);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(inv: Invocation) {
+  let idx = threadIndex(inv);
+  if (idx >= U.total) { return; }
+  let p = position(idx);
+  convStore(convOutputIndex(p.w, p.z, p.y), p.x * 4u, U.cout, convolve(p.x, p.y, p.z, p.w));
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn residual(inv: Invocation) {
+  let idx = threadIndex(inv);
+  if (idx >= U.total) { return; }
+  let p = position(idx);
+  convStoreResidual(convOutputIndex(p.w, p.z, p.y), convResidualIndex(p.w, p.z, p.y), p.x * 4u, U.cout, convolve(p.x, p.y, p.z, p.w));
 }

@@ -12,6 +12,9 @@
 //   2 W  vec4  [k·k][CV] weights, CV = ceil(C/4)
 //   3 P  vec4  [hasBias + 2·nAffine][CV]
 //   4 O  f32   output
+//   5 R  f32   residual (entry point `residual` only): [S][C][outH][outW], step stride rStepStride
+//
+// Entry points: `main` stores the conv; `residual` stores the conv + R (conv_epilogue.wgsl).
 
 //@include thread
 //@include conv_epilogue
@@ -21,7 +24,7 @@ struct Uniforms {
   outH: u32, outW: u32, k: u32, stride: u32,
   pad: u32, total: u32, hasBias: u32, nAffine: u32,
   xStepStride: u32, outStepStride: u32, outPlaneStride: u32, outRowStride: u32,
-  outOffset: u32,
+  outOffset: u32, rStepStride: u32,
 }
 
 @group(0) @binding(0) var<uniform> U: Uniforms;
@@ -29,16 +32,19 @@ struct Uniforms {
 @group(0) @binding(2) var<storage, read> W: array<vec4f>;
 @group(0) @binding(3) var<storage, read> P: array<vec4f>;
 @group(0) @binding(4) var<storage, read_write> O: array<f32>;
+@group(0) @binding(5) var<storage, read> R: array<f32>;
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn main(inv: Invocation) {
-  let idx = threadIndex(inv);
-  if (idx >= U.total) { return; }
+// Channel vec4, column, row and step of thread idx.
+fn position(idx: u32) -> vec4u {
   let cv = idx % U.cv;
   var rest = idx / U.cv;
   let ox = rest % U.outW; rest = rest / U.outW;
   let oy = rest % U.outH;
-  let t = rest / U.outH;
+  return vec4u(cv, ox, oy, rest / U.outH);
+}
+
+// The conv at channel vec4 cv of pixel (oy, ox), step t: bias, taps, fused affines.
+fn convolve(cv: u32, ox: u32, oy: u32, t: u32) -> vec4f {
   let inPlane = U.inH * U.inW;
   let wordBase = t * U.xStepStride + ((cv * 4u) / 32u) * inPlane;
   let shift = (cv * 4u) % 32u;
@@ -56,6 +62,21 @@ fn main(inv: Invocation) {
       }
     }
   }
-  acc = convAffines(acc, cv, U.cv);
-  convStore(convOutputIndex(t, oy, ox), cv * 4u, U.c, acc);
+  return convAffines(acc, cv, U.cv);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(inv: Invocation) {
+  let idx = threadIndex(inv);
+  if (idx >= U.total) { return; }
+  let p = position(idx);
+  convStore(convOutputIndex(p.w, p.z, p.y), p.x * 4u, U.c, convolve(p.x, p.y, p.z, p.w));
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn residual(inv: Invocation) {
+  let idx = threadIndex(inv);
+  if (idx >= U.total) { return; }
+  let p = position(idx);
+  convStoreResidual(convOutputIndex(p.w, p.z, p.y), convResidualIndex(p.w, p.z, p.y), p.x * 4u, U.c, convolve(p.x, p.y, p.z, p.w));
 }

@@ -17,6 +17,7 @@ import { PipelineCache, prepareKernel, storageBuffer, type Kernel } from '../run
 import { WebGpuRuntime, type StepTiming } from '../runtime/webgpu/webGpuRuntime.ts';
 import { exportOnnx } from '../export/onnx.ts';
 import { OnnxRuntimeBackend, type OnnxExecutionProvider, type OrtModule } from '../runtime/onnx/onnxRuntimeBackend.ts';
+import { wantedThreads } from '../runtime/onnx/onnxRuntimeBackend.ts';
 
 export interface BenchOptions {
   /** URL of a checkpoint to load; absent: the calibrated random model with `dims`. */
@@ -58,6 +59,10 @@ export interface BenchRun {
   ratio_to_webgpu_spike?: number;
   /** Total spikes of the frame (equal across backends when they agree). */
   spikes?: number;
+  /** GPU dispatches per frame (WebGPU: the plan's steps); null where not known (ONNX Runtime). */
+  dispatches: number | null;
+  /** CPU threads of the run (ONNX Runtime wasm: what the app would use here); null for GPU runs. */
+  threads: number | null;
 }
 
 export interface BenchLayer {
@@ -143,6 +148,7 @@ export async function runBenchmark(o: BenchOptions, gpu: GPU | undefined = globa
       times.push(performance.now() - t0);
     }
     if (mode === 'spike') { spikeLayers = last.layers; planSteps = rt.plan.steps; }
+    const dispatches = rt.plan.steps.length;
     rt.destroy();
     let gpuTotal: number | null = null;
     if (timestamps) {
@@ -156,6 +162,7 @@ export async function runBenchmark(o: BenchOptions, gpu: GPU | undefined = globa
     runs.push({
       backend, model: name, input: [h, w], T, ms_per_frame: { median: median(times), min: Math.min(...times) }, frames,
       gpu_ms_total: gpuTotal, top1: last.logits.indexOf(Math.max(...last.logits)), spikes: totalSpikes(last.layers),
+      dispatches, threads: null,
     });
   }
 
@@ -163,6 +170,11 @@ export async function runBenchmark(o: BenchOptions, gpu: GPU | undefined = globa
   const failed: BenchResult['failed'] = [];
   if (ort) {
     const onnx = exportOnnx(graph, weights);
+    // The wasm provider with the threads the app's ONNX engine would ask for on this machine (set
+    // before the first session: ORT starts its wasm, also behind the webgpu provider, once).
+    const env = (ort as OrtModule & { env?: { wasm?: { numThreads?: number } } }).env;
+    const isolated = typeof crossOriginIsolated !== 'undefined' && crossOriginIsolated;
+    if (env?.wasm) env.wasm.numThreads = wantedThreads(isolated, globalThis.navigator?.hardwareConcurrency);
     for (const provider of o.ortProviders ?? ['webgpu', 'wasm']) {
       const backend = `onnx-${provider}`;
       try {
@@ -178,6 +190,8 @@ export async function runBenchmark(o: BenchOptions, gpu: GPU | undefined = globa
         runs.push({
           backend, model: name, input: [h, w], T, ms_per_frame: { median: median(times), min: Math.min(...times) }, frames: times.length,
           gpu_ms_total: null, top1: last.logits.indexOf(Math.max(...last.logits)), spikes: totalSpikes(last.layers),
+          // ORT's dispatches are not observable from here; its wasm thread count is (ORT lowers it to 1 without isolation).
+          dispatches: null, threads: provider === 'wasm' ? env?.wasm?.numThreads ?? 1 : null,
         });
       } catch (e) {
         failed.push({ backend, error: e instanceof Error ? e.message : String(e) });

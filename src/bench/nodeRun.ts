@@ -115,7 +115,7 @@ async function main(): Promise<void> {
     const model = file ? { modelBytes: new Uint8Array(readFileSync(file)), modelName: basename(file) } : {};
     const r = await runBenchmark({ ...model, dims, classes: 1000, timeSteps: m[4] ? Number(m[4]) : file ? undefined : 1, size: [Number(m[2]), Number(m[3])], frames, warmup: 3, sweepRepeat: 10, sweepRates: sweep ? undefined : [] }, gpu, ort);
     console.log(`bench ${spec}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    for (const run of r.runs) console.log(`  ${run.backend}: median ${run.ms_per_frame.median.toFixed(2)} ms, min ${run.ms_per_frame.min.toFixed(2)} ms, GPU ${run.gpu_ms_total?.toFixed(2)} ms, ×${run.ratio_to_webgpu_spike?.toFixed(2)} of webgpu-spike, ${run.spikes} spikes`);
+    for (const run of r.runs) console.log(`  ${run.backend}: median ${run.ms_per_frame.median.toFixed(2)} ms, min ${run.ms_per_frame.min.toFixed(2)} ms, GPU ${run.gpu_ms_total?.toFixed(2)} ms, ×${run.ratio_to_webgpu_spike?.toFixed(2)} of webgpu-spike, ${run.spikes} spikes, ${run.dispatches ?? '?'} dispatches${run.threads === null ? '' : `, ${run.threads} threads`}`);
     for (const f of r.failed) console.log(`  ${f.backend}: did not run: ${f.error}`);
     for (const t of r.tasks) console.log(`  tasks ${t.tasks.join('+')}: median ${t.ms_per_frame.median.toFixed(2)} ms, min ${t.ms_per_frame.min.toFixed(2)} ms`);
     if (r.heads_share !== null) console.log(`  heads' share with all tasks: ${(100 * r.heads_share).toFixed(1)} %`);

@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import { looksLikeSafetensors, TINY_CONFIG } from '../../src/app/engine/builtinModel.ts';
 import { createEngine, fallbackMessage, type BackendPreference, type EngineMakers } from '../../src/app/engine/createEngine.ts';
-import { onnxWasmBackendName, wantedThreads } from '../../src/app/engine/onnxWasmEngine.ts';
+import { onnxWasmBackendName } from '../../src/app/engine/onnxWasmEngine.ts';
+import { wantedThreads } from '../../src/runtime/onnx/onnxRuntimeBackend.ts';
 import type { InferenceEngine } from '../../src/app/engine/types.ts';
 import { centerCropRect } from '../../src/app/engine/frames.ts';
 import { formatCount, formatEnergy, frameTotals, layerRate } from '../../src/app/logic/frameTotals.ts';

@@ -142,17 +142,20 @@ function cpuConv(x: Float32Array, steps: number, cc: ConvCase, weight: Float32Ar
 }
 
 async function gpuConv(kind: 'spike' | 'dense', x: ArrayBufferView, steps: number, xStepStride: number, cc: ConvCase,
-  weight: Float32Array, bias: Float32Array | null, bns: BatchNormParams[], outPad: number, oh: number, ow: number, init?: Float32Array, cols?: 1 | 4) {
+  weight: Float32Array, bias: Float32Array | null, bns: BatchNormParams[], outPad: number, oh: number, ow: number, init?: Float32Array, cols?: 1 | 4,
+  residual?: { data: Float32Array; stepStride: number }) {
   const affines = bns.map((bn) => batchNormAffine(bn));
   const shape: ConvShape = {
     cin: cc.cin, h: cc.h, w: cc.w, cout: cc.cout, oh, ow, kernel: cc.k, stride: cc.s, pad: cc.p, depthwise: !!cc.dw,
     steps, hasBias: !!bias, nAffine: affines.length, xStepStride, out: denseOutput(cc.cout, oh, ow, outPad), cols,
+    residual: residual ? { stepStride: residual.stepStride } : undefined,
   };
   const call = kind === 'spike' ? spikeConvKernel(shape) : denseConvKernel(shape);
   const w = cc.dw ? packDepthwiseWeights(weight, cc.cout, cc.k) : packConvWeights(weight, cc.cout, cc.cin, cc.k);
   const bytes = steps * cc.cout * (oh + 2 * outPad) * (ow + 2 * outPad) * 4;
   const bufs = [storageBuffer(device, x), storageBuffer(device, w), storageBuffer(device, packEpilogue(cc.cout, bias, affines)), storageBuffer(device, init ?? bytes)];
-  await runKernel(device, cache, call, { X: bufs[0], W: bufs[1], P: bufs[2], O: bufs[3] });
+  if (residual) bufs.push(storageBuffer(device, residual.data));
+  await runKernel(device, cache, call, residual ? { X: bufs[0], W: bufs[1], P: bufs[2], O: bufs[3], R: bufs[4] } : { X: bufs[0], W: bufs[1], P: bufs[2], O: bufs[3] });
   const out = f32(await readBuffer(device, bufs[3], bytes));
   bufs.forEach((b) => b.destroy());
   return out;
@@ -203,6 +206,47 @@ describe('dense_conv.wgsl / dense_dwconv.wgsl: register-tiled convs on f32 maps'
           const ref = cpuConv(x, steps, cc, weight, bias, bns, 0);
           const out = await gpuConv('dense', x, steps, input === 'broadcast' ? 0 : cc.cin * cc.h * cc.w, cc, weight, bias, bns, 0, ref.oh, ref.ow, undefined, cols);
           expect(relDiff(out, ref.out), `${JSON.stringify(cc)} ${input} cols ${cols}`).toBeLessThan(input === 'spikes' ? 2e-6 : 1e-5);
+        }
+      }
+    });
+  }
+});
+
+describe('conv kernels with the residual add in the epilogue (entry point residual)', () => {
+  // Each fused variant against its unfused kernel + the CPU reference's add (the same f32
+  // operations, so bit-identical), and against the CPU reference (conv → BNs → add).
+  const cases: ConvCase[] = [...CONV_CASES, { cin: 8, cout: 8, h: 6, w: 9, k: 7, s: 1, p: 3, dw: true }];
+  const kinds = [['spike', undefined], ['dense', 4], ['dense', 1]] as const;
+  for (const T of [1, 3]) {
+    test(`T=${T}: spike_conv, spike_dwconv, dense_conv (4 and 1 columns), dense_dwconv at input firing rates 0, 5, 50, 100 %`, async () => {
+      for (const cc of cases) {
+        for (const [kind, cols] of kinds) {
+          if (kind === 'dense' && cc.dw && cols === 1) continue; // dense_dwconv has one column count
+          for (const rate of RATES) {
+            for (const broadcast of [false, true]) {
+              const fanIn = (cc.dw ? 1 : cc.cin) * cc.k * cc.k;
+              const weight = randomNormal(cc.cout * fanIn, 1 / Math.sqrt(fanIn));
+              const bias = randomNormal(cc.cout, 0.1);
+              const bns = Array.from({ length: broadcast ? 1 : 2 }, () => randomBn(cc.cout));
+              const spikes = randomSpikes(T * cc.cin * cc.h * cc.w, rate);
+              const x = Float32Array.from(spikes);
+              const ref = cpuConv(x, T, cc, weight, bias, bns, 0);
+              const per = cc.cout * ref.oh * ref.ow;
+              const r = randomNormal((broadcast ? 1 : T) * per);
+              const refSum = new Float32Array(T * per);
+              for (let t = 0; t < T; t++) refSum.set(add(ref.out.subarray(t * per, (t + 1) * per), r.subarray(broadcast ? 0 : t * per, (broadcast ? 1 : t + 1) * per)), t * per);
+              const input = kind === 'spike' ? packSpikes(spikes, 'channel', T, cc.cin, cc.h * cc.w) : x;
+              const xStride = kind === 'spike' ? Math.ceil(cc.cin / 32) * cc.h * cc.w : cc.cin * cc.h * cc.w;
+              const plain = await gpuConv(kind, input, T, xStride, cc, weight, bias, bns, 0, ref.oh, ref.ow, undefined, cols);
+              const fused = await gpuConv(kind, input, T, xStride, cc, weight, bias, bns, 0, ref.oh, ref.ow, undefined, cols,
+                { data: r, stepStride: broadcast ? 0 : per });
+              const unfusedSum = new Float32Array(T * per);
+              for (let t = 0; t < T; t++) unfusedSum.set(add(plain.subarray(t * per, (t + 1) * per), r.subarray(broadcast ? 0 : t * per, (broadcast ? 1 : t + 1) * per)), t * per);
+              const what = `${JSON.stringify(cc)} ${kind}${cols ? ` cols ${cols}` : ''} rate ${rate}${broadcast ? ' broadcast' : ''}`;
+              expect(Array.from(fused), what).toEqual(Array.from(unfusedSum));
+              expect(relDiff(fused, refSum), what).toBeLessThan(2e-6);
+            }
+          }
         }
       }
     });

@@ -48,7 +48,7 @@ describe('shader interfaces', () => {
     }
     expect(programInterface('spike_conv').uniformFields.map((f) => f.name)).toEqual([
       'cin', 'cwin', 'inH', 'inW', 'cout', 'ov', 'outH', 'outW', 'k', 'stride', 'pad', 'total',
-      'hasBias', 'nAffine', 'xStepStride', 'outStepStride', 'outPlaneStride', 'outRowStride', 'outOffset',
+      'hasBias', 'nAffine', 'xStepStride', 'outStepStride', 'outPlaneStride', 'outRowStride', 'outOffset', 'rStepStride',
     ]);
     // Entry points that use a subset of the bindings (what layout: 'auto' will contain).
     const decode = programInterface('detection_decode');
@@ -57,6 +57,12 @@ describe('shader interfaces', () => {
     expect(decode.entry('nms').bindings).toEqual(['HEAT', 'REG', 'CANDR', 'TOPR', 'OUT']);
     expect(decode.entry('nms').workgroupSize).toBe(1);
     expect(decode.entry('peaks').workgroupSize).toBe(64);
+    for (const conv of ['spike_conv', 'spike_dwconv', 'dense_conv', 'dense_dwconv'] as const) {
+      expect(programInterface(conv).entry('main').bindings, conv).toEqual(['X', 'W', 'P', 'O']);
+      expect(programInterface(conv).entry('residual').bindings, conv).toEqual(['X', 'W', 'P', 'O', 'R']);
+      expect(programInterface(conv).entry('main').uniformFields.has('rStepStride'), conv).toBe(false);
+      expect(programInterface(conv).entry('residual').uniformFields.has('rStepStride'), conv).toBe(true);
+    }
     const head = programInterface('head');
     expect(head.entry('spatial_mean').bindings).toEqual(['X', 'O']);
     expect(head.entry('linear').bindings).toEqual(['X', 'W', 'P', 'O']);
@@ -149,7 +155,7 @@ describe('a mismatch between TypeScript and WGSL throws, naming the shader and t
   });
 
   test('a wrong, missing or unused binding name', () => {
-    expect(() => iface.bind('main', { X: 1, W: 2, P: 3, OUT: 4 })).toThrow('spike_conv.wgsl (main): no binding is named OUT (the shader declares X, W, P, O)');
+    expect(() => iface.bind('main', { X: 1, W: 2, P: 3, OUT: 4 })).toThrow('spike_conv.wgsl (main): no binding is named OUT (the shader declares X, W, P, O, R)');
     expect(() => iface.bind('main', { X: 1, W: 2, O: 4 })).toThrow('spike_conv.wgsl (main): binding P (array<vec4f>) is not given');
     expect(() => iface.bind('main', { X: 1, W: 2, P: 3, O: 4, U: 5 })).toThrow('spike_conv.wgsl (main): binding U is the uniform buffer, which is bound automatically');
     expect(() => programInterface('head').bind('spatial_mean', { X: 1, W: 2, O: 3 }))
@@ -160,10 +166,11 @@ describe('a mismatch between TypeScript and WGSL throws, naming the shader and t
   test('at plan time: a builder whose fields, or a step whose bindings, do not match the shader fails buildPlan', async () => {
     const graph = buildModelGraph(defaultConfig({ embedDims: [16, 32, 64, 96], numClasses: 10, timeSteps: 1 }), 32, 32);
     expect(() => buildPlan(graph, null)).not.toThrow();
-    const planWith = async (addKernelInstead: typeof addKernel) => {
+    // (The residual adds of these graphs are fused into convs, so the head's linear is mocked.)
+    const planWith = async (linearKernelInstead: typeof linearKernel) => {
       vi.resetModules();
       vi.doMock('../../src/runtime/webgpu/kernels.ts', async (importOriginal) => ({
-        ...await importOriginal<typeof import('../../src/runtime/webgpu/kernels.ts')>(), addKernel: addKernelInstead,
+        ...await importOriginal<typeof import('../../src/runtime/webgpu/kernels.ts')>(), linearKernel: linearKernelInstead,
       }));
       try {
         const { buildPlan: build } = await import('../../src/runtime/webgpu/plan.ts');
@@ -174,14 +181,14 @@ describe('a mismatch between TypeScript and WGSL throws, naming the shader and t
     };
     // A builder that misnames a field (as renaming the WGSL field alone would leave it).
     const renamed = await planWith((a) => {
-      const call = addKernel(a);
-      const { aStepStride, ...rest } = call.uniforms;
-      return { ...call, uniforms: { ...rest, aStride: aStepStride } };
+      const call = linearKernel(a);
+      const { inFeatures, ...rest } = call.uniforms;
+      return { ...call, uniforms: { ...rest, inFeats: inFeatures } };
     });
-    expect(renamed).toThrow('add.wgsl (main): struct Uniforms has no field aStride');
-    // A builder whose shader declares other bindings than the planner gives (A, B, O).
-    const otherShader = await planWith((a) => ({ ...addKernel(a), program: { shader: 'upsample', entry: 'main', defines: { MODE: 0 } } }));
-    expect(otherShader).toThrow('upsample.wgsl (main): no binding is named A (the shader declares X, O)');
+    expect(renamed).toThrow('head.wgsl (linear): struct Uniforms has no field inFeats');
+    // A builder whose shader declares other bindings than the planner gives (X, W, P, O).
+    const otherShader = await planWith((a) => ({ ...linearKernel(a), program: { shader: 'upsample', entry: 'main', defines: { MODE: 0 } } }));
+    expect(otherShader).toThrow('upsample.wgsl (main): no binding is named W (the shader declares X, O)');
   });
 
   test('a shader that shadows a binding name in a function is refused (its use could not be told)', () => {

@@ -7,16 +7,13 @@
  * spikes, but it returns per-layer spike counts only: no spike maps and no membranes.
  */
 import type { OnnxWorkerRequest, OnnxWorkerResponse } from './onnxEngine.worker.ts';
+import { wantedThreads } from '../../runtime/onnx/onnxRuntimeBackend.ts';
 import { WorkerRpc } from './workerRpc.ts';
 import { EngineEvents, type AppModel, type EngineFrame, type EngineRequest, type FrameInput, type InferenceEngine, type LoadOptions } from './types.ts';
 
 /** How long ORT may take to fetch and compile its wasm and start its threads. */
 const START_TIMEOUT_MS = 60_000;
 
-/** Threads to ask for: one per core up to 4 where SharedArrayBuffer is allowed, else 1. */
-export function wantedThreads(isolated: boolean, cores: number | undefined): number {
-  return isolated ? Math.max(1, Math.min(4, cores ?? 1)) : 1;
-}
 
 /** "ONNX Runtime Web (wasm, 2 threads)". */
 export function onnxWasmBackendName(threads: number): string {

@@ -133,3 +133,11 @@ export class OnnxRuntimeBackend {
     await this.session.release();
   }
 }
+
+/**
+ * Threads to give ONNX Runtime's wasm backend: one per core up to 4 where SharedArrayBuffer is
+ * allowed (a cross-origin-isolated page), else 1. The app and the benchmark both use it.
+ */
+export function wantedThreads(isolated: boolean, cores: number | undefined): number {
+  return isolated ? Math.max(1, Math.min(4, cores ?? 1)) : 1;
+}

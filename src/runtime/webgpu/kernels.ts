@@ -60,6 +60,11 @@ export interface ConvShape {
   out: ConvOutput;
   /** Dense kernels: output columns per thread (4, or 1 for small layers); default by size. */
   cols?: 1 | 4;
+  /**
+   * A residual added in the epilogue (entry point `residual`, binding R): an unpadded
+   * `[S][Cout][oh][ow]` map with this step stride (0 broadcasts one step). The output must be unpadded.
+   */
+  residual?: { stepStride: number };
 }
 
 /** Below this many threads at 4 columns each, a dense conv computes 1 column per thread. */
@@ -67,11 +72,18 @@ export const DENSE_SMALL_LAYER_THREADS = 32768;
 
 /** The uniform fields every conv kernel shares: geometry, input step and the epilogue (conv_epilogue.wgsl). */
 function convFields(s: ConvShape, total: number): UniformValues {
+  if (s.residual && s.out.offset !== 0) throw new Error('a conv with a fused residual writes an unpadded map');
   return {
+    ...(s.residual ? { rStepStride: s.residual.stepStride } : {}),
     inH: s.h, inW: s.w, outH: s.oh, outW: s.ow, k: s.kernel, stride: s.stride, pad: s.pad, total,
     hasBias: s.hasBias, nAffine: s.nAffine, xStepStride: s.xStepStride,
     outStepStride: s.out.stepStride, outPlaneStride: s.out.planeStride, outRowStride: s.out.rowStride, outOffset: s.out.offset,
   };
+}
+
+/** The conv kernels' entry point: `residual` when the residual add is fused, else `main`. */
+function convEntry(s: ConvShape): string {
+  return s.residual ? 'residual' : 'main';
 }
 
 /** `spike_conv.wgsl` / `spike_dwconv.wgsl`: event-driven conv over channel-packed spikes. */
@@ -80,13 +92,13 @@ export function spikeConvKernel(s: ConvShape): ProgramCall {
   const threads = s.steps * s.oh * s.ow * ov;
   if (!s.depthwise) {
     return {
-      program: { shader: 'spike_conv', entry: 'main', defines: {} },
+      program: { shader: 'spike_conv', entry: convEntry(s), defines: {} },
       uniforms: { ...convFields(s, threads), cin: s.cin, cwin: Math.ceil(s.cin / 32), cout: s.cout, ov },
       threads,
     };
   }
   return {
-    program: { shader: 'spike_dwconv', entry: 'main', defines: {} },
+    program: { shader: 'spike_dwconv', entry: convEntry(s), defines: {} },
     uniforms: { ...convFields(s, threads), c: s.cout, cv: ov },
     threads,
   };
@@ -100,7 +112,7 @@ export function denseConvKernel(s: ConvShape): ProgramCall {
     const outWQ = Math.ceil(s.ow / cols);
     const threads = s.steps * s.oh * outWQ * ov;
     return {
-      program: { shader: 'dense_conv', entry: 'main', defines: { COLS: cols } },
+      program: { shader: 'dense_conv', entry: convEntry(s), defines: { COLS: cols } },
       uniforms: { ...convFields(s, threads), cin: s.cin, cout: s.cout, ov, outWQ },
       threads,
     };
@@ -108,7 +120,7 @@ export function denseConvKernel(s: ConvShape): ProgramCall {
   const outWQ = Math.ceil(s.ow / 4);
   const threads = s.steps * s.oh * outWQ * ov;
   return {
-    program: { shader: 'dense_dwconv', entry: 'main', defines: {} },
+    program: { shader: 'dense_dwconv', entry: convEntry(s), defines: {} },
     uniforms: { ...convFields(s, threads), c: s.cout, cv: ov, outWQ },
     threads,
   };

@@ -12,6 +12,8 @@
  *    reader is a neuron, the affines go into the neuron's kernel (BN + LIF fused, the raw conv
  *    output goes in); otherwise into the conv's epilogue. A BN with padding (RepConv) writes into
  *    the interior of a padded buffer whose border is filled once at creation.
+ *  - a residual add that is the only reader of a conv's (BN-affined) result is folded into that
+ *    conv's epilogue (entry point `residual`: result + the other input, read from binding R).
  *  - a conv whose input is spikes uses an event-driven kernel (`spike`) in `spike` mode; real
  *    inputs, and every conv in `dense` mode, use the register-tiled dense kernels.
  *  - a neuron runs over all T steps in one dispatch; its spikes are stored in the layouts its
@@ -256,6 +258,21 @@ class Planner {
     const depthwise = op.groups > 1;
     if (depthwise && !(op.groups === cin && cin === cout)) throw new Error(`WebGpuRuntime: grouped conv ${op.name} (groups ${op.groups}) is not depthwise`);
     const steps = spikeIn ? this.T : this.real(op.inputs[0]).steps;
+    // A residual add that is the only reader of this conv's (unpadded) result goes into the
+    // epilogue: result + the other input, already computed, unpadded, with no pending affines,
+    // of 1 or `steps` steps (the add's own arithmetic, so bit-exact).
+    let residual: { value: RealValue } | null = null;
+    if (pad === 0 && finalReaders.length === 1 && finalReaders[0].op.kind === 'add' && finalReaders[0].op.inputs.length === 2) {
+      const add = finalReaders[0].op;
+      const other = add.inputs[1 - finalReaders[0].index];
+      const r = other === out ? undefined : this.values.get(other);
+      if (r && r.kind === 'real' && !r.affines.length && r.stepStride === cout * oh * ow && (r.steps === 1 || r.steps === steps)) {
+        residual = { value: r };
+        this.fused.add(add.name);
+        ops.push(add.name);
+        out = add.output;
+      }
+    }
     const ph = oh + 2 * pad, pw = ow + 2 * pad;
     const bytes = steps * cout * ph * pw * 4;
     let outBuf: number;
@@ -283,6 +300,7 @@ class Planner {
       cin, h, w, cout, oh, ow, kernel: op.kernel, stride: op.stride, pad: op.pad, depthwise, steps,
       hasBias: bias !== null, nAffine: epilogue.length,
       xStepStride: 0, out: denseOutput(cout, oh, ow, pad),
+      residual: residual ? { stepStride: residual.value.steps === 1 ? 0 : residual.value.stepStride } : undefined,
     };
     let call: ProgramCall;
     let xBuf: number;
@@ -297,7 +315,9 @@ class Planner {
       xBuf = x.buffer;
       call = denseConvKernel({ ...shape, xStepStride: x.steps === 1 ? 0 : x.stepStride });
     }
-    this.step({ name: op.name, ops, ...call, bindings: { X: xBuf, W: wBuf, P: pBuf, O: outBuf }, macs, spikeInputs });
+    const bindings: Record<string, number> = { X: xBuf, W: wBuf, P: pBuf, O: outBuf };
+    if (residual) bindings.R = residual.value.buffer;
+    this.step({ name: op.name, ops, ...call, bindings, macs, spikeInputs });
     this.values.set(out, { kind: 'real', buffer: outBuf, steps, stepStride: cout * ph * pw, affines: toNeuron ? affines : [] });
   }
 
