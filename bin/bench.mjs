@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // npm run bench -- [--json FILE] [--model CHECKPOINT] [--size HxW] [--frames N] [--time-steps T]
 //                  [--dims a,b,c,d] [--classes N] [--sweep-repeat N] [--chromium PATH]
-//                  [--sweep-layer cin,cout,kernel,stride,h,w | model]
+//                  [--sweep-layer cin,cout,kernel,stride,h,w | model] [--ort-threads N] [--ort-providers webgpu,wasm]
 //
 // Starts a Vite dev server on 127.0.0.1 serving bench/index.html (src/bench/benchPage.ts), opens
 // it in headless Chromium (playwright-core; WebGPU on SwiftShader, the flags of vitest.config.ts) and
@@ -37,6 +37,8 @@ function parseArgs(argv) {
     else if (a === '--classes') o.classes = Number(next());
     else if (a === '--sweep-repeat') o.sweepRepeat = Number(next());
     else if (a === '--chromium') o.chromium = next();
+    else if (a === '--ort-threads') o.ortThreads = Number(next());
+    else if (a === '--ort-providers') o.ortProviders = next().split(',');
     else if (a === '--sweep-layer') {
       const v = next();
       if (v === 'model') o.sweepLayer = 'model';
@@ -126,6 +128,7 @@ async function main() {
       modelUrl: o.model ? `/@fs${o.model}` : undefined,
       modelName: o.model ? o.model.split('/').pop() : undefined,
       dims: o.dims, classes: o.classes, timeSteps: o.timeSteps, size: o.size, frames: o.frames, sweepRepeat: o.sweepRepeat, sweepLayer: o.sweepLayer,
+      ortThreads: o.ortThreads, ortProviders: o.ortProviders,
     };
     const t0 = Date.now();
     const result = await page.evaluate((opts) => window.spikeformerBench(opts), opts);
@@ -144,7 +147,8 @@ async function main() {
 function readUsage() {
   return `usage: npm run bench -- [--json FILE] [--model CHECKPOINT] [--size HxW] [--frames N]
                        [--time-steps T] [--dims a,b,c,d] [--classes N] [--sweep-repeat N] [--chromium PATH]
-                       [--sweep-layer cin,cout,kernel,stride,h,w | model]
+                       [--sweep-layer cin,cout,kernel,stride,h,w | model] [--ort-threads N] [--ort-providers webgpu,wasm]
+--ort-threads: ONNX Runtime wasm threads (default: the app's rule, wantedThreads); --ort-providers: the ORT providers to run
 default model: calibrated random weights, dims 16,32,64,96, 1000 classes, T=1, 128x128
 default sweep layer: 128,512,3,1,28,28 (15M's ConvBlock2 conv1 at 224x224), random weights`;
 }

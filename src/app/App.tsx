@@ -1,7 +1,8 @@
 /**
  * SpikeFormer Web: Meta-SpikeFormer classifying the webcam live, with every spike visible.
  *
- * The app wires its hooks together — the source (`useFrameSource`), the engine (`useEngine`), the
+ * The app wires its hooks together — the source (`useFrameSource`), the engine (`useEngine`, and
+ * on a software GPU adapter the faster of WebGPU and ONNX Runtime Web: `useEngineTrial`), the
  * model library (`useModelLibrary`), the loaded graph (`useModelRun`) and the frame loop
  * (`useFrameLoop`) — derives what the views show in one place (`logic/view.ts`) and draws it.
  *
@@ -27,8 +28,10 @@ import { SpikeRaster } from './components/SpikeRaster.tsx';
 import { TaskOverlay } from './components/TaskOverlay.tsx';
 import { TaskPanel } from './components/TaskPanel.tsx';
 import { TopPredictions } from './components/TopPredictions.tsx';
+import { largestInput } from './engine/createEngine.ts';
 import { useAddress } from './hooks/useAddress.ts';
 import { useEngine } from './hooks/useEngine.ts';
+import { useEngineTrial } from './hooks/useEngineTrial.ts';
 import { useFrameDownload } from './hooks/useFrameDownload.ts';
 import { useFrameLoop } from './hooks/useFrameLoop.ts';
 import { useKeyboard } from './hooks/useKeyboard.ts';
@@ -51,9 +54,10 @@ export function App() {
   const [picks, setPicks] = useState<Picks>(() => initialPicks(params));
   const pick = (p: Partial<Picks>) => setPicks((old) => ({ ...old, ...p }));
 
-  const eng = engine.choice?.engine ?? null;
-  const maxSize = eng?.maxInputSize ?? 64;
+  const maxSize = largestInput(engine.choice);
   const plan = useMemo(() => runPlan(model, taskChoice, sizePick, params.size, maxSize), [model, taskChoice, sizePick, params.size, maxSize]);
+  const trial = useEngineTrial(engine.choice, model, plan);
+  const eng = trial.choice?.engine ?? null;
   const run = useModelRun(eng, model, plan, library.engineFailed);
   const hasSpikeMaps = eng?.hasSpikeMaps ?? true;
   const sel = useMemo(() => selection(picks, run.index, hasSpikeMaps, run.membraneLayers), [picks, run.index, hasSpikeMaps, run.membraneLayers]);
@@ -64,7 +68,7 @@ export function App() {
   }));
 
   const view = deriveView({
-    params, engine, library: lib, plan, graph: run.graph, loaded: run.loaded, index: run.index, picks, sel,
+    params, engine: { ...engine, choice: trial.choice, trial: trial.message }, library: lib, plan, graph: run.graph, loaded: run.loaded, index: run.index, picks, sel,
     membraneLayers: run.membraneLayers, loop, source: src.source, history,
   });
   useAddress({ params, model, task: taskChoice, picks });

@@ -44,6 +44,8 @@ export interface BenchOptions {
   ortProviders?: OnnxExecutionProvider[];
   /** Timed frames per ORT provider (default min(frames, 3): ORT's WebGPU provider is slow on SwiftShader). */
   ortFrames?: number;
+  /** ORT wasm threads (default: what the app would ask for here, `wantedThreads`); to measure the rule. */
+  ortThreads?: number;
 }
 
 export interface BenchRun {
@@ -174,7 +176,7 @@ export async function runBenchmark(o: BenchOptions, gpu: GPU | undefined = globa
     // before the first session: ORT starts its wasm, also behind the webgpu provider, once).
     const env = (ort as OrtModule & { env?: { wasm?: { numThreads?: number } } }).env;
     const isolated = typeof crossOriginIsolated !== 'undefined' && crossOriginIsolated;
-    if (env?.wasm) env.wasm.numThreads = wantedThreads(isolated, globalThis.navigator?.hardwareConcurrency);
+    if (env?.wasm) env.wasm.numThreads = o.ortThreads ?? wantedThreads(isolated, globalThis.navigator?.hardwareConcurrency);
     for (const provider of o.ortProviders ?? ['webgpu', 'wasm']) {
       const backend = `onnx-${provider}`;
       try {

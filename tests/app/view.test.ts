@@ -122,7 +122,7 @@ describe('the views', () => {
     const v = deriveView(input(tiny, runPlan(tiny, 'classify', null, 32, 512), fakeEngine()));
     expect(v.predictions.predictions).toHaveLength(5);
     expect(v.predictions.labelsNote).toBe('MNIST digits');
-    expect(v.backend).toEqual({ backend: 'WebGPU', adapter: 'test adapter', fallback: null, events: [], error: null });
+    expect(v.backend).toEqual({ backend: 'WebGPU', adapter: 'test adapter', fallback: null, trial: null, events: [], error: null });
     expect(v.controls).toEqual({ paused: false, canRun: true, fps: 5, latencyMs: 20, dropped: 1, frames: 9 });
     expect(v.overlay).toBeNull();
     expect(v.spikeMap.map).toBeInstanceOf(Uint8Array);
@@ -141,6 +141,14 @@ describe('the views', () => {
     expect(v.membrane.unavailable).toBe('needs the WebGPU or CPU backend');
     expect(v.backend.fallback).toBe('WebGPU is not available: running ONNX Runtime Web (wasm, 2 threads) at 32×32 (no WebGPU adapter was found).');
     expect(v.predictions.predictions).toHaveLength(5);
+  });
+
+  test('auto on a software adapter: the engine kept after timing both, and why; it is no fallback', () => {
+    const engine = fakeEngine({ backendName: 'ONNX Runtime Web (wasm, 2 threads)', hasSpikeMaps: false });
+    const base = input(tiny, runPlan(tiny, 'classify', null, 32, 224), engine);
+    const trial = 'ONNX Runtime Web (wasm, 2 threads) kept: 143 ms/frame against 574 ms/frame on WebGPU (software adapter google · swiftshader).';
+    const v = deriveView({ ...base, engine: { ...base.engine, trial } });
+    expect(v.backend).toMatchObject({ backend: 'ONNX Runtime Web (wasm, 2 threads)', trial, fallback: null });
   });
 
   test('task heads: boxes and the mask decoded from the head maps, the legend, the overlay', () => {

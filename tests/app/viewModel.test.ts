@@ -185,7 +185,9 @@ describe('engine helpers', () => {
     expect(fallbackMessage('no WebGPU adapter was found; ONNX Runtime Web could not start: 404', engine('CPU reference (Web Worker)'), 32))
       .toBe('WebGPU is not available: running the CPU reference at 32×32 (no WebGPU adapter was found; ONNX Runtime Web could not start: 404).');
     expect(onnxWasmBackendName(1)).toBe('ONNX Runtime Web (wasm, 1 thread)');
-    expect([wantedThreads(false, 8), wantedThreads(true, 2), wantedThreads(true, 16), wantedThreads(true, undefined)]).toEqual([1, 2, 4, 1]);
+    // A thread per two cores up to 4 where the page is cross-origin isolated (one on 2 cores), else one.
+    expect([1, 2, 3, 4, 8, 16, undefined].map((cores) => wantedThreads(true, cores))).toEqual([1, 1, 2, 2, 4, 4, 1]);
+    expect(wantedThreads(false, 8)).toBe(1);
   });
 
   test('engine order: WebGPU, else ONNX Runtime Web (wasm), else the CPU reference; explicit choices do not fall back', async () => {

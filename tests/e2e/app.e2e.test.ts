@@ -2,6 +2,10 @@
  * End to end: the app in headless Chromium (playwright-core driving /usr/bin/chromium) against a
  * Vite dev server started here, with a fake webcam playing a clip written from a sample picture.
  *
+ * The cases that need the WebGPU engine ask for it (`?backend=webgpu`): on SwiftShader `auto` times
+ * WebGPU against ONNX Runtime Web (wasm) and keeps the faster, which on 2 cores is ORT.
+ *  0. `auto` on SwiftShader: the page names the engine kept, with both engines' ms/frame, and the
+ *     kept one is the faster and the one that runs.
  *  1. WebGPU (SwiftShader): camera → "Top predictions" (5 items), the "Firing rate per layer" chart,
  *     an "fps" readout and the backend name; a destroyed GPU device is recreated and frames go on;
  *     a bad checkpoint shows one line and breaks nothing; a good one is converted, cached in OPFS,
@@ -24,7 +28,7 @@
  *     once granted, is stopped); a checkpoint dropped while another converts is the one that runs;
  *     a bad file chosen while a good one converts leaves its error and the model before running.
  *  5. The production build (`vite build`, served by `vite preview`): ORT's wasm files are there and
- *     run, on several threads (the preview server sends COOP/COEP too).
+ *     run, on the threads of the app's rule (the preview server sends COOP/COEP too).
  * Inputs are 32×32 (128×128 in 3) so SwiftShader and the CPU reference keep up. Screenshots go to
  * test-results/.
  */
@@ -42,6 +46,7 @@ import { build, createServer, preview, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { readNpy } from '../../src/io/npy.ts';
 import { defaultConfig } from '../../src/model/config.ts';
+import { wantedThreads } from '../../src/runtime/onnx/onnxRuntimeBackend.ts';
 import { randomSafetensors } from '../helpers/randomCheckpoint.ts';
 import { encodeY4m, frameOf, readPngRgb } from './y4m.ts';
 
@@ -164,10 +169,40 @@ async function expectLiveClassification(page: Page, backend: RegExp): Promise<vo
 }
 
 describe.skipIf(!existsSync(CHROMIUM))('app end to end (headless Chromium)', () => {
-  test('WebGPU: webcam → predictions, firing rates, fps, backend; survives a lost device; checkpoints', async () => {
+  test('auto on a software adapter (SwiftShader): both engines timed, the faster kept, and the page says so', async () => {
     const { context, page, errors } = await launch(true);
     try {
       await page.goto(`${url}?size=32`);
+      const trial = page.getByTestId('engine-trial');
+      await expect.poll(() => trial.textContent().catch(() => ''), { timeout: 120_000 }).toMatch(/ kept: /);
+      const text = (await trial.textContent())!;
+      console.info(`auto on SwiftShader: ${text}`);
+      const m = /^(.+) kept: ([\d.]+) ms\/frame against ([\d.]+) ms\/frame on (.+) \(software adapter (.+)\)\.$/.exec(text);
+      expect(m, text).not.toBeNull();
+      const [, kept, keptMs, otherMs, other, adapter] = m!;
+      expect([kept, other].map((n) => (n === 'WebGPU' ? 'webgpu' : /^ONNX Runtime Web \(wasm, \d threads?\)$/.test(n) ? 'wasm' : n)).sort()).toEqual(['wasm', 'webgpu']);
+      expect(Number(keptMs)).toBeLessThanOrEqual(Number(otherMs));
+      expect(adapter).toMatch(/swiftshader/i);
+      // The engine kept is the one that runs, and it gives predictions.
+      await expect.poll(() => page.getByTestId('backend-name').textContent().catch(() => ''), { timeout: 30_000 }).toBe(`Backend: ${kept}`);
+      await page.getByRole('button', { name: /^Sample: / }).first().click();
+      await expect.poll(() => page.getByRole('list', { name: 'Top predictions' }).getByRole('listitem').count(), { timeout: 45_000 }).toBe(5);
+      expect(await page.getByRole('alert').filter({ hasText: 'WebGPU is not available' }).count()).toBe(0);
+      await page.screenshot({ path: join(RESULTS, 'app-auto-trial.png') });
+      // Asked for, WebGPU is not timed against anything.
+      await page.goto(`${url}?size=32&backend=webgpu`);
+      await expect.poll(() => page.getByTestId('backend-name').textContent().catch(() => ''), { timeout: 60_000 }).toBe('Backend: WebGPU');
+      expect(await page.getByTestId('engine-trial').count()).toBe(0);
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 180_000);
+
+  test('WebGPU: webcam → predictions, firing rates, fps, backend; survives a lost device; checkpoints', async () => {
+    const { context, page, errors } = await launch(true);
+    try {
+      await page.goto(`${url}?size=32&backend=webgpu`);
       await expectLiveClassification(page, /WebGPU/);
       await expect(page.getByTestId('adapter-name').textContent()).resolves.toMatch(/swiftshader/i);
       await page.screenshot({ path: join(RESULTS, 'app-webgpu.png'), fullPage: true });
@@ -225,8 +260,8 @@ describe.skipIf(!existsSync(CHROMIUM))('app end to end (headless Chromium)', () 
     try {
       await page.goto(`${url}?size=32`);
       expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
-      // Cross-origin isolated, so ORT runs a thread per core (up to 4).
-      const threads = Math.min(4, await page.evaluate(() => navigator.hardwareConcurrency));
+      // Cross-origin isolated, so ORT runs the threads of the app's rule (one per two cores, up to 4).
+      const threads = wantedThreads(true, await page.evaluate(() => navigator.hardwareConcurrency));
       const name = `ONNX Runtime Web (wasm, ${threads} thread${threads === 1 ? '' : 's'})`;
       await page.getByText('WebGPU is not available').waitFor({ timeout: 60_000 });
       await expect(page.getByRole('alert').filter({ hasText: 'WebGPU is not available' }).textContent())
@@ -271,7 +306,7 @@ describe.skipIf(!existsSync(CHROMIUM))('app end to end (headless Chromium)', () 
 
     const { context, page, errors } = await launch(true, { video: catClip });
     try {
-      await page.goto(`${url}?size=128`);
+      await page.goto(`${url}?size=128&backend=webgpu`);
       await page.getByTestId('checkpoint-input').setInputFiles(REFERENCE_PTH);
       await page.getByText(/dims 16·32·64·96, \d+ transformer blocks?, 10 classes, T = 1 time step\./).waitFor({ timeout: 30_000 });
       await expect.poll(() => page.evaluate(() => window.__spikeformer?.state().inputSize), { timeout: 5_000 }).toBe(128);
@@ -309,7 +344,7 @@ describe.skipIf(!existsSync(CHROMIUM))('app end to end (headless Chromium)', () 
   test('task heads: "all" on the webcam digits scene shows detections, the mask legend and the head neurons', async () => {
     const { context, page, errors } = await launch(true, { video: sceneClip });
     try {
-      await page.goto(url);
+      await page.goto(`${url}?backend=webgpu`);
       const tasks = page.getByRole('radiogroup', { name: 'Task' });
       await tasks.getByRole('radio', { name: 'All' }).waitFor({ timeout: 45_000 });
       expect(await tasks.getByRole('radio').count()).toBe(4);
@@ -467,7 +502,7 @@ describe.skipIf(!existsSync(CHROMIUM))('app end to end (headless Chromium)', () 
     try {
       await page.goto(`${server.resolvedUrls!.local[0]}?size=32&model=random`);
       expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
-      const threads = Math.min(4, await page.evaluate(() => navigator.hardwareConcurrency));
+      const threads = wantedThreads(true, await page.evaluate(() => navigator.hardwareConcurrency));
       await expect.poll(() => page.getByTestId('backend-name').textContent().catch(() => ''), { timeout: 60_000 })
         .toBe(`Backend: ONNX Runtime Web (wasm, ${threads} thread${threads === 1 ? '' : 's'})`);
       await page.getByRole('button', { name: /^Sample: / }).first().click();
@@ -495,7 +530,7 @@ describe.skipIf(!existsSync(CHROMIUM))('app end to end (headless Chromium)', () 
     });
     const msOf = async (testId: string) => parseFloat(((await page.getByTestId(testId).textContent()) ?? '').replace(/[^\d.]/g, '') || 'NaN');
     try {
-      await page.goto(`${url}?size=32`);
+      await page.goto(`${url}?size=32&backend=webgpu`);
       await page.getByRole('button', { name: 'Start camera' }).click();
       await page.getByRole('list', { name: 'Top predictions' }).waitFor({ timeout: 45_000 });
 

@@ -2,12 +2,14 @@ interface Props {
   backend: string | null;
   adapter: string | null;
   fallback: string | null;
+  /** On a software GPU adapter: the engine timed faster and kept, with both times. */
+  trial: string | null;
   events: string[];
   error: string | null;
 }
 
 /** What actually runs — backend and adapter — and why, whenever it is not WebGPU. Never a silent fallback. */
-export function BackendStatus({ backend, adapter, fallback, events, error }: Props) {
+export function BackendStatus({ backend, adapter, fallback, trial, events, error }: Props) {
   return (
     <div className="backend" aria-live="polite">
       {backend ? (
@@ -21,6 +23,11 @@ export function BackendStatus({ backend, adapter, fallback, events, error }: Pro
         </p>
       ) : (
         <p className="backend-line">Starting the inference engine…</p>
+      )}
+      {trial && (
+        <p className="status status-info" data-testid="engine-trial">
+          {trial}
+        </p>
       )}
       {fallback && (
         <p className="status status-warn" role="alert">

@@ -15,6 +15,9 @@ import { EngineEvents, type AppModel, type EngineFrame, type EngineRequest, type
 const START_TIMEOUT_MS = 60_000;
 
 
+/** The largest input the app gives ONNX Runtime Web (wasm on the CPU). */
+export const ONNX_MAX_INPUT_SIZE = 224;
+
 /** "ONNX Runtime Web (wasm, 2 threads)". */
 export function onnxWasmBackendName(threads: number): string {
   return `ONNX Runtime Web (wasm, ${threads} thread${threads === 1 ? '' : 's'})`;
@@ -23,7 +26,7 @@ export function onnxWasmBackendName(threads: number): string {
 export class OnnxWasmEngine implements InferenceEngine {
   readonly backendName: string;
   readonly adapterName: string;
-  readonly maxInputSize = 224;
+  readonly maxInputSize = ONNX_MAX_INPUT_SIZE;
   readonly hasSpikeMaps = false;
   private readonly events = new EngineEvents();
   private readonly rpc: WorkerRpc<OnnxWorkerRequest, OnnxWorkerResponse>;
@@ -31,7 +34,8 @@ export class OnnxWasmEngine implements InferenceEngine {
   private constructor(worker: Worker, threads: number, version: string, isolated: boolean) {
     this.rpc = new WorkerRpc(worker, 'ONNX Runtime', (message) => this.events.emit({ kind: 'error', message }));
     this.backendName = onnxWasmBackendName(threads);
-    const why = threads > 1 ? 'cross-origin isolated' : isolated ? 'one core' : 'not cross-origin isolated, so no wasm threads';
+    // Isolated: a thread per two cores (`wantedThreads`), so one on one or two cores.
+    const why = isolated ? 'cross-origin isolated' : 'not cross-origin isolated, so no wasm threads';
     this.adapterName = `onnxruntime-web ${version}, WebAssembly on the CPU (${why})`;
   }
 

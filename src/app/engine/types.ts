@@ -89,6 +89,11 @@ export interface InferenceEngine {
   readonly backendName: string;
   /** The adapter or device: "google · swiftshader (fallback adapter)", "JavaScript, 1 worker". */
   readonly adapterName: string;
+  /**
+   * Engines on a GPU whose adapter is a software one (a fallback adapter: SwiftShader and the
+   * like): the adapter's description ("google · swiftshader"); absent or null otherwise.
+   */
+  readonly softwareAdapter?: string | null;
   /** The largest input this engine should be given (the CPU reference is kept small). */
   readonly maxInputSize: number;
   /**

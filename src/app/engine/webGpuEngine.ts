@@ -12,6 +12,7 @@ import { buildModelGraph, type ModelGraph } from '../../model/graph.ts';
 import { WebGpuRuntime } from '../../runtime/webgpu/webGpuRuntime.ts';
 import { modelSizeBitmap, preprocessOnCpu } from './frames.ts';
 import { GpuPreprocessor } from '../../runtime/webgpu/preprocess.ts';
+import { isSoftwareAdapter } from '../logic/engineTrial.ts';
 import {
   EngineEvents, type AppModel, type CompareTiming, type EngineFrame, type EngineRequest, type FrameInput, type InferenceEngine, type LoadOptions, type ModeComparison, type ModeRun,
 } from './types.ts';
@@ -30,14 +31,25 @@ export class DeviceLostError extends Error {
   }
 }
 
-/** "google · swiftshader (fallback adapter)" from what the adapter tells. */
-export function describeAdapter(adapter: GPUAdapter): string {
+/** What the adapter tells: its name ("google · swiftshader") and whether it is a fallback adapter. */
+function adapterFacts(adapter: GPUAdapter): { name: string; fallback: boolean } {
   const info = (adapter.info ?? {}) as Partial<GPUAdapterInfo> & { isFallbackAdapter?: boolean };
   const legacy = adapter as GPUAdapter & { isFallbackAdapter?: boolean };
   const parts = [info.vendor, info.architecture, info.device, info.description].filter((s): s is string => !!s && s.length > 0);
   const unique = parts.filter((p, i) => parts.indexOf(p) === i);
-  const fallback = info.isFallbackAdapter ?? legacy.isFallbackAdapter ?? false;
-  return `${unique.join(' · ') || 'unnamed adapter'}${fallback ? ' (fallback adapter)' : ''}`;
+  return { name: unique.join(' · ') || 'unnamed adapter', fallback: info.isFallbackAdapter ?? legacy.isFallbackAdapter ?? false };
+}
+
+/** "google · swiftshader (fallback adapter)" from what the adapter tells. */
+export function describeAdapter(adapter: GPUAdapter): string {
+  const { name, fallback } = adapterFacts(adapter);
+  return `${name}${fallback ? ' (fallback adapter)' : ''}`;
+}
+
+/** The adapter's name when it runs on the CPU (SwiftShader and the like), else null. */
+function softwareAdapterOf(adapter: GPUAdapter): string | null {
+  const { name, fallback } = adapterFacts(adapter);
+  return isSoftwareAdapter(fallback, name) ? name : null;
 }
 
 async function openDevice(): Promise<{ adapter: GPUAdapter; device: GPUDevice; timestamps: boolean }> {
@@ -95,6 +107,7 @@ export class WebGpuEngine implements InferenceEngine {
   readonly maxInputSize = 512;
   readonly hasSpikeMaps = true;
   adapterName: string;
+  softwareAdapter: string | null;
   compareTiming: CompareTiming;
   private device: GPUDevice;
   private built: Built | null = null;
@@ -111,6 +124,7 @@ export class WebGpuEngine implements InferenceEngine {
   private constructor(adapter: GPUAdapter, device: GPUDevice, timestamps: boolean) {
     this.device = device;
     this.adapterName = describeAdapter(adapter);
+    this.softwareAdapter = softwareAdapterOf(adapter);
     this.compareTiming = timestamps ? 'gpu-timestamps' : 'wall';
     this.lost = this.watch(device);
   }
@@ -156,6 +170,7 @@ export class WebGpuEngine implements InferenceEngine {
     }
     this.device = device;
     this.adapterName = describeAdapter(adapter);
+    this.softwareAdapter = softwareAdapterOf(adapter);
     this.compareTiming = timestamps ? 'gpu-timestamps' : 'wall';
     this.lost = this.watch(device);
     if (this.loaded) this.built = await this.build(this.loaded.model, this.loaded.options);

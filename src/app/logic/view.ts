@@ -246,7 +246,8 @@ export interface LoopStats {
 
 export interface ViewInput {
   params: AppParams;
-  engine: { choice: EngineChoice | null; error: string | null; events: string[] };
+  /** What runs; `trial`: on a software adapter, which engine was kept and why (`useEngineTrial`). */
+  engine: { choice: EngineChoice | null; error: string | null; events: string[]; trial?: string | null };
   library: LibraryState;
   plan: RunPlan;
   /** The graph of what should run, and whether the engine has it loaded. */
@@ -322,7 +323,7 @@ export function deriveView(v: ViewInput) {
   // Detect and segment modes: the whole frame's top 5 is not shown ("all" keeps it, with the scene).
   const sceneOnly = plan.task === 'detect' || plan.task === 'segment';
   return {
-    backend: { backend: backendName, adapter: engine?.adapterName ?? null, fallback, events: e.events, error: e.error ?? v.loop.error },
+    backend: { backend: backendName, adapter: engine?.adapterName ?? null, fallback, trial: e.trial ?? null, events: e.events, error: e.error ?? v.loop.error },
     controls: { paused: v.loop.paused, canRun: !!v.source && v.loaded, fps: v.loop.stats.fps, latencyMs: v.loop.stats.latency, dropped: v.loop.stats.dropped, frames: v.loop.stats.frames },
     overlay: plan.scene ? { inputSize, detections, mask, maskOpacity: v.picks.maskOpacity, mirrored } : null,
     predictions: {

@@ -135,9 +135,17 @@ export class OnnxRuntimeBackend {
 }
 
 /**
- * Threads to give ONNX Runtime's wasm backend: one per core up to 4 where SharedArrayBuffer is
- * allowed (a cross-origin-isolated page), else 1. The app and the benchmark both use it.
+ * Threads to give ONNX Runtime's wasm backend: half the cores (rounded up) up to 4 where
+ * SharedArrayBuffer is allowed (a cross-origin-isolated page), else 1. The app and the benchmark
+ * both use it.
+ *
+ * Why half, not one per core: the other cores are busy too (the page's main thread, the browser's
+ * GPU process and camera, other tabs), and ORT's pool threads wait on each other, so a thread per
+ * core loses where cores are few. On this project's 2-core machines (under load from other work,
+ * 64×64 digits model, T = 2, median ms/frame) one thread beat two in 8 of 10 interleaved pairs
+ * (the median of those ≈ 76 against ≈ 106 ms) and in 3 of 3 at 128×128 (1000 classes, T = 1). ORT's
+ * own default is the same rule (`env.wasm.numThreads` unset: min(4, ⌈cores / 2⌉)).
  */
 export function wantedThreads(isolated: boolean, cores: number | undefined): number {
-  return isolated ? Math.max(1, Math.min(4, cores ?? 1)) : 1;
+  return isolated ? Math.max(1, Math.min(4, Math.ceil((cores ?? 1) / 2))) : 1;
 }
