@@ -9,6 +9,9 @@ so any sample can be regenerated on its own (the test fixtures use this).
   in pixels, x1/y1 exclusive), a per-pixel class mask (0 = background, 1 + d = digit d) and an
   instance map.
 Train splits draw digits only from MNIST train, test splits only from MNIST test.
+Scenes also hold printed digits (training font families for 'train', held-out families for
+'val'/'test') and handwriting-like stroke digits, and some are dim or motion-blurred
+(`scene_sample`). `map_samples` generates a set on several processes (`WORKERS`).
 """
 from __future__ import annotations
 
@@ -18,7 +21,8 @@ import os
 import shutil
 import subprocess
 import tarfile
-from typing import Dict, List, Tuple
+import multiprocessing
+from typing import Callable, Dict, List, Tuple, TypeVar
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
@@ -38,6 +42,20 @@ MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
 CLASS_NAMES = ['background'] + [str(d) for d in range(10)]
 VAL_MNIST_FROM = 50000  # MNIST train digits from here on: the validation pool
+WORKERS = 1  # processes that generate a set (train.py --data-workers); samples do not depend on it
+
+_S = TypeVar('_S')
+
+
+def map_samples(fn: Callable[[int], _S], n: int, workers: int = 0) -> List[_S]:
+    """[fn(0), ..., fn(n-1)], on `workers` (default WORKERS) forked processes. Every sample is a
+    function of its index alone, so the result does not depend on the number of processes.
+    `fn` must be picklable (a module-level function or a functools.partial of one)."""
+    workers = workers or WORKERS
+    if workers <= 1 or n < 2 * workers:
+        return [fn(i) for i in range(n)]
+    with multiprocessing.get_context('fork').Pool(workers) as pool:
+        return pool.map(fn, range(n), chunksize=max(1, n // (workers * 16)))
 
 
 # ----------------------------------------------------------------------------- MNIST
@@ -319,11 +337,51 @@ def classification_sample(split: str, index: int, seed: int = 1) -> Tuple[np.nda
     return _sensor(rng, img), int(labels[k])
 
 
+def as_mnist_digit(alpha: np.ndarray) -> np.ndarray:
+    """A glyph's alpha (float [0,1], cropped to its ink) as an MNIST-style 28×28 uint8 digit: the
+    ink scaled to 20 pixels tall (narrower than 26 wide), centred, as MNIST digits are."""
+    h, w = alpha.shape
+    s = min(20 / h, 26 / w)
+    nh, nw = max(1, int(round(h * s))), max(1, int(round(w * s)))
+    im = Image.fromarray((np.clip(alpha, 0, 1) * 255).astype(np.uint8)).resize((nw, nh), Image.BILINEAR)
+    out = np.zeros((28, 28), np.uint8)
+    y0, x0 = (28 - nh) // 2, (28 - nw) // 2
+    out[y0:y0 + nh, x0:x0 + nw] = np.asarray(im)
+    return out
+
+
+def _scene_digit(rng, split: str, images: np.ndarray, labels: np.ndarray) -> Tuple[np.ndarray, int]:
+    """One digit of a scene as a 28×28 image and its label: 15% printed (training font families
+    for 'train', held-out families otherwise), 15% stroke digits, else an MNIST digit of the split."""
+    import generalization  # imports this module; only needed here
+    r = rng.random()
+    if r < 0.15:
+        alpha, label = generalization.printed_alpha(rng, 'train' if split == 'train' else 'held-out')
+        return as_mnist_digit(alpha), label
+    if r < 0.3:
+        label = int(rng.integers(10))
+        return as_mnist_digit(generalization.stroke_alpha(rng, label)), label
+    k = int(rng.integers(len(images)))
+    return images[k], int(labels[k])
+
+
+def _camera_conditions(rng, img: np.ndarray) -> np.ndarray:
+    """Dim light (12%: exposure 0.18–0.35 with sensor noise) or motion blur (10%: 4–9 pixels)."""
+    import generalization
+    r = rng.random()
+    if r < 0.12:
+        return img * rng.uniform(0.18, 0.35) + rng.normal(0, rng.uniform(3, 8), img.shape)
+    if r < 0.22:
+        return generalization.motion_blur(img, rng, int(rng.integers(4, 10)))
+    return img
+
+
 def scene_sample(split: str, index: int, seed: int = 2) -> Dict[str, np.ndarray]:
     """A SCENE_SIZE² scene. Returns image uint8 [H,W,3], mask uint8 [H,W] (0 bg, 1+d digit d;
     the digit's ink pixels dilated by mask_radius(its height) pixels), boxes float32 [n,4] (x0,y0,x1,y1; x1/y1
     exclusive, pixel units), labels int64 [n]. Split 'val': digits from MNIST train 50,000+ (the
-    validation pool of generalization.py), drawn with their own seeds."""
+    validation pool of generalization.py), drawn with their own seeds. Some digits are printed or
+    stroke digits and some scenes dim or blurred (`_scene_digit`, `_camera_conditions`)."""
     if split == 'val':
         images, labels = (a[VAL_MNIST_FROM:] for a in load_mnist('train'))
     else:
@@ -346,13 +404,13 @@ def scene_sample(split: str, index: int, seed: int = 2) -> Dict[str, np.ndarray]
         else:
             continue
         placed.append(box)
-        k = int(rng.integers(len(images)))
-        digits.append((images[k], (cx, cy, h, math.radians(rng.uniform(-20, 20)), rng.uniform(-0.25, 0.25))))
-        digit_labels.append(int(labels[k]))
+        digit, label = _scene_digit(rng, split, images, labels)
+        digits.append((digit, (cx, cy, h, math.radians(rng.uniform(-20, 20)), rng.uniform(-0.25, 0.25))))
+        digit_labels.append(label)
     dark = rng.random() < 0.2
     img, inst = _compose(rng, size, digits, int(rng.integers(0, 6)), dark)
     img, (inst,) = _camera(rng, img, [inst], size * 0.07)
-    image = _sensor(rng, img)
+    image = _sensor(rng, _camera_conditions(rng, img))
     boxes, out_labels = [], []
     mask = np.zeros((size, size), np.uint8)
     for i, lab in enumerate(digit_labels):

@@ -30,15 +30,15 @@ import export  # noqa: E402
 import generalization  # noqa: E402
 
 
-def classifier(model, batch=250):
-    """uint8 [n,64,64,3] → softmax probabilities [n, classes] (float64)."""
+def classifier(model, batch=250, device=torch.device('cpu')):
+    """uint8 [n,64,64,3] → softmax probabilities [n, classes] (float64), the model on `device`."""
     @torch.no_grad()
     def classify(imgs):
         model.eval()
         out = []
         for i in range(0, len(imgs), batch):
-            x = torch.from_numpy(data.normalize(imgs[i:i + batch]))
-            out.append(torch.softmax(model(x, ('cls',))['logits'].double(), 1).numpy())
+            x = torch.from_numpy(data.normalize(imgs[i:i + batch])).to(device)
+            out.append(torch.softmax(model(x, ('cls',))['logits'].double(), 1).cpu().numpy())
         return np.concatenate(out)
     return classify
 

@@ -46,7 +46,8 @@ SET_SEED = {name: i + 11 for i, name in enumerate([
     'framing-rotated', 'framing-perspective', 'framing-low-light', 'framing-motion-blur',
     'framing-coloured-ink', 'framing-ruled-paper', 'non-digit'])}
 
-FONT_DIRS = ['/usr/share/fonts']
+# Where fonts are looked for: $SPIKEFORMER_FONT_DIRS (colon-separated), else the system's.
+FONT_DIRS = os.environ.get('SPIKEFORMER_FONT_DIRS', '/usr/share/fonts').split(':')
 # Families by file-name prefix. Held-out families are never used for training.
 HELD_OUT_FONT_FAMILIES = ('Liberation', 'C059', 'P052', 'URWGothic', 'NimbusMonoPS', 'Cantarell', 'Lato')
 TRAIN_FONT_FAMILIES = ('DejaVu', 'Free', 'Carlito', 'Caladea', 'Roboto', 'OpenSans', 'ComicNeue', 'EBGaramond',
@@ -66,14 +67,15 @@ def _family_of(path: str, families) -> Optional[str]:
 @functools.lru_cache(maxsize=None)
 def font_files(which: str) -> List[str]:
     """Font files of the 'train' or 'held-out' families present on this machine that render every
-    digit as a distinct glyph; sorted, so the list is the same on every machine with the same fonts."""
+    digit as a distinct glyph; sorted by file name, so the list is the same on every machine with the
+    same font files, wherever they are installed."""
     families = HELD_OUT_FONT_FAMILIES if which == 'held-out' else TRAIN_FONT_FAMILIES
     files = []
     for d in FONT_DIRS:
         for ext in ('ttf', 'otf'):
             files += glob.glob(os.path.join(d, '**', f'*.{ext}'), recursive=True)
     out = []
-    for f in sorted(set(files)):
+    for f in sorted(set(files), key=lambda f: (os.path.basename(f), f)):
         if any(os.path.basename(f).startswith(p) for p in NOT_TEXT) or not _family_of(f, families):
             continue
         if _renders_digits(f):
@@ -177,7 +179,7 @@ def _place(alpha: np.ndarray, frame_w: int, frame_h: int, cx: float, cy: float, 
     return np.asarray(out, np.float32) / 255
 
 
-def _motion_blur(img: np.ndarray, rng: np.random.Generator, length: int) -> np.ndarray:
+def motion_blur(img: np.ndarray, rng: np.random.Generator, length: int) -> np.ndarray:
     angle = rng.uniform(0, math.pi)
     dx, dy = math.cos(angle), math.sin(angle)
     acc = np.zeros_like(img)
@@ -236,7 +238,7 @@ def webcam_frame(rng: np.random.Generator, alpha: Optional[np.ndarray], framing:
     if framing == 'framing-low-light':
         img = img * rng.uniform(0.18, 0.35) + rng.normal(0, rng.uniform(3, 8), img.shape)
     if framing == 'framing-motion-blur':
-        img = _motion_blur(img, rng, int(rng.integers(5, 10)))
+        img = motion_blur(img, rng, int(rng.integers(5, 10)))
     img = img + rng.normal(0, rng.uniform(0.5, 3), img.shape)
     return img
 
@@ -394,12 +396,16 @@ def _sample(set_name: str, split: str, rng) -> Tuple[np.ndarray, int]:
 
 def eval_set(set_name: str, split: str, n: int) -> Tuple[np.ndarray, np.ndarray]:
     """n samples of a set: images uint8 [n,OUT,OUT,3], labels int64 [n] (-1: no digit)."""
+    samples = data.map_samples(functools.partial(_indexed_sample, set_name, split), n)
     imgs = np.zeros((n, OUT, OUT, 3), np.uint8)
     labels = np.zeros(n, np.int64)
-    for i in range(n):
-        rng = np.random.default_rng([SET_SEED[set_name], SPLITS[split], i])
-        imgs[i], labels[i] = _sample(set_name, split, rng)
+    for i, (img, label) in enumerate(samples):
+        imgs[i], labels[i] = img, label
     return imgs, labels
+
+
+def _indexed_sample(set_name: str, split: str, i: int) -> Tuple[np.ndarray, int]:
+    return _sample(set_name, split, np.random.default_rng([SET_SEED[set_name], SPLITS[split], i]))
 
 
 SETS = list(SET_SEED)
@@ -407,13 +413,15 @@ GOALS = {'printed-unseen-fonts': 0.99, 'framing-35': 0.95, **{s: 0.95 for s in F
 
 
 def evaluate_sets(classify: Callable[[np.ndarray], np.ndarray], split: str, n: int,
-                  sets=SETS, no_digit_class: Optional[int] = None, log=print) -> Dict[str, dict]:
+                  sets=SETS, no_digit_class: Optional[int] = None, log=print,
+                  load: Optional[Callable[[str, str, int], Tuple[np.ndarray, np.ndarray]]] = None) -> Dict[str, dict]:
     """Accuracy of `classify` (uint8 images → probabilities [n, classes]) on each set. For the
     non-digit set: the share of frames called a digit (top-1 not the no-digit class; a model
-    without that class calls every frame a digit), and the share called one with ≥ 0.9."""
+    without that class calls every frame a digit), and the share called one with ≥ 0.9. `load`
+    (default eval_set) gives a set's images and labels, e.g. from a cache."""
     out = {}
     for s in sets:
-        imgs, labels = eval_set(s, split, n)
+        imgs, labels = (load or eval_set)(s, split, n)
         probs = classify(imgs)
         top1 = probs.argmax(1)
         if s == 'non-digit':

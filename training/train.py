@@ -20,6 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch_python  # noqa: E402,F401  (re-runs under Debian's python3 when this one lacks torch)
 
 import argparse
+import functools
 import json
 import math
 import time
@@ -94,6 +95,15 @@ def parse_args(argv=None):
     ap.add_argument('--no-digit-class', action='store_true',
                     help="an 11th class, 'no digit' (needs --cls-data webcam); a checkpoint resumed with 10 "
                          'classes gets the new class added to its head')
+    ap.add_argument('--no-digit-share', type=float, default=0.1,
+                    help="share of non-digit frames in the webcam classification set (with --no-digit-class)")
+    ap.add_argument('--eval-generalization', type=int, default=0, metavar='N',
+                    help='also measure the evaluation sets of generalization.py (N samples per set) on the '
+                         "evaluation split at the end of the run (metrics.json → generalization.<split>)")
+    ap.add_argument('--data-workers', type=int, default=os.cpu_count() or 1,
+                    help='processes that generate the data sets (the samples do not depend on it)')
+    ap.add_argument('--prepare-data', action='store_true',
+                    help='generate (and cache) the data sets this run would use, then stop')
     ap.add_argument('--eval-split', choices=['test', 'val'], default='test',
                     help="what the end-of-run evaluation reads: 'val' (MNIST train digits 50,000+, never "
                          "trained on as single digits) for runs that take decisions; 'test' once for a model that ships")
@@ -112,14 +122,21 @@ def parse_args(argv=None):
 
 # ----------------------------------------------------------------------------- data
 
-def cached(fn):
-    """Caches a generated set in training/.cache/datasets, keyed by its arguments and data.py."""
+def data_version() -> str:
+    """What a generated set depends on besides its arguments: data.py, generalization.py and the
+    font files found (by name)."""
     import hashlib
+    h = hashlib.sha256(b''.join(open(f, 'rb').read() for f in (data.__file__, generalization.__file__)))
+    for which in ('train', 'held-out'):
+        h.update(('|'.join(os.path.basename(f) for f in generalization.font_files(which)) + '\n').encode())
+    return h.hexdigest()[:12]
+
+
+def cached(fn):
+    """Caches a generated set in training/.cache/datasets, keyed by its arguments and data_version()."""
 
     def wrapper(split, n, log):
-        sources = [data.__file__] + ([generalization.__file__] if fn.__name__ == 'make_webcam_cls_set' else [])
-        h = hashlib.sha256(b''.join(open(f, 'rb').read() for f in sources)).hexdigest()[:12]
-        path = os.path.join(data.DEFAULT_CACHE, 'datasets', f'{fn.__name__}-{split}-{n}-{h}.npz')
+        path = os.path.join(data.DEFAULT_CACHE, 'datasets', f'{fn.__name__}-{split}-{n}-{data_version()}.npz')
         if os.path.exists(path):
             z = np.load(path, allow_pickle=False)
             out = [z[k] for k in sorted(z.files, key=lambda k: int(k[1:]))]
@@ -129,70 +146,71 @@ def cached(fn):
                 out = [imgs, masks, list(np.split(flat_b, ends[:-1])), list(np.split(flat_l, ends[:-1]))]
             log(f'{fn.__name__} {split}: {n} samples from cache')
             return tuple(out)
+        t = time.time()
         out = fn(split, n, log)
+        log(f'{fn.__name__} {split}: {n} samples in {time.time() - t:.0f}s ({data.WORKERS} processes)')
         os.makedirs(os.path.dirname(path), exist_ok=True)
         arrays = list(out)
         if fn.__name__ == 'make_scene_set':
             imgs, masks, boxes, labels = out
             arrays = [imgs, masks, np.concatenate(boxes).reshape(-1, 4), np.concatenate(labels),
                       np.array([len(b) for b in boxes])]
-        np.savez(path + '.tmp.npz', **{f'a{i}': v for i, v in enumerate(arrays)})
-        os.replace(path + '.tmp.npz', path)
+        np.savez(path + f'.{os.getpid()}.tmp.npz', **{f'a{i}': v for i, v in enumerate(arrays)})
+        os.replace(path + f'.{os.getpid()}.tmp.npz', path)
         return out
     return wrapper
 
 
+def stack_samples(samples, size):
+    """[(image uint8 [size,size,3], label)] → images [n,size,size,3], labels int64 [n]."""
+    imgs = np.empty((len(samples), size, size, 3), np.uint8)
+    labels = np.empty(len(samples), np.int64)
+    for i, (img, label) in enumerate(samples):
+        imgs[i], labels[i] = img, label
+    return imgs, labels
+
+
+def _val_digit(i):
+    return data.classification_sample('train', generalization.VAL_MNIST_FROM + i % 10000, seed=7)
+
+
 @cached
 def make_cls_set(split, n, log):
-    t = time.time()
-    imgs = np.empty((n, data.CLS_SIZE, data.CLS_SIZE, 3), np.uint8)
-    labels = np.empty(n, np.int64)
-    for i in range(n):
-        imgs[i], labels[i] = data.classification_sample(split, i)
-    log(f'classification {split}: {n} samples in {time.time() - t:.0f}s')
-    return imgs, labels
+    return stack_samples(data.map_samples(functools.partial(data.classification_sample, split), n), data.CLS_SIZE)
 
 
 @cached
 def make_val_cls_set(split, n, log):
     """The validation digits: MNIST train digits from generalization.VAL_MNIST_FROM on, rendered as
     the training digits are (`split` names the cache entry only)."""
-    t = time.time()
-    imgs = np.empty((n, data.CLS_SIZE, data.CLS_SIZE, 3), np.uint8)
-    labels = np.empty(n, np.int64)
-    for i in range(n):
-        imgs[i], labels[i] = data.classification_sample('train', generalization.VAL_MNIST_FROM + i % 10000, seed=7)
-    log(f'classification val: {n} samples in {time.time() - t:.0f}s')
-    return imgs, labels
+    return stack_samples(data.map_samples(_val_digit, n), data.CLS_SIZE)
 
 
 @cached
 def make_webcam_cls_set(split, n, log):
-    """The webcam recipe's classification training set (`split` is 'train' or 'train-no-digit')."""
-    t = time.time()
-    imgs = np.empty((n, data.CLS_SIZE, data.CLS_SIZE, 3), np.uint8)
-    labels = np.empty(n, np.int64)
-    share = 0.1 if split == 'train-no-digit' else 0.0
-    for i in range(n):
-        imgs[i], labels[i] = generalization.webcam_training_sample(i, seed=5, no_digit_share=share)
-    log(f'classification {split} (webcam): {n} samples in {time.time() - t:.0f}s')
-    return imgs, labels
+    """The webcam recipe's classification training set: `split` is 'train' (digits only) or
+    'train-no-digit-<share>' (that share of non-digit frames, class generalization.NO_DIGIT)."""
+    share = float(split[len('train-no-digit-'):]) if split.startswith('train-no-digit-') else 0.0
+    fn = functools.partial(generalization.webcam_training_sample, seed=5, no_digit_share=share)
+    return stack_samples(data.map_samples(fn, n), data.CLS_SIZE)
 
 
 @cached
 def make_scene_set(split, n, log):
-    t = time.time()
     S = data.SCENE_SIZE
+    samples = data.map_samples(functools.partial(data.scene_sample, split), n)
     imgs = np.empty((n, S, S, 3), np.uint8)
     masks = np.empty((n, S, S), np.uint8)
-    boxes, labels = [], []
-    for i in range(n):
-        s = data.scene_sample(split, i)
+    for i, s in enumerate(samples):
         imgs[i], masks[i] = s['image'], s['mask']
-        boxes.append(s['boxes'])
-        labels.append(s['labels'])
-    log(f'scenes {split}: {n} samples in {time.time() - t:.0f}s')
-    return imgs, masks, boxes, labels
+    return imgs, masks, [s['boxes'] for s in samples], [s['labels'] for s in samples]
+
+
+@cached
+def make_eval_set(split, n, log):
+    """One evaluation set of generalization.py: `split` is '<set>.<val|test>'."""
+    set_name, which = split.rsplit('.', 1)
+    return generalization.eval_set(set_name, which, n)
 
 
 def det_targets(boxes: List[np.ndarray], labels: List[np.ndarray], h: int, w: int, stride: int):
@@ -367,11 +385,10 @@ def eval_scenes(model, imgs, masks, boxes, labels, device, batch=32):
     }
 
 
-def final_evaluation(model, cls_te, sc_te, log, prefix='final'):
-    """The held-out evaluation on the CPU (train.py at the end of a run, evaluate.py for a saved
-    checkpoint): classification, segmentation and detection metrics, logged and returned."""
+def final_evaluation(model, cls_te, sc_te, log, prefix='final', device=torch.device('cpu')):
+    """The held-out evaluation (train.py at the end of a run, on its device; evaluate.py for a saved
+    checkpoint, on the CPU): classification, segmentation and detection metrics, logged and returned."""
     model.eval()
-    device = torch.device('cpu')
     mc = eval_classification(model, *cls_te, device)
     log(f'{prefix} classification accuracy {mc["accuracy"]:.4f} on {mc["n"]} held-out digits')
     ms = eval_scenes(model, *sc_te, device)
@@ -384,15 +401,14 @@ def final_evaluation(model, cls_te, sc_te, log, prefix='final'):
 
 def sanitize_grads(model, max_norm=1.0):
     """Zeroes non-finite gradient entries and clips each tensor's gradient norm to `max_norm`
-    (per tensor, so one layer's blow-up cannot scale every other layer's step to nothing)."""
+    (per tensor, so one layer's blow-up cannot scale every other layer's step to nothing).
+    Never waits for the device: the scale min(1, max_norm / norm) is computed where the gradient is
+    (a norm of 0 gives inf, clamped to 1), so a step queues its work without a sync per tensor."""
     for p in model.parameters():
         if p.grad is None:
             continue
         g = torch.nan_to_num(p.grad, nan=0.0, posinf=0.0, neginf=0.0)
-        n = g.norm()
-        if n > max_norm:
-            g = g * (max_norm / n)
-        p.grad = g
+        p.grad = g * torch.clamp(max_norm / g.norm(), max=1.0)
 
 
 def init_for_training(model: DigitsSpikeFormer, surrogate_alpha: float = 4.0, signal_init: bool = False):
@@ -464,16 +480,18 @@ def train_stage(name, model, opt, step_fn, iters, minutes, log, device):
         sanitize_grads(model)
         opt.step()
         for k, v in losses.items():
-            hist.setdefault(k, []).append(float(v.detach()))
+            hist.setdefault(k, []).append(v.detach())  # read back every 25 iterations, not every step
         it += 1
         if it % 25 == 0 or it == 1:
+            for k, v in hist.items():
+                hist[k] = [float(x) for x in v]
             msg = ' '.join(f'{k}={np.mean(v[-25:]):.4f}' for k, v in hist.items())
             log(f'{name} it {it} progress {progress:.3f} lr {opt.param_groups[0]["lr"]:.2e} {msg} '
                 f'({(time.time() - t0) / it:.2f}s/it)')
     for g, b in zip(opt.param_groups, base):
         g['lr'] = b
     log(f'{name} done: {it} iterations in {(time.time() - t0) / 60:.1f} min')
-    return it, {k: float(np.mean(v[-50:])) for k, v in hist.items()}
+    return it, {k: float(np.mean([float(x) for x in v[-50:]])) for k, v in hist.items()}
 
 
 def main(argv=None):
@@ -485,18 +503,32 @@ def main(argv=None):
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     np.random.seed(a.seed)
+    if device.type == 'cuda':
+        torch.backends.cudnn.benchmark = True
+    data.WORKERS = a.data_workers
     log(f'torch {torch.__version__} device {device} threads {torch.get_num_threads()} args {vars(a)}')
     t_start = time.time()
 
     if a.no_digit_class and a.cls_data != 'webcam':
         raise SystemExit('--no-digit-class needs --cls-data webcam (the non-digit frames come from there)')
     if a.cls_data == 'webcam':
-        cls_tr = make_webcam_cls_set('train-no-digit' if a.no_digit_class else 'train', a.cls_train, log)
+        split = f'train-no-digit-{a.no_digit_share:g}' if a.no_digit_class else 'train'
+        cls_tr = make_webcam_cls_set(split, a.cls_train, log)
     else:
         cls_tr = make_cls_set('train', a.cls_train, log)
     cls_te = make_cls_set('test', a.cls_test, log) if a.eval_split == 'test' else make_val_cls_set('val', a.cls_test, log)
     sc_tr = make_scene_set('train', a.scene_train, log)
     sc_te = make_scene_set(a.eval_split, a.scene_test, log)
+
+    def load_eval_set(set_name, split, n):
+        return make_eval_set(f'{set_name}.{split}', n, log)
+
+    if a.eval_generalization:
+        for set_name in generalization.SETS:
+            load_eval_set(set_name, a.eval_split, a.eval_generalization)
+    if a.prepare_data:
+        log(f'data sets ready in {(time.time() - t_start) / 60:.1f} min')
+        return
 
     num_classes = 11 if a.no_digit_class else 10
     model = DigitsSpikeFormer(embed_dim=a.embed_dim, depths=a.depths, time_steps=a.time_steps,
@@ -571,9 +603,16 @@ def main(argv=None):
     metrics['stage2'] = {'iterations': it2, 'final_losses': last2}
 
     # ---------------- final evaluation and outputs
+    metrics[a.eval_split] = final_evaluation(model, cls_te, sc_te, log, device=device)
+    mc, ms = metrics[a.eval_split]['classification'], metrics[a.eval_split]
+    if a.eval_generalization:
+        import evaluate_generalization
+        metrics['generalization'] = {a.eval_split: {
+            **generalization.evaluate_sets(evaluate_generalization.classifier(model, device=device), a.eval_split,
+                                           a.eval_generalization, no_digit_class=generalization.NO_DIGIT
+                                           if a.no_digit_class else None, log=log, load=load_eval_set),
+            'samples_per_set': a.eval_generalization, 'evaluated_by': 'training/train.py'}}
     model.cpu()
-    metrics['test'] = final_evaluation(model, cls_te, sc_te, log)
-    mc, ms = metrics['test']['classification'], metrics['test']
     metrics['wall_minutes'] = (time.time() - t_start) / 60
     ck = os.path.join(a.out, 'checkpoint.pth')
     export.save_checkpoint(ck, model, a, epoch=2, metrics={
