@@ -6,6 +6,8 @@
 //                                          acc ← acc·scale + shift rounded once (affine.wgsl);
 //   convStore(o, c0, channels, acc)        channels c0..c0+3 (those < channels) of the output
 //                                          pixel at o = convOutputIndex(t, oy, ox).
+// (With the residual, acc = convAddResidual(convResidualIndex(t, oy, ox), c0, channels, acc)
+// before the store.)
 // The dense kernels, which hold several output columns per thread, read each affine's scale and
 // shift once (convScale, convShift), apply them to every column and store the columns themselves.
 // The output is a [T][C][rows][cols] map, possibly the interior of a padded map (RepConv's
@@ -60,10 +62,12 @@ fn convResidualIndex(t: u32, oy: u32, ox: u32) -> u32 {
   return t * U.rStepStride + oy * U.outRowStride + ox;
 }
 
-// convStore plus the residual: O[o + c·plane] = value[j] + R[r + c·plane].
-fn convStoreResidual(o: u32, r: u32, c0: u32, channels: u32, value: vec4f) {
+// value + the residual: lane j (channel c0 + j < channels) gets value[j] + R[r + c·plane].
+fn convAddResidual(r: u32, c0: u32, channels: u32, value: vec4f) -> vec4f {
+  var sum = value;
   for (var j = 0u; j < 4u; j++) {
     let c = c0 + j;
-    if (c < channels) { O[o + c * U.outPlaneStride] = value[j] + R[r + c * U.outPlaneStride]; }
+    if (c < channels) { sum[j] = value[j] + R[r + c * U.outPlaneStride]; }
   }
+  return sum;
 }

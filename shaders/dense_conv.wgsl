@@ -15,12 +15,18 @@
 //   2 W  vec4  [k·k][Cin][OV] weights, OV = ceil(Cout/4)
 //   3 P  vec4  [hasBias + 2·nAffine][OV]
 //   4 O  f32   output
-//   5 R  f32   residual (entry point `residual` only): [S][Cout][outH][outW], step stride rStepStride
+//   5 R  f32   residual (entry points `residual`, `residual_lif`): [S][Cout][outH][outW], step stride rStepStride
+//   6 S       u32   spikes of the fused LIF (entry points `lif`, `residual_lif`; conv_lif.wgsl)
+//   7 counts  atomic u32, counts[countBase + t] += spikes of step t (`lif`, `residual_lif`)
+//   8 M       f32   membrane [T][Cout][outH·outW] (`lif`, `residual_lif`; written when writeMembrane = 1)
 //
-// Entry points: `main` stores the conv; `residual` stores the conv + R (conv_epilogue.wgsl).
+// Entry points: `main` stores the conv; `residual` stores the conv + R (conv_epilogue.wgsl);
+// `lif` and `residual_lif` (declared in conv_lif.wgsl) run the LIF neuron on that value over the
+// T steps (threads own whole spike words, all steps in the thread; COLS = 1).
 
 //@include thread
 //@include conv_epilogue
+//@include conv_lif
 
 const COLS: u32 = {{COLS}}u;
 
@@ -30,6 +36,8 @@ struct Uniforms {
   k: u32, stride: u32, pad: u32, total: u32,
   hasBias: u32, nAffine: u32, xStepStride: u32, outStepStride: u32,
   outPlaneStride: u32, outRowStride: u32, outOffset: u32, rStepStride: u32,
+  timeSteps: u32, convSteps: u32, storeConv: u32,
+  spikeLayout: u32, countBase: u32, writeMembrane: u32, threshold: f32,
 }
 
 @group(0) @binding(0) var<uniform> U: Uniforms;
@@ -38,6 +46,9 @@ struct Uniforms {
 @group(0) @binding(3) var<storage, read> P: array<vec4f>;
 @group(0) @binding(4) var<storage, read_write> O: array<f32>;
 @group(0) @binding(5) var<storage, read> R: array<f32>;
+@group(0) @binding(6) var<storage, read_write> S: array<u32>;
+@group(0) @binding(7) var<storage, read_write> counts: array<atomic<u32>>;
+@group(0) @binding(8) var<storage, read_write> M: array<f32>;
 
 // The conv at output vec4 ov of COLS pixels from (oy, ox0), step t: bias, taps, fused affines.
 fn convolve(ov: u32, ox0: u32, oy: u32, t: u32) -> array<vec4f, COLS> {
@@ -88,16 +99,21 @@ fn position(idx: u32) -> vec4u {
   return vec4u(ov, ox0, oy, rest / U.outH);
 }
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn main(inv: Invocation) {
-  let idx = threadIndex(inv);
-  if (idx >= U.total) { return; }
-  let p = position(idx);
-  var acc = convolve(p.x, p.y, p.z, p.w);
-  let o = convOutputIndex(p.w, p.z, p.y);
-  let n = min(COLS, U.outW - p.y);
+// acc + the residual at the COLS pixels from (oy, ox0), step t (one f32 add per value, as the
+// CPU reference's add).
+fn addResidual(ov: u32, ox0: u32, oy: u32, t: u32, acc: array<vec4f, COLS>) -> array<vec4f, COLS> {
+  var sum = acc;
+  let r = convResidualIndex(t, oy, ox0);
+  for (var i = 0u; i < min(COLS, U.outW - ox0); i++) { sum[i] = convAddResidual(r + i, ov * 4u, U.cout, acc[i]); }
+  return sum;
+}
+
+// Stores the COLS pixels from (oy, ox0) (those < outW) of output vec4 ov, step t.
+fn store(ov: u32, ox0: u32, oy: u32, t: u32, acc: array<vec4f, COLS>) {
+  let o = convOutputIndex(t, oy, ox0);
+  let n = min(COLS, U.outW - ox0);
   for (var j = 0u; j < 4u; j++) {
-    let c = p.x * 4u + j;
+    let c = ov * 4u + j;
     if (c >= U.cout) { break; }
     let q = o + c * U.outPlaneStride;
     for (var i = 0u; i < n; i++) { O[q + i] = acc[i][j]; }
@@ -105,18 +121,33 @@ fn main(inv: Invocation) {
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
+fn main(inv: Invocation) {
+  let idx = threadIndex(inv);
+  if (idx >= U.total) { return; }
+  let p = position(idx);
+  store(p.x, p.y, p.z, p.w, convolve(p.x, p.y, p.z, p.w));
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn residual(inv: Invocation) {
   let idx = threadIndex(inv);
   if (idx >= U.total) { return; }
   let p = position(idx);
-  var acc = convolve(p.x, p.y, p.z, p.w);
-  let o = convOutputIndex(p.w, p.z, p.y);
-  let r = convResidualIndex(p.w, p.z, p.y);
-  let n = min(COLS, U.outW - p.y);
-  for (var j = 0u; j < 4u; j++) {
-    let c = p.x * 4u + j;
-    if (c >= U.cout) { break; }
-    let q = c * U.outPlaneStride;
-    for (var i = 0u; i < n; i++) { O[o + q + i] = acc[i][j] + R[r + q + i]; }
-  }
+  store(p.x, p.y, p.z, p.w, addResidual(p.x, p.y, p.z, p.w, convolve(p.x, p.y, p.z, p.w)));
+}
+
+// For the fused LIF (conv_lif.wgsl; COLS = 1): the conv of unit u (vec4 u.x at pixel u.y), step
+// t, without and with the residual, and its store.
+fn unitConv(t: u32, u: vec3u) -> vec4f {
+  return convolve(u.x, u.y % U.outW, u.y / U.outW, t)[0];
+}
+
+fn unitConvResidual(t: u32, u: vec3u) -> vec4f {
+  return addResidual(u.x, u.y % U.outW, u.y / U.outW, t, convolve(u.x, u.y % U.outW, u.y / U.outW, t))[0];
+}
+
+fn unitStore(t: u32, u: vec3u, x: vec4f) {
+  var acc: array<vec4f, COLS>;
+  acc[0] = x;
+  store(u.x, u.y % U.outW, u.y / U.outW, t, acc);
 }

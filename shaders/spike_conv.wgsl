@@ -15,12 +15,18 @@
 //   2 W  vec4  [k·k][Cin][OV] weights, OV = ceil(Cout/4), zero-padded output channels
 //   3 P  vec4  [hasBias + 2·nAffine][OV]: bias, then per affine scale and shift
 //   4 O  f32   output
-//   5 R  f32   residual (entry point `residual` only): [S][Cout][outH][outW], step stride rStepStride
+//   5 R  f32   residual (entry points `residual`, `residual_lif`): [S][Cout][outH][outW], step stride rStepStride
+//   6 S       u32   spikes of the fused LIF (entry points `lif`, `residual_lif`; conv_lif.wgsl)
+//   7 counts  atomic u32, counts[countBase + t] += spikes of step t (`lif`, `residual_lif`)
+//   8 M       f32   membrane [T][Cout][outH·outW] (`lif`, `residual_lif`; written when writeMembrane = 1)
 //
-// Entry points: `main` stores the conv; `residual` stores the conv + R (conv_epilogue.wgsl).
+// Entry points: `main` stores the conv; `residual` stores the conv + R (conv_epilogue.wgsl);
+// `lif` and `residual_lif` (declared in conv_lif.wgsl) run the LIF neuron on that value over the
+// T steps (threads own whole spike words, all steps in the thread).
 
 //@include thread
 //@include conv_epilogue
+//@include conv_lif
 
 struct Uniforms {
   cin: u32, cwin: u32, inH: u32, inW: u32,
@@ -28,6 +34,8 @@ struct Uniforms {
   k: u32, stride: u32, pad: u32, total: u32,
   hasBias: u32, nAffine: u32, xStepStride: u32, outStepStride: u32,
   outPlaneStride: u32, outRowStride: u32, outOffset: u32, rStepStride: u32,
+  timeSteps: u32, convSteps: u32, storeConv: u32,
+  spikeLayout: u32, countBase: u32, writeMembrane: u32, threshold: f32,
 }
 
 @group(0) @binding(0) var<uniform> U: Uniforms;
@@ -36,6 +44,9 @@ struct Uniforms {
 @group(0) @binding(3) var<storage, read> P: array<vec4f>;
 @group(0) @binding(4) var<storage, read_write> O: array<f32>;
 @group(0) @binding(5) var<storage, read> R: array<f32>;
+@group(0) @binding(6) var<storage, read_write> S: array<u32>;
+@group(0) @binding(7) var<storage, read_write> counts: array<atomic<u32>>;
+@group(0) @binding(8) var<storage, read_write> M: array<f32>;
 
 // Output vec4, column, row and step of thread idx.
 fn position(idx: u32) -> vec4u {
@@ -85,5 +96,19 @@ fn residual(inv: Invocation) {
   let idx = threadIndex(inv);
   if (idx >= U.total) { return; }
   let p = position(idx);
-  convStoreResidual(convOutputIndex(p.w, p.z, p.y), convResidualIndex(p.w, p.z, p.y), p.x * 4u, U.cout, convolve(p.x, p.y, p.z, p.w));
+  convStore(convOutputIndex(p.w, p.z, p.y), p.x * 4u, U.cout, convAddResidual(convResidualIndex(p.w, p.z, p.y), p.x * 4u, U.cout, convolve(p.x, p.y, p.z, p.w)));
+}
+
+// For the fused LIF (conv_lif.wgsl): the conv of unit u (vec4 u.x at pixel u.y), step t, without
+// and with the residual, and its store.
+fn unitConv(t: u32, u: vec3u) -> vec4f {
+  return convolve(u.x, u.y % U.outW, u.y / U.outW, t);
+}
+
+fn unitConvResidual(t: u32, u: vec3u) -> vec4f {
+  return convAddResidual(convResidualIndex(t, u.y / U.outW, u.y % U.outW), u.x * 4u, U.cout, unitConv(t, u));
+}
+
+fn unitStore(t: u32, u: vec3u, x: vec4f) {
+  convStore(convOutputIndex(t, u.y / U.outW, u.y % U.outW), u.x * 4u, U.cout, x);
 }

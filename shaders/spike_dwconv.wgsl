@@ -78,5 +78,5 @@ fn residual(inv: Invocation) {
   let idx = threadIndex(inv);
   if (idx >= U.total) { return; }
   let p = position(idx);
-  convStoreResidual(convOutputIndex(p.w, p.z, p.y), convResidualIndex(p.w, p.z, p.y), p.x * 4u, U.c, convolve(p.x, p.y, p.z, p.w));
+  convStore(convOutputIndex(p.w, p.z, p.y), p.x * 4u, U.c, convAddResidual(convResidualIndex(p.w, p.z, p.y), p.x * 4u, U.c, convolve(p.x, p.y, p.z, p.w)));
 }

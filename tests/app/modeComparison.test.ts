@@ -34,7 +34,7 @@ function spikes(rate: (name: string) => number): LayerSpikes[] {
 function comparison(layers: LayerSpikes[], spikeMs: (op: string) => number, denseMs: (op: string) => number, residualMs = 0): ModeComparison {
   const run = (ms: (op: string) => number): ModeRun => {
     const steps = costs.flatMap((c) => (c.kind === 'attention'
-      ? [{ name: `${c.name}.kTv`, ms: ms(c.name) / 2 }, { name: c.name, ms: ms(c.name) / 2 }]
+      ? [{ name: `${c.name}.part`, ms: ms(c.name) / 2 }, { name: c.name, ms: ms(c.name) / 2 }]
       : [{ name: c.name, ms: ms(c.name) }]));
     steps.push({ name: 'ConvBlock1_1.0.residual', ms: residualMs });
     return { ms: steps.reduce((a, s) => a + s.ms, 0), steps, layers };
@@ -91,7 +91,7 @@ describe('per layer: work, time, speed-up beside the firing rate', () => {
   test('a dispatch belongs to its op, or its parent op; residual adds to none', () => {
     const ops = new Set(costs.map((c) => c.name));
     expect(stepOwner('ConvBlock1_1.0.Conv.pwconv1', ops)).toBe('ConvBlock1_1.0.Conv.pwconv1');
-    expect(stepOwner('block3.0.attn.kv.kTv', ops)).toBe('block3.0.attn.kv');
+    expect(stepOwner('block3.0.attn.kv.part', ops)).toBe('block3.0.attn.kv');
     expect(stepOwner('block3.0.attn.residual', ops)).toBeNull();
     expect(stepOwner('ConvBlock1_1.0.Conv.residual', ops)).toBeNull();
   });

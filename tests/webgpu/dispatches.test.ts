@@ -1,11 +1,14 @@
 /**
  * Dispatches per frame of the WebGPU plan (Node; no GPU needed): the fused plan against the count
  * of an unfused one computed from the graph (one dispatch per conv, neuron layout, add, attention
- * (kᵀv and q·kv), spatial mean, linear and output; BatchNorms always folded into convs or neurons).
+ * (kᵀv and q·kv), spatial mean, linear and output; BatchNorms always folded into convs or neurons),
+ * less the residual adds fused into convs, the neurons fused into the epilogue of the conv
+ * producing their input (derived from the graph: see fusibleNeurons) and one per attention (kᵀv
+ * and q·kᵀv in one dispatch).
  */
 import { describe, expect, test } from 'vitest';
 import { defaultConfig, PUBLISHED_EMBED_DIMS } from '../../src/model/config.ts';
-import { buildModelGraph, type ModelGraph } from '../../src/model/graph.ts';
+import { buildModelGraph, type ModelGraph, type Op } from '../../src/model/graph.ts';
 import { buildPlan, type ExecutionPlan, type RuntimeMode } from '../../src/runtime/webgpu/plan.ts';
 import { digitsConfig } from '../helpers/headsModel.ts';
 
@@ -30,6 +33,29 @@ function unfusedDispatches(graph: ModelGraph, mode: RuntimeMode): number {
   return n;
 }
 
+/**
+ * The neurons the planner runs in a conv's epilogue, from the graph: the input is a non-depthwise
+ * conv's result (through unpadded BatchNorms) or a residual add fused into such a conv, the neuron
+ * is the first neuron reading it, and its readers need one spike layout, not token-packed (k and v
+ * of attention stay lif.wgsl dispatches).
+ */
+function fusibleNeurons(graph: ModelGraph, mode: RuntimeMode, fusedAdds: Set<string>): Set<string> {
+  const producer = new Map(graph.ops.map((op) => [op.output, op]));
+  const readers = new Map<string, { op: Op; index: number }[]>();
+  for (const op of graph.ops) op.inputs.forEach((id, index) => readers.set(id, [...(readers.get(id) ?? []), { op, index }]));
+  const out = new Set<string>();
+  for (const op of graph.ops) {
+    if (op.kind !== 'lif') continue;
+    if (readers.get(op.inputs[0])!.find((r) => r.op.kind === 'lif')!.op !== op) continue;
+    let src = producer.get(op.inputs[0]);
+    while (src?.kind === 'batchnorm' && src.pad === 0) src = producer.get(src.inputs[0]);
+    const fromConv = (src?.kind === 'conv' && src.groups === 1) || (src?.kind === 'add' && fusedAdds.has(src.name));
+    const layouts = new Set((readers.get(op.output) ?? []).map((r) => (r.op.kind === 'attention' && r.index > 0 ? 'token' : 'channel')));
+    if (fromConv && (mode === 'dense' || (layouts.size <= 1 && !layouts.has('token')))) out.add(op.name);
+  }
+  return out;
+}
+
 function byKernel(plan: ExecutionPlan): Record<string, number> {
   const by: Record<string, number> = {};
   for (const s of plan.steps) {
@@ -46,20 +72,30 @@ describe('dispatches per frame', () => {
   ];
   for (const m of models) {
     for (const mode of ['spike', 'dense'] as const) {
-      test(`${m.name}, ${mode}: residual adds fused into convs`, () => {
+      test(`${m.name}, ${mode}: residual adds and neurons fused into convs, attention in one dispatch`, () => {
         const graph = buildModelGraph(m.config, m.h, m.w);
         const plan = buildPlan(graph, null, { mode });
         const unfused = unfusedDispatches(graph, mode);
         const adds = graph.ops.filter((op) => op.kind === 'add').length;
-        const fusedAdds = plan.steps.filter((s) => s.program.entry === 'residual').length;
-        console.log(`${m.name} ${mode}: ${plan.steps.length} dispatches (unfused ${unfused}; ${fusedAdds} of ${adds} adds fused) ${JSON.stringify(byKernel(plan))}`);
-        expect(fusedAdds).toBeGreaterThan(0);
-        expect(plan.steps.length).toBe(unfused - fusedAdds);
-        expect(plan.steps.length).toBeLessThan(unfused);
+        const lifs = graph.ops.filter((op) => op.kind === 'lif').length;
+        const addSteps = plan.steps.filter((s) => s.program.entry === 'residual' || s.program.entry === 'residual_lif');
+        const fusedAdds = new Set(addSteps.flatMap((s) => s.ops.filter((name) => graph.ops.find((op) => op.name === name)!.kind === 'add')));
+        const neuronSteps = plan.steps.filter((s) => s.lif && s.program.shader !== 'lif');
+        const expected = fusibleNeurons(graph, mode, fusedAdds);
+        console.log(`${m.name} ${mode}: ${plan.steps.length} dispatches (unfused ${unfused}; ${fusedAdds.size} of ${adds} adds and ${neuronSteps.length} of ${lifs} neurons fused into convs, attention in one step each) ${JSON.stringify(byKernel(plan))}`);
+        expect(fusedAdds.size).toBe(addSteps.length);
+        expect(fusedAdds.size).toBeGreaterThan(0);
+        expect(neuronSteps.map((s) => s.lif!.name).sort()).toEqual([...expected].sort());
+        expect(expected.size).toBeGreaterThan(lifs / 2);
+        const attentions = graph.ops.filter((op) => op.kind === 'attention').length;
+        expect(plan.steps.filter((s) => s.program.shader === 'attention').length).toBe(attentions);
+        expect(plan.steps.length).toBe(unfused - fusedAdds.size - expected.size - attentions);
         // Every graph op is in exactly one dispatch (BatchNorms folded into their conv or neuron).
         const folded = plan.steps.flatMap((s) => s.ops);
         expect(new Set(folded).size).toBe(folded.length);
-        for (const op of graph.ops) if (op.kind === 'add') expect(folded, op.name).toContain(op.name);
+        for (const op of graph.ops) if (op.kind === 'add' || op.kind === 'lif') expect(folded, op.name).toContain(op.name);
+        // Neuron layers stay in graph order (the CPU reference's), fused or not.
+        expect(plan.lifs.map((l) => l.name)).toEqual(graph.ops.filter((op) => op.kind === 'lif').map((op) => op.name));
       });
     }
   }

@@ -7,11 +7,11 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { seededNormal, seededRandom } from '../../src/runtime/cpu/randomWeights.ts';
 import { add, batchNorm, batchNormAffine, conv2d, lif, linear, spatialMean, spikeAttention, type BatchNormParams } from '../../src/runtime/cpu/ops.ts';
 import {
-  addKernel, attentionKvBytes, attentionKvKernel, attentionQkvKernel, denseConvKernel, denseOutput, lifKernel, linearKernel,
-  logitsKernel, spatialMeanKernel, spikeConvKernel, type ConvShape,
+  addKernel, attentionKernel, denseConvKernel, denseOutput, lifKernel, linearKernel,
+  logitsKernel, spatialMeanKernel, spikeConvKernel, type ConvLif, type ConvShape,
 } from '../../src/runtime/webgpu/kernels.ts';
 import {
-  packConvWeights, packDepthwiseWeights, packEpilogue, packLifAffines, packLinearWeights, packSpikes, unpackSpikes, type SpikeLayout,
+  packConvWeights, packDepthwiseWeights, packEpilogue, packLifAffines, packLinearWeights, packSpikes, spikeWords, unpackSpikes, type SpikeLayout,
 } from '../../src/runtime/webgpu/packing.ts';
 import { PipelineCache, readBuffer, runKernel, storageBuffer } from '../../src/runtime/webgpu/programs.ts';
 import { testDevice } from './gpu.ts';
@@ -253,11 +253,128 @@ describe('conv kernels with the residual add in the epilogue (entry point residu
   }
 });
 
-describe('attention_kv.wgsl + attention_qkv.wgsl: spike-driven attention', () => {
+describe('conv kernels with the LIF in the epilogue (entry points lif, residual_lif; conv_lif.wgsl)', () => {
+  // Each fused variant against the CPU reference (conv → BNs [→ add] → LIF: spikes, counts and
+  // membranes bit for bit) and against its unfused kernels (the conv kernel, then the CPU LIF on
+  // its float map: every spike, count, membrane and stored float bit-identical).
+  const cases: ConvCase[] = [
+    ...CONV_CASES.filter((c) => !c.dw),
+    { cin: 20, cout: 100, h: 7, w: 5, k: 1, s: 1, p: 0 }, // 4 words, the last one partial
+    { cin: 64, cout: 64, h: 3, w: 13, k: 3, s: 1, p: 1 }, // 2 words; 39 pixels: 2 token words, the last one partial
+  ];
+  const kinds = [['spike', undefined], ['dense', 1]] as const; // with the LIF, dense_conv computes one column per output vec4
+  interface Variant { residual: 'none' | 'steps' | 'broadcast'; bns: number; store: boolean; layout: SpikeLayout; threshold: number; membrane: boolean; convBroadcast?: boolean }
+  const variants: Variant[] = [
+    { residual: 'none', bns: 2, store: false, layout: 'channel', threshold: 1, membrane: true },
+    { residual: 'steps', bns: 1, store: true, layout: 'channel', threshold: 1, membrane: false },
+    { residual: 'none', bns: 1, store: true, layout: 'dense', threshold: 0.5, membrane: true },
+    { residual: 'broadcast', bns: 2, store: false, layout: 'dense', threshold: 1, membrane: false },
+    { residual: 'broadcast', bns: 1, store: true, layout: 'channel', threshold: 0.5, membrane: true, convBroadcast: true },
+    { residual: 'none', bns: 2, store: false, layout: 'token', threshold: 1, membrane: true },
+    { residual: 'steps', bns: 1, store: true, layout: 'token', threshold: 0.5, membrane: false },
+  ];
+  for (const T of [1, 3]) {
+    test(`T=${T}: spike_conv, dense_conv; channel-packed, token-packed and dense spikes, at input firing rates 0, 5, 50, 100 %`, async () => {
+      let fired = 0, neurons = 0;
+      for (const cc of cases) {
+        for (const [kind, cols] of kinds) {
+          for (const rate of RATES) {
+            for (const vr of variants) {
+              if (vr.convBroadcast && kind === 'spike') continue; // a step-invariant input is real-valued
+              const steps = vr.convBroadcast ? 1 : T;
+              const fanIn = cc.cin * cc.k * cc.k;
+              const weight = randomNormal(cc.cout * fanIn, 2 / Math.sqrt(fanIn));
+              const bias = randomNormal(cc.cout, 0.3, 0.5);
+              const bns = Array.from({ length: vr.bns }, () => randomBn(cc.cout));
+              const spikes = randomSpikes(steps * cc.cin * cc.h * cc.w, rate);
+              const x = vr.convBroadcast ? randomNormal(cc.cin * cc.h * cc.w) : Float32Array.from(spikes);
+              const ref = cpuConv(x, steps, cc, weight, bias, bns, 0);
+              const N = ref.oh * ref.ow, per = cc.cout * N;
+              const rSteps = vr.residual === 'steps' ? steps : 1;
+              const r = vr.residual === 'none' ? null : randomNormal(rSteps * per, 0.5);
+              const residual = r ? { data: r, stepStride: rSteps === 1 ? 0 : per } : undefined;
+              // CPU reference: per step the conv (+ residual), then the LIF over T steps.
+              const value = (out: Float32Array, t: number) => {
+                const s = Math.min(t, steps - 1);
+                const y = out.subarray(s * per, (s + 1) * per);
+                return r ? add(y, r.subarray((rSteps === 1 ? 0 : s) * per, ((rSteps === 1 ? 0 : s) + 1) * per)) : y.slice();
+              };
+              const refLif = lif(Array.from({ length: T }, (_, t) => value(ref.out, t)), vr.threshold, true);
+              const input = kind === 'spike' ? packSpikes(spikes, 'channel', T, cc.cin, cc.h * cc.w) : x;
+              const xStride = vr.convBroadcast ? 0 : kind === 'spike' ? Math.ceil(cc.cin / 32) * cc.h * cc.w : cc.cin * cc.h * cc.w;
+              // Unfused: the conv kernel alone (+ residual), then the LIF on its float map.
+              const plain = await gpuConv(kind, input, steps, xStride, cc, weight, bias, bns, 0, ref.oh, ref.ow, undefined, cols, residual);
+              const plainLif = lif(Array.from({ length: T }, (_, t) => plain.subarray(Math.min(t, steps - 1) * per, (Math.min(t, steps - 1) + 1) * per)), vr.threshold, true);
+              const fused = await gpuConvLif(kind, input, steps, xStride, cc, weight, bias, bns, ref.oh, ref.ow, cols, residual,
+                { timeSteps: T, layout: vr.layout, storeConv: vr.store, countBase: T, writeMembrane: vr.membrane, threshold: vr.threshold });
+              const what = `${JSON.stringify(cc)} ${kind}${cols ? ` cols ${cols}` : ''} rate ${rate} ${JSON.stringify(vr)}`;
+              const flat = (a: Uint8Array[]) => { const o = new Uint8Array(T * per); a.forEach((m, t) => o.set(m, t * per)); return o; };
+              const refSpikes = flat(refLif.spikes);
+              let diff = 0;
+              for (let i = 0; i < refSpikes.length; i++) if (fused.spikes[i] !== refSpikes[i]) diff++;
+              expect(diff, `${what}: spikes against the CPU reference`).toBe(0);
+              expect(Array.from(fused.spikes), `${what}: spikes against the unfused kernels`).toEqual(Array.from(flat(plainLif.spikes)));
+              expect(fused.counts, what).toEqual(refLif.spikes.map((m) => m.reduce((a, b) => a + b, 0)));
+              if (vr.membrane) {
+                const m = new Float32Array(T * per);
+                plainLif.membrane!.forEach((h, t) => m.set(h, t * per));
+                expect(Array.from(fused.membrane!), `${what}: membranes`).toEqual(Array.from(m));
+                // (Against the CPU reference within f32 rounding: the conv's sums may round differently.)
+                const refM = new Float32Array(T * per);
+                refLif.membrane!.forEach((h, t) => refM.set(h, t * per));
+                expect(relDiff(fused.membrane!, refM), `${what}: membranes against the CPU reference`).toBeLessThan(1e-4);
+              }
+              if (vr.store) expect(Array.from(fused.conv!), `${what}: stored conv`).toEqual(Array.from(plain));
+              fired += fused.counts.reduce((a, b) => a + b, 0);
+              neurons += T * per;
+            }
+          }
+        }
+      }
+      // The cases exercise both outcomes (output firing rate well inside (0, 1)).
+      expect(fired / neurons).toBeGreaterThan(0.1);
+      expect(fired / neurons).toBeLessThan(0.9);
+    });
+  }
+});
+
+async function gpuConvLif(kind: 'spike' | 'dense', x: ArrayBufferView, steps: number, xStepStride: number, cc: ConvCase,
+  weight: Float32Array, bias: Float32Array | null, bns: BatchNormParams[], oh: number, ow: number, cols: 1 | 4 | undefined,
+  residual: { data: Float32Array; stepStride: number } | undefined, l: ConvLif) {
+  const affines = bns.map((bn) => batchNormAffine(bn));
+  const shape: ConvShape = {
+    cin: cc.cin, h: cc.h, w: cc.w, cout: cc.cout, oh, ow, kernel: cc.k, stride: cc.s, pad: cc.p, depthwise: false,
+    steps, hasBias: !!bias, nAffine: affines.length, xStepStride, out: denseOutput(cc.cout, oh, ow), cols,
+    residual: residual ? { stepStride: residual.stepStride } : undefined, lif: l,
+  };
+  const call = kind === 'spike' ? spikeConvKernel(shape) : denseConvKernel(shape);
+  const T = l.timeSteps, N = oh * ow;
+  const convBytes = steps * cc.cout * N * 4;
+  const words = spikeWords(l.layout, T, cc.cout, N);
+  const b = {
+    X: storageBuffer(device, x), W: storageBuffer(device, packConvWeights(weight, cc.cout, cc.cin, cc.k)),
+    P: storageBuffer(device, packEpilogue(cc.cout, bias, affines)), O: storageBuffer(device, l.storeConv ? convBytes : 16),
+    S: storageBuffer(device, words * 4), counts: storageBuffer(device, new Uint32Array(2 * T)),
+    M: storageBuffer(device, l.writeMembrane ? T * cc.cout * N * 4 : 16),
+    ...(residual ? { R: storageBuffer(device, residual.data) } : {}),
+  };
+  await runKernel(device, cache, call, b);
+  const out = {
+    spikes: unpackSpikes(u32(await readBuffer(device, b.S, words * 4)), l.layout, T, cc.cout, N),
+    counts: Array.from(u32(await readBuffer(device, b.counts, 2 * T * 4)).subarray(T)),
+    membrane: l.writeMembrane ? f32(await readBuffer(device, b.M, T * cc.cout * N * 4)) : null,
+    conv: l.storeConv ? f32(await readBuffer(device, b.O, convBytes)) : null,
+  };
+  Object.values(b).forEach((buf) => buf.destroy());
+  return out;
+}
+
+describe('attention.wgsl: spike-driven attention (kᵀv in workgroup memory, then q·kᵀv)', () => {
   for (const T of [1, 3]) {
     for (const dense of [false, true]) {
       test(`T=${T}, ${dense ? 'dense' : 'spike'}`, async () => {
-        for (const [C, N] of [[40, 35], [96, 6], [64, 70]]) {
+        // d = 5, 12, 8, 80 (55M's last stage: 3 blocks of 8 output vec4s, the last one partial), 20.
+        for (const [C, N] of [[40, 35], [96, 6], [64, 70], [640, 37], [160, 33]]) {
           for (const rate of RATES) {
             const heads = 8;
             const [q, k, v] = [0, 1, 2].map(() => randomSpikes(T * C * N, rate));
@@ -265,10 +382,8 @@ describe('attention_kv.wgsl + attention_qkv.wgsl: spike-driven attention', () =>
             const qb = storageBuffer(device, packSpikes(q, dense ? 'dense' : 'channel', T, C, N));
             const kb = storageBuffer(device, packSpikes(k, dense ? 'dense' : 'token', T, C, N));
             const vb = storageBuffer(device, packSpikes(v, dense ? 'dense' : 'token', T, C, N));
-            const kvb = storageBuffer(device, attentionKvBytes(shape));
             const ob = storageBuffer(device, T * C * N * 4);
-            await runKernel(device, cache, attentionKvKernel(shape), { K: kb, V: vb, KV: kvb });
-            await runKernel(device, cache, attentionQkvKernel({ ...shape, scale: 0.125 }), { Q: qb, KV: kvb, O: ob });
+            await runKernel(device, cache, attentionKernel({ ...shape, scale: 0.125 }), { Q: qb, K: kb, V: vb, O: ob });
             const out = f32(await readBuffer(device, ob, T * C * N * 4));
             const ref = new Float32Array(T * C * N);
             for (let t = 0; t < T; t++) {
@@ -276,7 +391,7 @@ describe('attention_kv.wgsl + attention_qkv.wgsl: spike-driven attention', () =>
               ref.set(spikeAttention(sl(q), sl(k), sl(v), C, N, heads, 0.125), t * C * N);
             }
             expect(Array.from(out), `C ${C} N ${N} rate ${rate}`).toEqual(Array.from(ref));
-            for (const b of [qb, kb, vb, kvb, ob]) b.destroy();
+            for (const b of [qb, kb, vb, ob]) b.destroy();
           }
         }
       });

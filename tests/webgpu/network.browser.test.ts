@@ -14,12 +14,25 @@ describe('whole network vs CpuReferenceRuntime (random calibrated tiny model)', 
       const weights = randomModelWeights(config, { seed: 7 + T, kvRate: 0.35 });
       const graph = buildModelGraph(config, 32, 48);
       const input = randomSmoothImage(3, 32, 48, 11);
-      const cpu = new CpuReferenceRuntime(graph, weights).run(input, { spikeMaps: 'all' });
-      const gpu = await WebGpuRuntime.create(device, graph, weights, { mode });
+      // Membranes of a neuron fused into a conv (float map not stored), one fused into a conv with
+      // a residual add (map stored), and one on its own (after attention).
+      const membranes = ['ConvBlock1_1.0.Conv.lif2', 'ConvBlock1_1.0.lif1', 'block3.0.attn.attn_lif'];
+      const cpu = new CpuReferenceRuntime(graph, weights).run(input, { spikeMaps: 'all', membranes });
+      const gpu = await WebGpuRuntime.create(device, graph, weights, { mode, membranes });
+      expect(gpu.plan.steps.find((s) => s.lif?.name === membranes[0])!.program.entry).toBe('lif');
+      expect(gpu.plan.steps.find((s) => s.lif?.name === membranes[1])!.program.entry).toBe('residual_lif');
+      expect(gpu.plan.steps.find((s) => s.lif?.name === membranes[2])!.program.shader).toBe('lif');
       const t0 = performance.now();
-      const r = await gpu.run(input, { spikeMaps: 'all' });
+      const r = await gpu.run(input, { spikeMaps: 'all', membranes });
       const ms = performance.now() - t0;
       const { maxLogitDiff, spikes } = expectSameFrame(r, cpu);
+      for (const name of membranes) {
+        const a = r.membranes.get(name)!, b = cpu.membranes.get(name)!;
+        expect(a.length, name).toBe(b.length);
+        let m = 0;
+        for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) / (1 + Math.abs(b[i])));
+        expect(m, name).toBeLessThan(1e-4);
+      }
       console.log(`T=${T} ${mode}: ${spikes} spikes equal, max logit diff ${maxLogitDiff.toExponential(2)}, ${ms.toFixed(0)} ms`);
       // A second frame on the same runtime gives the same result (state is reset per frame).
       const again = await gpu.run(input);

@@ -49,6 +49,7 @@ describe('shader interfaces', () => {
     expect(programInterface('spike_conv').uniformFields.map((f) => f.name)).toEqual([
       'cin', 'cwin', 'inH', 'inW', 'cout', 'ov', 'outH', 'outW', 'k', 'stride', 'pad', 'total',
       'hasBias', 'nAffine', 'xStepStride', 'outStepStride', 'outPlaneStride', 'outRowStride', 'outOffset', 'rStepStride',
+      'timeSteps', 'convSteps', 'storeConv', 'spikeLayout', 'countBase', 'writeMembrane', 'threshold',
     ]);
     // Entry points that use a subset of the bindings (what layout: 'auto' will contain).
     const decode = programInterface('detection_decode');
@@ -62,6 +63,13 @@ describe('shader interfaces', () => {
       expect(programInterface(conv).entry('residual').bindings, conv).toEqual(['X', 'W', 'P', 'O', 'R']);
       expect(programInterface(conv).entry('main').uniformFields.has('rStepStride'), conv).toBe(false);
       expect(programInterface(conv).entry('residual').uniformFields.has('rStepStride'), conv).toBe(true);
+      expect(programInterface(conv).entry('main').uniformFields.has('threshold'), conv).toBe(false);
+    }
+    // The LIF fused into the epilogue (conv_lif.wgsl) of the two non-depthwise convs.
+    for (const conv of ['spike_conv', 'dense_conv'] as const) {
+      expect(programInterface(conv).entry('lif').bindings, conv).toEqual(['X', 'W', 'P', 'O', 'S', 'counts', 'M']);
+      expect(programInterface(conv).entry('residual_lif').bindings, conv).toEqual(['X', 'W', 'P', 'O', 'R', 'S', 'counts', 'M']);
+      expect(programInterface(conv).entry('lif').uniformFields.has('threshold'), conv).toBe(true);
     }
     const head = programInterface('head');
     expect(head.entry('spatial_mean').bindings).toEqual(['X', 'O']);
@@ -112,7 +120,7 @@ describe('shader interfaces', () => {
       }
     }
     expect(steps).toBeGreaterThan(100);
-    expect([...shaders].sort()).toEqual(['add', 'attention_kv', 'attention_qkv', 'dense_conv', 'dense_dwconv', 'head', 'lif', 'spike_conv', 'spike_dwconv', 'upsample']);
+    expect([...shaders].sort()).toEqual(['add', 'attention', 'dense_conv', 'dense_dwconv', 'head', 'lif', 'spike_conv', 'spike_dwconv', 'upsample']);
   });
 
   test('the builders outside plans (task decoder, preprocessing) pack by name', () => {
@@ -155,7 +163,7 @@ describe('a mismatch between TypeScript and WGSL throws, naming the shader and t
   });
 
   test('a wrong, missing or unused binding name', () => {
-    expect(() => iface.bind('main', { X: 1, W: 2, P: 3, OUT: 4 })).toThrow('spike_conv.wgsl (main): no binding is named OUT (the shader declares X, W, P, O, R)');
+    expect(() => iface.bind('main', { X: 1, W: 2, P: 3, OUT: 4 })).toThrow('spike_conv.wgsl (main): no binding is named OUT (the shader declares X, W, P, O, R, S, counts, M)');
     expect(() => iface.bind('main', { X: 1, W: 2, O: 4 })).toThrow('spike_conv.wgsl (main): binding P (array<vec4f>) is not given');
     expect(() => iface.bind('main', { X: 1, W: 2, P: 3, O: 4, U: 5 })).toThrow('spike_conv.wgsl (main): binding U is the uniform buffer, which is bound automatically');
     expect(() => programInterface('head').bind('spatial_mean', { X: 1, W: 2, O: 3 }))

@@ -92,7 +92,7 @@ export interface LayerSpeedup {
 }
 
 /**
- * The op a dispatch belongs to: its own name, else its parent's (`block3.0.attn.kv.kTv` is part
+ * The op a dispatch belongs to: its own name, else its parent's (a dispatch `block3.0.attn.kv.part` of an op run in several dispatches is part
  * of the attention `block3.0.attn.kv`); null for dispatches of no costed op (residual adds, …).
  */
 export function stepOwner(step: string, ops: ReadonlySet<string>): string | null {

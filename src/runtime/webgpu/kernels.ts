@@ -6,7 +6,7 @@
  * caller (`plan.ts`, the task decoder, the tests).
  */
 import type { UniformValues } from './programInterface.ts';
-import type { ProgramKey } from './shaders.ts';
+import { programInterface, type ProgramKey } from './shaders.ts';
 import type { SpikeLayout } from './packing.ts';
 
 export interface ProgramCall {
@@ -65,6 +65,22 @@ export interface ConvShape {
    * `[S][Cout][oh][ow]` map with this step stride (0 broadcasts one step). The output must be unpadded.
    */
   residual?: { stepStride: number };
+  /**
+   * The LIF neuron reading this conv's result, run in the epilogue over the T steps (entry points
+   * `lif` / `residual_lif`, bindings S, counts, M; conv_lif.wgsl). Not for depthwise convs. The
+   * output must be unpadded; it is stored only when `storeConv` (another op reads it).
+   */
+  lif?: ConvLif;
+}
+
+export interface ConvLif {
+  timeSteps: number;
+  /** Channel-packed, token-packed or dense 0/1 f32 (dense_conv: one column, `cols` 1). */
+  layout: SpikeLayout;
+  storeConv: boolean;
+  countBase: number;
+  writeMembrane: boolean;
+  threshold: number;
 }
 
 /** Below this many threads at 4 columns each, a dense conv computes 1 column per thread. */
@@ -73,23 +89,39 @@ export const DENSE_SMALL_LAYER_THREADS = 32768;
 /** The uniform fields every conv kernel shares: geometry, input step and the epilogue (conv_epilogue.wgsl). */
 function convFields(s: ConvShape, total: number): UniformValues {
   if (s.residual && s.out.offset !== 0) throw new Error('a conv with a fused residual writes an unpadded map');
+  if (s.lif && (s.out.offset !== 0 || s.depthwise)) throw new Error('a fused LIF follows a (not depthwise) conv with an unpadded output');
+  const l = s.lif;
   return {
     ...(s.residual ? { rStepStride: s.residual.stepStride } : {}),
+    ...(l ? {
+      timeSteps: l.timeSteps, convSteps: s.steps, storeConv: l.storeConv, spikeLayout: LAYOUT_MODE[l.layout],
+      countBase: l.countBase, writeMembrane: l.writeMembrane, threshold: l.threshold,
+    } : {}),
     inH: s.h, inW: s.w, outH: s.oh, outW: s.ow, k: s.kernel, stride: s.stride, pad: s.pad, total,
     hasBias: s.hasBias, nAffine: s.nAffine, xStepStride: s.xStepStride,
     outStepStride: s.out.stepStride, outPlaneStride: s.out.planeStride, outRowStride: s.out.rowStride, outOffset: s.out.offset,
   };
 }
 
-/** The conv kernels' entry point: `residual` when the residual add is fused, else `main`. */
+/** The conv kernels' entry point: `residual` when the residual add is fused, else `main`; `…lif` with the neuron. */
 function convEntry(s: ConvShape): string {
+  if (s.lif) return s.residual ? 'residual_lif' : 'lif';
   return s.residual ? 'residual' : 'main';
+}
+
+/**
+ * Threads of a conv with a fused LIF (conv_lif.wgsl), all steps in each: one per (32-pixel word,
+ * channel vec4) for token-packed spikes, else one per (32-channel word, pixel).
+ */
+function lifThreads(s: ConvShape): number {
+  const n = s.oh * s.ow;
+  return s.lif!.layout === 'token' ? Math.ceil(n / 32) * Math.ceil(s.cout / 4) : Math.ceil(s.cout / 32) * n;
 }
 
 /** `spike_conv.wgsl` / `spike_dwconv.wgsl`: event-driven conv over channel-packed spikes. */
 export function spikeConvKernel(s: ConvShape): ProgramCall {
   const ov = Math.ceil(s.cout / 4);
-  const threads = s.steps * s.oh * s.ow * ov;
+  const threads = s.lif ? lifThreads(s) : s.steps * s.oh * s.ow * ov;
   if (!s.depthwise) {
     return {
       program: { shader: 'spike_conv', entry: convEntry(s), defines: {} },
@@ -108,9 +140,10 @@ export function spikeConvKernel(s: ConvShape): ProgramCall {
 export function denseConvKernel(s: ConvShape): ProgramCall {
   const ov = Math.ceil(s.cout / 4);
   if (!s.depthwise) {
-    const cols = s.cols ?? (s.steps * s.oh * Math.ceil(s.ow / 4) * ov < DENSE_SMALL_LAYER_THREADS ? 1 : 4);
+    if (s.lif && s.cols === 4) throw new Error('a conv with a fused LIF computes one column per output vec4');
+    const cols = s.lif ? 1 : s.cols ?? (s.steps * s.oh * Math.ceil(s.ow / 4) * ov < DENSE_SMALL_LAYER_THREADS ? 1 : 4);
     const outWQ = Math.ceil(s.ow / cols);
-    const threads = s.steps * s.oh * outWQ * ov;
+    const threads = s.lif ? lifThreads(s) : s.steps * s.oh * outWQ * ov;
     return {
       program: { shader: 'dense_conv', entry: convEntry(s), defines: { COLS: cols } },
       uniforms: { ...convFields(s, threads), cin: s.cin, cout: s.cout, ov, outWQ },
@@ -138,31 +171,22 @@ export function addKernel(a: { perStep: number; steps: number; aStepStride: numb
 
 export interface AttentionShape { timeSteps: number; channels: number; tokens: number; heads: number; dense: boolean }
 
-/** `attention_kv.wgsl`: KV `[T][heads][d][DP]` (f32), DP = d rounded up to 4. */
-export function attentionKvKernel(a: AttentionShape): ProgramCall {
-  const d = a.channels / a.heads;
-  const dp = Math.ceil(d / 4) * 4;
-  const threads = a.timeSteps * a.heads * d * dp;
-  return {
-    program: { shader: 'attention_kv', entry: 'main', defines: { MODE: a.dense ? 1 : 0 } },
-    uniforms: { channels: a.channels, tokens: a.tokens, heads: a.heads, d, dp, total: threads },
-    threads,
-  };
-}
-
-export function attentionKvBytes(a: AttentionShape): number {
-  const d = a.channels / a.heads;
-  return a.timeSteps * a.heads * d * Math.ceil(d / 4) * 4 * 4;
-}
-
-/** `attention_qkv.wgsl`. */
-export function attentionQkvKernel(a: AttentionShape & { scale: number }): ProgramCall {
+/**
+ * `attention.wgsl`: kᵀv and q·(kᵀv)·scale in one dispatch, one workgroup per (block of DVB output
+ * vec4s, head, step) holding its d × 4·DVB columns of kᵀv in workgroup memory (at most 16 KiB).
+ */
+export function attentionKernel(a: AttentionShape & { scale: number }): ProgramCall {
   const d = a.channels / a.heads;
   const dv = Math.ceil(d / 4);
-  const threads = a.timeSteps * a.heads * a.tokens * dv;
+  // The largest power of two ≤ 8 (dividing the workgroup size) with d·DVB vec4s in 16 KiB.
+  let dvb = 8;
+  while (dvb > 1 && (dvb / 2 >= dv || d * dvb * 16 > 16384)) dvb /= 2;
+  if (d * dvb * 16 > 16384) throw new Error(`attention: ${d} channels per head do not fit the workgroup memory`);
+  const blocks = Math.ceil(dv / dvb);
+  const threads = a.timeSteps * a.heads * blocks * programInterface('attention').entry('main').workgroupSize;
   return {
-    program: { shader: 'attention_qkv', entry: 'main', defines: { MODE: a.dense ? 1 : 0 } },
-    uniforms: { channels: a.channels, tokens: a.tokens, heads: a.heads, d, dv, total: threads, scale: a.scale },
+    program: { shader: 'attention', entry: 'main', defines: { MODE: a.dense ? 1 : 0, DVB: dvb, KVW: d * dvb } },
+    uniforms: { channels: a.channels, tokens: a.tokens, heads: a.heads, d, dv, blocks, total: threads, scale: a.scale },
     threads,
   };
 }

@@ -14,6 +14,12 @@
  *    the interior of a padded buffer whose border is filled once at creation.
  *  - a residual add that is the only reader of a conv's (BN-affined) result is folded into that
  *    conv's epilogue (entry point `residual`: result + the other input, read from binding R).
+ *  - a neuron reading a (not depthwise) conv's unpadded result, or the sum of a fused residual add,
+ *    runs in that conv's epilogue when its readers need one spike layout, channel-packed or dense
+ *    (entry points `lif` / `residual_lif`, conv_lif.wgsl): the BatchNorms go into the epilogue, and
+ *    the float map is stored only if another op reads it. Neurons on other values (attention,
+ *    spatial mean, the second neuron reading a value), needing two layouts or token-packed (k and
+ *    v) run on their own (lif.wgsl).
  *  - a conv whose input is spikes uses an event-driven kernel (`spike`) in `spike` mode; real
  *    inputs, and every conv in `dense` mode, use the register-tiled dense kernels.
  *  - a neuron runs over all T steps in one dispatch; its spikes are stored in the layouts its
@@ -27,7 +33,7 @@ import type { ConvOp, LifOp, ModelGraph, Op, Shape3, UpsampleOp } from '../../mo
 import { batchNormAffine } from '../../model/layerMath.ts';
 import type { ModelWeights } from '../../model/weights.ts';
 import {
-  addKernel, attentionKvBytes, attentionKvKernel, attentionQkvKernel, denseConvKernel, denseOutput, lifKernel, linearKernel,
+  addKernel, attentionKernel, denseConvKernel, denseOutput, lifKernel, linearKernel,
   logitsKernel, spatialMeanKernel, spikeConvKernel, upsampleKernel, type ConvShape, type ProgramCall,
 } from './kernels.ts';
 import {
@@ -93,7 +99,7 @@ export interface ExecutionPlan {
   classes: number;
   /** The task heads' outputs (graph outputs other than the logits): buffer and f32 elements. */
   outputs: { name: string; buffer: number; elements: number }[];
-  /** Neuron layers in execution order (the order of `FrameResult.layers`). */
+  /** Neuron layers in graph order (the order of `FrameResult.layers`), fused into a conv or not. */
   lifs: { name: string; channels: number; positions: number }[];
   /** Bytes of physical buffers by role. */
   memory: Record<BufferRole, number>;
@@ -132,7 +138,9 @@ class Planner {
   private readonly values = new Map<string, Value>();
   private readonly consumers = new Map<string, { op: Op; index: number }[]>();
   private readonly fused = new Set<string>();
+  /** Every neuron layer in graph order (the CPU reference's order), fused or not. */
   readonly lifs: { name: string; channels: number; positions: number }[] = [];
+  private readonly lifIndex = new Map<string, number>();
   private readonly T: number;
   counts = -1;
   logits = -1;
@@ -147,6 +155,12 @@ class Planner {
       list.push({ op, index });
       this.consumers.set(id, list);
     }));
+    for (const op of graph.ops) {
+      if (op.kind !== 'lif') continue;
+      const [c, h, w] = this.shape(op.output);
+      this.lifIndex.set(op.name, this.lifs.length);
+      this.lifs.push({ name: op.name, channels: c, positions: h * w });
+    }
   }
 
   private weight(key: string): Float32Array {
@@ -249,14 +263,11 @@ class Planner {
       out = bn.output;
     }
     const pad = chain.length ? chain[chain.length - 1].pad : 0;
-    const finalReaders = this.consumers.get(out) ?? [];
-    const toNeuron = pad === 0 && chain.length > 0 && finalReaders.length === 1 && finalReaders[0].op.kind === 'lif';
-    const affines = chain.map((bn) => this.affine(bn.prefix, bn.eps));
-    const epilogue = toNeuron ? [] : affines;
-
     const spikeIn = this.isSpikes(op.inputs[0]);
     const depthwise = op.groups > 1;
     if (depthwise && !(op.groups === cin && cin === cout)) throw new Error(`WebGpuRuntime: grouped conv ${op.name} (groups ${op.groups}) is not depthwise`);
+    const finalReaders = this.consumers.get(out) ?? [];
+    const affines = chain.map((bn) => this.affine(bn.prefix, bn.eps));
     const steps = spikeIn ? this.T : this.real(op.inputs[0]).steps;
     // A residual add that is the only reader of this conv's (unpadded) result goes into the
     // epilogue: result + the other input, already computed, unpadded, with no pending affines,
@@ -273,10 +284,24 @@ class Planner {
         out = add.output;
       }
     }
+    // The neuron reading the result, run in the epilogue (with the BatchNorms it would apply: the
+    // same rounding); the result is stored only for its other readers.
+    const readers = this.consumers.get(out) ?? [];
+    const neuron = pad === 0 && !depthwise ? this.fusibleNeuron(out) : null;
+    const storeConv = !neuron || readers.length > 1;
+    // Without a fused neuron, BatchNorms read only by a neuron go into the neuron's kernel.
+    const toNeuron = !neuron && pad === 0 && chain.length > 0 && finalReaders.length === 1 && finalReaders[0].op.kind === 'lif';
+    const epilogue = toNeuron ? [] : affines;
+    if (neuron) {
+      this.fused.add(neuron.op.name);
+      ops.push(neuron.op.name);
+    }
     const ph = oh + 2 * pad, pw = ow + 2 * pad;
     const bytes = steps * cout * ph * pw * 4;
     let outBuf: number;
-    if (pad > 0) {
+    if (!storeConv) {
+      outBuf = this.scratch('no conv output');
+    } else if (pad > 0) {
       const shift = affines[affines.length - 1].shift;
       outBuf = this.buffer('padded', bytes, `${out} (padded)`, () => {
         const a = new Float32Array(steps * cout * ph * pw);
@@ -301,6 +326,10 @@ class Planner {
       hasBias: bias !== null, nAffine: epilogue.length,
       xStepStride: 0, out: denseOutput(cout, oh, ow, pad),
       residual: residual ? { stepStride: residual.value.steps === 1 ? 0 : residual.value.stepStride } : undefined,
+      lif: neuron ? {
+        timeSteps: this.T, layout: neuron.layout, storeConv, countBase: neuron.index * this.T,
+        writeMembrane: neuron.membrane !== null, threshold: neuron.op.threshold,
+      } : undefined,
     };
     let call: ProgramCall;
     let xBuf: number;
@@ -317,29 +346,58 @@ class Planner {
     }
     const bindings: Record<string, number> = { X: xBuf, W: wBuf, P: pBuf, O: outBuf };
     if (residual) bindings.R = residual.value.buffer;
-    this.step({ name: op.name, ops, ...call, bindings, macs, spikeInputs });
-    this.values.set(out, { kind: 'real', buffer: outBuf, steps, stepStride: cout * ph * pw, affines: toNeuron ? affines : [] });
+    if (neuron) Object.assign(bindings, { S: neuron.buffer, counts: this.counts, M: neuron.membrane ?? this.scratchMembrane() });
+    this.step({ name: op.name, ops, ...call, bindings, macs, spikeInputs, lif: neuron ? neuron.lif : undefined });
+    if (storeConv) this.values.set(out, { kind: 'real', buffer: outBuf, steps, stepStride: cout * ph * pw, affines: toNeuron ? affines : [] });
+    if (neuron) this.values.set(neuron.op.output, { kind: 'spikes', layouts: new Map([[neuron.layout, neuron.buffer]]), lif: neuron.op.name });
+  }
+
+  /**
+   * The first neuron reading `value` when it can run in the producing conv's epilogue (its readers
+   * need one spike layout, not token-packed), with its spike and membrane buffers; else null.
+   */
+  private fusibleNeuron(value: string) {
+    const op = (this.consumers.get(value) ?? []).find((r) => r.op.kind === 'lif')?.op as LifOp | undefined;
+    if (!op) return null;
+    const layouts = this.lifLayouts(op);
+    // Token-packed spikes (k and v) are not fused although conv_lif.wgsl can write them: a thread
+    // then owns a vec4 at 32 pixels, too few threads for the small maps of attention (on SwiftShader
+    // the conv took 4× longer than conv + lif.wgsl; on a GPU it would leave most of it idle).
+    if (layouts.length !== 1 || layouts[0] === 'token') return null;
+    const layout = layouts[0];
+    const index = this.lifIndex.get(op.name)!;
+    const { channels: c, positions: n } = this.lifs[index];
+    const membrane = this.membraneBuffer(op.name, c, n);
+    const buffer = this.buffer('spikes', spikeWords(layout, this.T, c, n) * 4, `${op.name} (${layout})`);
+    const lif: PlanLif = { name: op.name, index, layout, buffer, channels: c, positions: n, membrane, primary: true };
+    return { op, layout, index, buffer, membrane, lif };
+  }
+
+  /** The spike layouts a neuron's readers need (the first is its primary one). */
+  private lifLayouts(op: LifOp): SpikeLayout[] {
+    if (this.mode === 'dense') return ['dense'];
+    const needed: SpikeLayout[] = [];
+    for (const { op: reader, index: i } of this.consumers.get(op.output) ?? []) {
+      const l: SpikeLayout = reader.kind === 'attention' && i > 0 ? 'token' : 'channel';
+      if (!needed.includes(l)) needed.push(l);
+    }
+    if (!needed.length) needed.push('channel');
+    return needed;
+  }
+
+  private membraneBuffer(name: string, c: number, n: number): number | null {
+    return this.membranes.has(name) ? this.buffer('membrane', this.T * c * n * 4, `${name} membrane`) : null;
   }
 
   private lif(op: LifOp): void {
     const x = this.values.get(op.inputs[0]);
     if (!x || x.kind !== 'real') throw new Error(`WebGpuRuntime: neuron ${op.name} reads ${op.inputs[0]}, which is not real-valued`);
-    const [c, h, w] = this.shape(op.output);
-    const n = h * w;
+    const index = this.lifIndex.get(op.name)!;
+    const { channels: c, positions: n } = this.lifs[index];
     if (x.stepStride !== c * n) throw new Error(`WebGpuRuntime: neuron ${op.name} reads a padded map`);
-    const index = this.lifs.length;
-    this.lifs.push({ name: op.name, channels: c, positions: n });
-    const needed: SpikeLayout[] = [];
-    if (this.mode === 'dense') needed.push('dense');
-    else {
-      for (const { op: reader, index: i } of this.consumers.get(op.output) ?? []) {
-        const l: SpikeLayout = reader.kind === 'attention' && i > 0 ? 'token' : 'channel';
-        if (!needed.includes(l)) needed.push(l);
-      }
-      if (!needed.length) needed.push('channel');
-    }
+    const needed = this.lifLayouts(op);
     const params = this.buffer('params', Math.max(4, 2 * c * x.affines.length) * 4, `${op.name} affines`, () => packLifAffines(c, x.affines));
-    const membrane = this.membranes.has(op.name) ? this.buffer('membrane', this.T * c * n * 4, `${op.name} membrane`) : null;
+    const membrane = this.membraneBuffer(op.name, c, n);
     const layouts = new Map<SpikeLayout, number>();
     needed.forEach((layout, k) => {
       const buf = this.buffer('spikes', spikeWords(layout, this.T, c, n) * 4, `${op.name} (${layout})`);
@@ -365,10 +423,16 @@ class Planner {
     return this.graph.ops.filter((o) => o.kind === 'lif').length;
   }
 
-  private scratchMem = -1;
+  /** A 16-byte stand-in for an output a dispatch does not write (one per label, so no two alias). */
+  private readonly scratches = new Map<string, number>();
+  private scratch(label: string): number {
+    let b = this.scratches.get(label);
+    if (b === undefined) this.scratches.set(label, b = this.buffer('params', 16, label));
+    return b;
+  }
+
   private scratchMembrane(): number {
-    if (this.scratchMem < 0) this.scratchMem = this.buffer('params', 16, 'no membrane');
-    return this.scratchMem;
+    return this.scratch('no membrane');
   }
 
   private add(op: Op): void {
@@ -397,15 +461,10 @@ class Planner {
     const k = this.spikes(op.inputs[1], dense ? 'dense' : 'token');
     const v = this.spikes(op.inputs[2], dense ? 'dense' : 'token');
     const shape = { timeSteps: T, channels: c, tokens: n, heads, dense };
-    const kv = this.buffer('scratch', attentionKvBytes(shape), `${op.name} kᵀv`);
-    this.step({
-      name: `${op.name}.kTv`, ops: [], ...attentionKvKernel(shape), bindings: { K: k, V: v, KV: kv },
-      macs: T * heads * d * d * n, spikeInputs: [lifName(1), lifName(2)],
-    });
     const out = this.buffer('activation', T * c * n * 4, op.output);
     this.step({
-      name: op.name, ops: [op.name], ...attentionQkvKernel({ ...shape, scale: op.scale }), bindings: { Q: q, KV: kv, O: out },
-      macs: T * heads * n * d * d, spikeInputs: [lifName(0)],
+      name: op.name, ops: [op.name], ...attentionKernel({ ...shape, scale: op.scale }), bindings: { Q: q, K: k, V: v, O: out },
+      macs: 2 * T * heads * d * d * n, spikeInputs: [lifName(0), lifName(1), lifName(2)],
     });
     this.values.set(op.output, { kind: 'real', buffer: out, steps: T, stepStride: c * n, affines: [] });
   }

@@ -12,8 +12,7 @@ import spikeConvSrc from '../../../shaders/spike_conv.wgsl?raw';
 import spikeDwconvSrc from '../../../shaders/spike_dwconv.wgsl?raw';
 import denseConvSrc from '../../../shaders/dense_conv.wgsl?raw';
 import denseDwconvSrc from '../../../shaders/dense_dwconv.wgsl?raw';
-import attentionKvSrc from '../../../shaders/attention_kv.wgsl?raw';
-import attentionQkvSrc from '../../../shaders/attention_qkv.wgsl?raw';
+import attentionSrc from '../../../shaders/attention.wgsl?raw';
 import addSrc from '../../../shaders/add.wgsl?raw';
 import headSrc from '../../../shaders/head.wgsl?raw';
 import upsampleSrc from '../../../shaders/upsample.wgsl?raw';
@@ -23,6 +22,7 @@ import preprocessSrc from '../../../shaders/preprocess.wgsl?raw';
 import threadSrc from '../../../shaders/thread.wgsl?raw';
 import affineSrc from '../../../shaders/affine.wgsl?raw';
 import convEpilogueSrc from '../../../shaders/conv_epilogue.wgsl?raw';
+import convLifSrc from '../../../shaders/conv_lif.wgsl?raw';
 import { ProgramInterface } from './programInterface.ts';
 
 const SHADER_SOURCES = {
@@ -31,8 +31,7 @@ const SHADER_SOURCES = {
   spike_dwconv: spikeDwconvSrc,
   dense_conv: denseConvSrc,
   dense_dwconv: denseDwconvSrc,
-  attention_kv: attentionKvSrc,
-  attention_qkv: attentionQkvSrc,
+  attention: attentionSrc,
   add: addSrc,
   head: headSrc,
   upsample: upsampleSrc,
@@ -46,7 +45,7 @@ export type ShaderName = keyof typeof SHADER_SOURCES;
 export const SHADER_NAMES = Object.keys(SHADER_SOURCES) as ShaderName[];
 
 /** WGSL snippets a shader pulls in with a line `//@include NAME`. */
-const SHADER_INCLUDES: Record<string, string> = { thread: threadSrc, affine: affineSrc, conv_epilogue: convEpilogueSrc };
+const SHADER_INCLUDES: Record<string, string> = { thread: threadSrc, affine: affineSrc, conv_epilogue: convEpilogueSrc, conv_lif: convLifSrc };
 
 /** One compute program: a shader, its entry point and its `{{NAME}}` constants. */
 export interface ProgramKey {
