@@ -26,6 +26,7 @@
 
 //@include thread
 //@include conv_epilogue
+//@include conv_columns
 //@include conv_lif
 
 const COLS: u32 = {{COLS}}u;
@@ -99,33 +100,12 @@ fn position(idx: u32) -> vec4u {
   return vec4u(ov, ox0, oy, rest / U.outH);
 }
 
-// acc + the residual at the COLS pixels from (oy, ox0), step t (one f32 add per value, as the
-// CPU reference's add).
-fn addResidual(ov: u32, ox0: u32, oy: u32, t: u32, acc: array<vec4f, COLS>) -> array<vec4f, COLS> {
-  var sum = acc;
-  let r = convResidualIndex(t, oy, ox0);
-  for (var i = 0u; i < min(COLS, U.outW - ox0); i++) { sum[i] = convAddResidual(r + i, ov * 4u, U.cout, acc[i]); }
-  return sum;
-}
-
-// Stores the COLS pixels from (oy, ox0) (those < outW) of output vec4 ov, step t.
-fn store(ov: u32, ox0: u32, oy: u32, t: u32, acc: array<vec4f, COLS>) {
-  let o = convOutputIndex(t, oy, ox0);
-  let n = min(COLS, U.outW - ox0);
-  for (var j = 0u; j < 4u; j++) {
-    let c = ov * 4u + j;
-    if (c >= U.cout) { break; }
-    let q = o + c * U.outPlaneStride;
-    for (var i = 0u; i < n; i++) { O[q + i] = acc[i][j]; }
-  }
-}
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(inv: Invocation) {
   let idx = threadIndex(inv);
   if (idx >= U.total) { return; }
   let p = position(idx);
-  store(p.x, p.y, p.z, p.w, convolve(p.x, p.y, p.z, p.w));
+  convStoreColumns(p.x, p.y, p.z, p.w, U.cout, convolve(p.x, p.y, p.z, p.w));
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -133,7 +113,7 @@ fn residual(inv: Invocation) {
   let idx = threadIndex(inv);
   if (idx >= U.total) { return; }
   let p = position(idx);
-  store(p.x, p.y, p.z, p.w, addResidual(p.x, p.y, p.z, p.w, convolve(p.x, p.y, p.z, p.w)));
+  convStoreColumns(p.x, p.y, p.z, p.w, U.cout, convAddResidualColumns(p.x, p.y, p.z, p.w, U.cout, convolve(p.x, p.y, p.z, p.w)));
 }
 
 // For the fused LIF (conv_lif.wgsl; COLS = 1): the conv of unit u (vec4 u.x at pixel u.y), step
@@ -143,11 +123,11 @@ fn unitConv(t: u32, u: vec3u) -> vec4f {
 }
 
 fn unitConvResidual(t: u32, u: vec3u) -> vec4f {
-  return addResidual(u.x, u.y % U.outW, u.y / U.outW, t, convolve(u.x, u.y % U.outW, u.y / U.outW, t))[0];
+  return convAddResidualColumns(u.x, u.y % U.outW, u.y / U.outW, t, U.cout, convolve(u.x, u.y % U.outW, u.y / U.outW, t))[0];
 }
 
 fn unitStore(t: u32, u: vec3u, x: vec4f) {
   var acc: array<vec4f, COLS>;
   acc[0] = x;
-  store(u.x, u.y % U.outW, u.y / U.outW, t, acc);
+  convStoreColumns(u.x, u.y % U.outW, u.y / U.outW, t, U.cout, acc);
 }

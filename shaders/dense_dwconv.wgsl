@@ -17,6 +17,10 @@
 
 //@include thread
 //@include conv_epilogue
+//@include conv_columns
+
+// Output columns per thread (conv_columns.wgsl).
+const COLS: u32 = 4u;
 
 struct Uniforms {
   c: u32, cv: u32, inH: u32, inW: u32,
@@ -43,7 +47,7 @@ fn load4(base: u32, plane: u32, valid: vec4<bool>) -> vec4f {
 }
 
 // The conv at channel vec4 cv of 4 pixels from (oy, ox0), step t: bias, taps, fused affines.
-fn convolve(cv: u32, ox0: u32, oy: u32, t: u32) -> array<vec4f, 4> {
+fn convolve(cv: u32, ox0: u32, oy: u32, t: u32) -> array<vec4f, COLS> {
   let inPlane = U.inH * U.inW;
   let c0 = cv * 4u;
   let cvalid = (vec4u(c0) + vec4u(0u, 1u, 2u, 3u)) < vec4u(U.c);
@@ -79,7 +83,7 @@ fn convolve(cv: u32, ox0: u32, oy: u32, t: u32) -> array<vec4f, 4> {
 fn position(idx: u32) -> vec4u {
   let cv = idx % U.cv;
   var rest = idx / U.cv;
-  let ox0 = (rest % U.outWQ) * 4u; rest = rest / U.outWQ;
+  let ox0 = (rest % U.outWQ) * COLS; rest = rest / U.outWQ;
   let oy = rest % U.outH;
   return vec4u(cv, ox0, oy, rest / U.outH);
 }
@@ -89,15 +93,7 @@ fn main(inv: Invocation) {
   let idx = threadIndex(inv);
   if (idx >= U.total) { return; }
   let p = position(idx);
-  var acc = convolve(p.x, p.y, p.z, p.w);
-  let o = convOutputIndex(p.w, p.z, p.y);
-  let n = min(4u, U.outW - p.y);
-  for (var j = 0u; j < 4u; j++) {
-    let c = p.x * 4u + j;
-    if (c >= U.c) { break; }
-    let q = o + c * U.outPlaneStride;
-    for (var i = 0u; i < n; i++) { O[q + i] = acc[i][j]; }
-  }
+  convStoreColumns(p.x, p.y, p.z, p.w, U.c, convolve(p.x, p.y, p.z, p.w));
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -105,14 +101,5 @@ fn residual(inv: Invocation) {
   let idx = threadIndex(inv);
   if (idx >= U.total) { return; }
   let p = position(idx);
-  var acc = convolve(p.x, p.y, p.z, p.w);
-  let o = convOutputIndex(p.w, p.z, p.y);
-  let r = convResidualIndex(p.w, p.z, p.y);
-  let n = min(4u, U.outW - p.y);
-  for (var j = 0u; j < 4u; j++) {
-    let c = p.x * 4u + j;
-    if (c >= U.c) { break; }
-    let q = c * U.outPlaneStride;
-    for (var i = 0u; i < n; i++) { O[o + q + i] = acc[i][j] + R[r + q + i]; }
-  }
+  convStoreColumns(p.x, p.y, p.z, p.w, U.c, convAddResidualColumns(p.x, p.y, p.z, p.w, U.c, convolve(p.x, p.y, p.z, p.w)));
 }
