@@ -1,5 +1,7 @@
-// Dense convolution (groups = 1) of a real-valued (or 0/1 f32) map: the stem on the image, the
-// 1×1 convs after depthwise ones, and every conv of the `webgpu-dense` baseline.
+// Dense convolution of a real-valued (or 0/1 f32) map: the stem on the image, the 1×1 convs
+// after depthwise ones, and every conv of the `webgpu-dense` baseline. Grouped convs too (sibling
+// RepConvs read as one, siblingMerge.ts): output channel o reads the cin input channels of group
+// o / groupCout (groupCout = cout for an ungrouped conv, a multiple of 4 otherwise).
 // Register-tiled, no workgroup memory or barriers: a thread computes 4 output channels (one vec4
 // of weights per input value) × COLS consecutive output pixels of a row (COLS = 4: 16
 // accumulators, each weight load reused 4 times; COLS = 1 for layers too small to fill the GPU
@@ -12,7 +14,7 @@
 // Bindings:
 //   0 uniform U
 //   1 X  f32   [S][Cin][inH][inW] input (xStepStride = 0 for a step-invariant input)
-//   2 W  vec4  [k·k][Cin][OV] weights, OV = ceil(Cout/4)
+//   2 W  vec4  [k·k][Cin][OV] weights, OV = ceil(Cout/4) (Cin: input channels per group)
 //   3 P  vec4  [hasBias + 2·nAffine][OV]
 //   4 O  f32   output
 //   5 R  f32   residual (entry points `residual`, `residual_lif`): [S][Cout][outH][outW], step stride rStepStride
@@ -39,6 +41,7 @@ struct Uniforms {
   outPlaneStride: u32, outRowStride: u32, outOffset: u32, rStepStride: u32,
   timeSteps: u32, convSteps: u32, storeConv: u32,
   spikeLayout: u32, countBase: u32, writeMembrane: u32, threshold: f32,
+  groupCout: u32,
 }
 
 @group(0) @binding(0) var<uniform> U: Uniforms;
@@ -54,7 +57,7 @@ struct Uniforms {
 // The conv at output vec4 ov of COLS pixels from (oy, ox0), step t: bias, taps, fused affines.
 fn convolve(ov: u32, ox0: u32, oy: u32, t: u32) -> array<vec4f, COLS> {
   let inPlane = U.inH * U.inW;
-  let xBase = t * U.xStepStride;
+  let xBase = t * U.xStepStride + (ov * 4u / U.groupCout) * U.cin * inPlane;
   let init = convBias(ov);
   var acc: array<vec4f, COLS>;
   for (var p = 0u; p < COLS; p++) { acc[p] = init; }

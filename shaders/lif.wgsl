@@ -13,7 +13,8 @@
 //
 // Bindings:
 //   0 uniform U
-//   1 X        f32  [S][C][N] input (S = T, or 1 with xStepStride = 0 for a step-invariant input)
+//   1 X        f32  [S][C][N] input from element xOffset (S = T, or 1 with xStepStride = 0 for a
+//                   step-invariant input; xStepStride > C·N when the neuron reads some channels of a map)
 //   2 P        f32  [nAffine][2][C]: per affine, scale[C] then shift[C]
 //   3 O        u32  packed words (MODE 0/1) or f32 bits (MODE 2)
 //   4 counts   atomic u32, counts[countBase + t] += spikes of step t
@@ -29,6 +30,7 @@ struct Uniforms {
   channels: u32,
   tokens: u32,
   xStepStride: u32,
+  xOffset: u32,
   nAffine: u32,
   countBase: u32,
   writeMembrane: u32,
@@ -77,7 +79,7 @@ fn main(inv: Invocation) {
         let c = c0 + b * cStep;
         let n = n0 + b * nStep;
         if (c < C && n < N) {
-          var x = X[t * U.xStepStride + c * N + n];
+          var x = X[U.xOffset + t * U.xStepStride + c * N + n];
           for (var a = 0u; a < U.nAffine; a++) {
             x = affine(x, P[2u * a * C + c], P[(2u * a + 1u) * C + c]);
           }

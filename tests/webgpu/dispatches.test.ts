@@ -3,8 +3,9 @@
  * of an unfused one computed from the graph (one dispatch per conv, neuron layout, add, attention
  * (kᵀv and q·kv), spatial mean, linear and output; BatchNorms always folded into convs or neurons),
  * less the residual adds fused into convs, the neurons fused into the epilogue of the conv
- * producing their input (derived from the graph: see fusibleNeurons) and one per attention (kᵀv
- * and q·kᵀv in one dispatch).
+ * producing their input (derived from the graph: see fusibleNeurons), one per attention (kᵀv
+ * and q·kᵀv in one dispatch) and, for sibling RepConvs planned as one (q, k and v: siblingMerge.ts),
+ * all but one dispatch of each merged chain step.
  */
 import { describe, expect, test } from 'vitest';
 import { defaultConfig, PUBLISHED_EMBED_DIMS } from '../../src/model/config.ts';
@@ -39,7 +40,7 @@ function unfusedDispatches(graph: ModelGraph, mode: RuntimeMode): number {
  * is the first neuron reading it, and its readers need one spike layout, not token-packed (k and v
  * of attention stay lif.wgsl dispatches).
  */
-function fusibleNeurons(graph: ModelGraph, mode: RuntimeMode, fusedAdds: Set<string>): Set<string> {
+function fusibleNeurons(graph: ModelGraph, mode: RuntimeMode, fusedAdds: Set<string>, mergedConvs: Set<string>): Set<string> {
   const producer = new Map(graph.ops.map((op) => [op.output, op]));
   const readers = new Map<string, { op: Op; index: number }[]>();
   for (const op of graph.ops) op.inputs.forEach((id, index) => readers.set(id, [...(readers.get(id) ?? []), { op, index }]));
@@ -49,7 +50,8 @@ function fusibleNeurons(graph: ModelGraph, mode: RuntimeMode, fusedAdds: Set<str
     if (readers.get(op.inputs[0])!.find((r) => r.op.kind === 'lif')!.op !== op) continue;
     let src = producer.get(op.inputs[0]);
     while (src?.kind === 'batchnorm' && src.pad === 0) src = producer.get(src.inputs[0]);
-    const fromConv = (src?.kind === 'conv' && src.groups === 1) || (src?.kind === 'add' && fusedAdds.has(src.name));
+    // A merged sibling conv (siblingMerge.ts) feeds several neurons, each reading its channels.
+    const fromConv = (src?.kind === 'conv' && src.groups === 1 && !mergedConvs.has(src.name)) || (src?.kind === 'add' && fusedAdds.has(src.name));
     const layouts = new Set((readers.get(op.output) ?? []).map((r) => (r.op.kind === 'attention' && r.index > 0 ? 'token' : 'channel')));
     if (fromConv && (mode === 'dense' || (layouts.size <= 1 && !layouts.has('token')))) out.add(op.name);
   }
@@ -81,19 +83,30 @@ describe('dispatches per frame', () => {
         const addSteps = plan.steps.filter((s) => s.program.entry === 'residual' || s.program.entry === 'residual_lif');
         const fusedAdds = new Set(addSteps.flatMap((s) => s.ops.filter((name) => graph.ops.find((op) => op.name === name)!.kind === 'add')));
         const neuronSteps = plan.steps.filter((s) => s.lif && s.program.shader !== 'lif');
-        const expected = fusibleNeurons(graph, mode, fusedAdds);
+        // Sibling RepConvs planned as one (q, k, v of each attention): dispatches whose ops are
+        // several convs, all reading one value through the same chain.
+        const kindOf = new Map(graph.ops.map((op) => [op.name, op]));
+        const mergedSteps = plan.steps.map((s) => s.ops.filter((name) => kindOf.get(name)!.kind === 'conv')).filter((convs) => convs.length > 1);
+        const attentions = graph.ops.filter((op) => op.kind === 'attention').length;
+        expect(mergedSteps.length).toBe(3 * attentions); // the 1×1, the depthwise and the second 1×1 of q, k, v
+        for (const convs of mergedSteps) {
+          expect(convs.length).toBe(3);
+          expect(new Set(convs.map((c) => c.replace(/\.(q|k|v)_conv\./, '.*_conv.'))).size).toBe(1);
+        }
+        const mergedConvs = new Set(mergedSteps.flat());
+        const expected = fusibleNeurons(graph, mode, fusedAdds, mergedConvs);
         console.log(`${m.name} ${mode}: ${plan.steps.length} dispatches (unfused ${unfused}; ${fusedAdds.size} of ${adds} adds and ${neuronSteps.length} of ${lifs} neurons fused into convs, attention in one step each) ${JSON.stringify(byKernel(plan))}`);
         expect(fusedAdds.size).toBe(addSteps.length);
         expect(fusedAdds.size).toBeGreaterThan(0);
         expect(neuronSteps.map((s) => s.lif!.name).sort()).toEqual([...expected].sort());
         expect(expected.size).toBeGreaterThan(lifs / 2);
-        const attentions = graph.ops.filter((op) => op.kind === 'attention').length;
         expect(plan.steps.filter((s) => s.program.shader === 'attention').length).toBe(attentions);
-        expect(plan.steps.length).toBe(unfused - fusedAdds.size - expected.size - attentions);
+        const merges = mergedSteps.reduce((n, convs) => n + convs.length - 1, 0);
+        expect(plan.steps.length).toBe(unfused - fusedAdds.size - expected.size - attentions - merges);
         // Every graph op is in exactly one dispatch (BatchNorms folded into their conv or neuron).
         const folded = plan.steps.flatMap((s) => s.ops);
         expect(new Set(folded).size).toBe(folded.length);
-        for (const op of graph.ops) if (op.kind === 'add' || op.kind === 'lif') expect(folded, op.name).toContain(op.name);
+        for (const op of graph.ops) if (op.kind !== 'batchnorm') expect(folded, op.name).toContain(op.name);
         // Neuron layers stay in graph order (the CPU reference's), fused or not.
         expect(plan.lifs.map((l) => l.name)).toEqual(graph.ops.filter((op) => op.kind === 'lif').map((op) => op.name));
       });

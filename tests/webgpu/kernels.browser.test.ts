@@ -454,3 +454,82 @@ describe('add.wgsl and head.wgsl', () => {
     }
   });
 });
+
+describe('sibling RepConvs read as one (siblingMerge.ts): grouped dense_conv and neurons on a channel range', () => {
+  // The merged plan's two new kernel uses, each against the unmerged kernels on the same data:
+  // every float and spike bit-identical, since each output channel keeps its own arithmetic.
+  const G = 3;
+  for (const T of [1, 3]) {
+    test(`T=${T}: a grouped dense_conv equals its groups run one by one (1×1 and 3×3, 4 and 1 columns)`, async () => {
+      for (const [cinG, coutG, k, p] of [[13, 8, 1, 0], [5, 4, 3, 1], [32, 12, 1, 0]] as const) {
+        for (const cols of [4, 1] as const) {
+          const h = 7, w = 9, cin = G * cinG, cout = G * coutG;
+          const x = randomNormal(T * cin * h * w);
+          const weight = randomNormal(cout * cinG * k * k, 1 / Math.sqrt(cinG * k * k));
+          const bns = [randomBn(cout), randomBn(cout)];
+          const affines = bns.map((bn) => batchNormAffine(bn));
+          const base: ConvShape = {
+            cin, h, w, cout, oh: h, ow: w, kernel: k, stride: 1, pad: p, depthwise: false, steps: T, hasBias: false,
+            nAffine: 2, xStepStride: cin * h * w, out: denseOutput(cout, h, w), cols, groups: G,
+          };
+          const bufs = [storageBuffer(device, x), storageBuffer(device, packConvWeights(weight, cout, cinG, k)),
+            storageBuffer(device, packEpilogue(cout, null, affines)), storageBuffer(device, T * cout * h * w * 4)];
+          await runKernel(device, cache, denseConvKernel(base), { X: bufs[0], W: bufs[1], P: bufs[2], O: bufs[3] });
+          const grouped = f32(await readBuffer(device, bufs[3], T * cout * h * w * 4));
+          bufs.forEach((b) => b.destroy());
+          for (let g = 0; g < G; g++) {
+            // Group g alone: its input channels, weights and affines as an ordinary conv.
+            const xg = new Float32Array(T * cinG * h * w);
+            for (let t = 0; t < T; t++) xg.set(x.subarray((t * cin + g * cinG) * h * w, (t * cin + (g + 1) * cinG) * h * w), t * cinG * h * w);
+            const wg = weight.subarray(g * coutG * cinG * k * k, (g + 1) * coutG * cinG * k * k);
+            const ag = affines.map((a) => ({ scale: a.scale.subarray(g * coutG, (g + 1) * coutG), shift: a.shift.subarray(g * coutG, (g + 1) * coutG) }));
+            const one = [storageBuffer(device, xg), storageBuffer(device, packConvWeights(wg, coutG, cinG, k)),
+              storageBuffer(device, packEpilogue(coutG, null, ag)), storageBuffer(device, T * coutG * h * w * 4)];
+            await runKernel(device, cache, denseConvKernel({ ...base, cin: cinG, cout: coutG, xStepStride: cinG * h * w, out: denseOutput(coutG, h, w), groups: 1 }),
+              { X: one[0], W: one[1], P: one[2], O: one[3] });
+            const alone = f32(await readBuffer(device, one[3], T * coutG * h * w * 4));
+            one.forEach((b) => b.destroy());
+            const mine = new Float32Array(T * coutG * h * w);
+            for (let t = 0; t < T; t++) mine.set(grouped.subarray((t * cout + g * coutG) * h * w, (t * cout + (g + 1) * coutG) * h * w), t * coutG * h * w);
+            expect(Array.from(mine), `cin/group ${cinG} cout/group ${coutG} k ${k} cols ${cols} group ${g}`).toEqual(Array.from(alone));
+            // and the CPU reference's conv of that group
+            const ref = cpuConv(xg, T, { cin: cinG, cout: coutG, h, w, k, s: 1, p }, wg, null, bns.map((bn) => ({
+              weight: bn.weight.subarray(g * coutG, (g + 1) * coutG), bias: bn.bias.subarray(g * coutG, (g + 1) * coutG),
+              runningMean: bn.runningMean.subarray(g * coutG, (g + 1) * coutG), runningVar: bn.runningVar.subarray(g * coutG, (g + 1) * coutG), eps: bn.eps,
+            })), 0);
+            expect(relDiff(mine, ref.out)).toBeLessThan(1e-5);
+          }
+        }
+      }
+    });
+
+    test(`T=${T}: lif.wgsl on a channel range of a wider map equals it on that range copied out, at firing rates 0, 5, 50, 100 %`, async () => {
+      const C = 37, N = 45, before = 11, after = 6, wide = before + C + after;
+      for (const layout of ['channel', 'token', 'dense'] as SpikeLayout[]) {
+        for (const rate of RATES) {
+          const x = rate === 0 ? Float32Array.from({ length: T * wide * N }, () => -3 - rand())
+            : rate === 1 ? Float32Array.from({ length: T * wide * N }, () => 3 + rand())
+              : rate === 0.05 ? randomNormal(T * wide * N, 1, 2 - 1.64) : randomNormal(T * wide * N, 1.5, 1.7);
+          const range = new Float32Array(T * C * N);
+          for (let t = 0; t < T; t++) range.set(x.subarray((t * wide + before) * N, (t * wide + before + C) * N), t * C * N);
+          const words = spikeWords(layout, T, C, N);
+          const run = async (data: Float32Array, xStepStride: number, xOffset: number) => {
+            const b = [storageBuffer(device, data), storageBuffer(device, new Float32Array(4)), storageBuffer(device, words * 4),
+              storageBuffer(device, new Uint32Array(2 * T)), storageBuffer(device, T * C * N * 4)];
+            await runKernel(device, cache, lifKernel({ timeSteps: T, layout, channels: C, positions: N, xStepStride, xOffset, nAffine: 0, countBase: T, writeMembrane: true, threshold: 1 }),
+              { X: b[0], P: b[1], O: b[2], counts: b[3], M: b[4] });
+            const out = { spikes: Array.from(u32(await readBuffer(device, b[2], words * 4))), counts: Array.from(u32(await readBuffer(device, b[3], 2 * T * 4))),
+              membrane: Array.from(f32(await readBuffer(device, b[4], T * C * N * 4))) };
+            b.forEach((buf) => buf.destroy());
+            return out;
+          };
+          const sliced = await run(x, wide * N, before * N);
+          const copied = await run(range, C * N, 0);
+          expect(sliced, `${layout} rate ${rate}`).toEqual(copied);
+          const ref = lif(Array.from({ length: T }, (_, t) => range.slice(t * C * N, (t + 1) * C * N)), 1, false);
+          expect(sliced.counts.slice(T), `${layout} rate ${rate}: counts`).toEqual(ref.spikes.map((s) => s.reduce((a, v) => a + v, 0)));
+        }
+      }
+    });
+  }
+});

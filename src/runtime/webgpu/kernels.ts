@@ -18,9 +18,12 @@ export interface ProgramCall {
 
 const LAYOUT_MODE: Record<SpikeLayout, number> = { channel: 0, token: 1, dense: 2 };
 
-/** `lif.wgsl`: T steps of a neuron layer of C channels × N positions. */
+/**
+ * `lif.wgsl`: T steps of a neuron layer of C channels × N positions, read from element `xOffset`
+ * (default 0) of its input, `xStepStride` elements per step.
+ */
 export function lifKernel(a: {
-  timeSteps: number; layout: SpikeLayout; channels: number; positions: number; xStepStride: number;
+  timeSteps: number; layout: SpikeLayout; channels: number; positions: number; xStepStride: number; xOffset?: number;
   nAffine: number; countBase: number; writeMembrane: boolean; threshold: number;
 }): ProgramCall {
   const { channels: c, positions: n } = a;
@@ -28,7 +31,7 @@ export function lifKernel(a: {
   return {
     program: { shader: 'lif', entry: 'main', defines: { T: a.timeSteps, MODE: LAYOUT_MODE[a.layout] } },
     uniforms: {
-      channels: c, tokens: n, xStepStride: a.xStepStride, nAffine: a.nAffine, countBase: a.countBase,
+      channels: c, tokens: n, xStepStride: a.xStepStride, xOffset: a.xOffset ?? 0, nAffine: a.nAffine, countBase: a.countBase,
       writeMembrane: a.writeMembrane, total: threads, threshold: a.threshold,
     },
     threads,
@@ -51,6 +54,11 @@ export function denseOutput(c: number, h: number, w: number, pad = 0): ConvOutpu
 export interface ConvShape {
   cin: number; h: number; w: number; cout: number; oh: number; ow: number;
   kernel: number; stride: number; pad: number; depthwise: boolean;
+  /**
+   * Groups of a (not depthwise) grouped conv, dense kernel only: output channel o reads the
+   * cin / groups input channels of group o / (cout / groups); cout / groups a multiple of 4. Default 1.
+   */
+  groups?: number;
   /** Steps computed (T, or 1 for a step-invariant input). */
   steps: number;
   hasBias: boolean;
@@ -120,6 +128,7 @@ function lifThreads(s: ConvShape): number {
 
 /** `spike_conv.wgsl` / `spike_dwconv.wgsl`: event-driven conv over channel-packed spikes. */
 export function spikeConvKernel(s: ConvShape): ProgramCall {
+  if ((s.groups ?? 1) > 1) throw new Error('spike_conv: grouped convs (other than depthwise) run on the dense kernel');
   const ov = Math.ceil(s.cout / 4);
   const threads = s.lif ? lifThreads(s) : s.steps * s.oh * s.ow * ov;
   if (!s.depthwise) {
@@ -139,6 +148,10 @@ export function spikeConvKernel(s: ConvShape): ProgramCall {
 /** `dense_conv.wgsl` / `dense_dwconv.wgsl`: register-tiled conv over f32 maps. */
 export function denseConvKernel(s: ConvShape): ProgramCall {
   const ov = Math.ceil(s.cout / 4);
+  const groups = s.groups ?? 1;
+  if (groups > 1 && (s.depthwise || s.cin % groups !== 0 || (s.cout / groups) % 4 !== 0)) {
+    throw new Error(`dense_conv: ${groups} groups need cin (${s.cin}) divisible by them and cout / groups (${s.cout / groups}) a multiple of 4`);
+  }
   if (!s.depthwise) {
     if (s.lif && s.cols === 4) throw new Error('a conv with a fused LIF computes one column per output vec4');
     const cols = s.lif ? 1 : s.cols ?? (s.steps * s.oh * Math.ceil(s.ow / 4) * ov < DENSE_SMALL_LAYER_THREADS ? 1 : 4);
@@ -146,7 +159,7 @@ export function denseConvKernel(s: ConvShape): ProgramCall {
     const threads = s.lif ? lifThreads(s) : s.steps * s.oh * outWQ * ov;
     return {
       program: { shader: 'dense_conv', entry: convEntry(s), defines: { COLS: cols } },
-      uniforms: { ...convFields(s, threads), cin: s.cin, cout: s.cout, ov, outWQ },
+      uniforms: { ...convFields(s, threads), cin: s.cin / groups, cout: s.cout, ov, outWQ, groupCout: s.cout / groups },
       threads,
     };
   }

@@ -20,6 +20,9 @@
  *    the float map is stored only if another op reads it. Neurons on other values (attention,
  *    spatial mean, the second neuron reading a value), needing two layouts or token-packed (k and
  *    v) run on their own (lif.wgsl).
+ *  - sibling RepConvs reading one value (q, k and v of attention) are planned as one branch with
+ *    their channels side by side (siblingMerge.ts): one dispatch per chain step instead of one
+ *    per branch, each neuron reading its branch's channels; the same arithmetic per channel.
  *  - a conv whose input is spikes uses an event-driven kernel (`spike`) in `spike` mode; real
  *    inputs, and every conv in `dense` mode, use the register-tiled dense kernels.
  *  - a neuron runs over all T steps in one dispatch; its spikes are stored in the layouts its
@@ -42,6 +45,7 @@ import {
 } from './packing.ts';
 import { align, type UniformValues } from './programInterface.ts';
 import { programInterface, type ProgramKey } from './shaders.ts';
+import { mergeSiblingRepConvs, type ChannelSlice } from './siblingMerge.ts';
 
 export type RuntimeMode = 'spike' | 'dense';
 
@@ -119,6 +123,8 @@ interface RealValue {
   stepStride: number;
   /** BatchNorm affines not yet applied (only a neuron may read such a value). */
   affines: { scale: Float32Array; shift: Float32Array }[];
+  /** First element in the buffer: a channel range of a wider map (only a neuron may read such a value). */
+  offset?: number;
 }
 
 interface SpikeValue {
@@ -148,7 +154,8 @@ class Planner {
   readonly outputs: { name: string; buffer: number; elements: number }[] = [];
 
   constructor(private readonly graph: ModelGraph, private readonly weights: ModelWeights | null,
-    readonly mode: RuntimeMode, private readonly membranes: Set<string>) {
+    readonly mode: RuntimeMode, private readonly membranes: Set<string>,
+    private readonly origin: Map<string, string[]> = new Map(), private readonly slices: Map<string, ChannelSlice> = new Map()) {
     this.T = graph.config.timeSteps;
     graph.ops.forEach((op) => op.inputs.forEach((id, index) => {
       const list = this.consumers.get(id) ?? [];
@@ -207,7 +214,24 @@ class Planner {
     const v = this.values.get(value);
     if (!v || v.kind !== 'real') throw new Error(`WebGpuRuntime: ${value} is not a real-valued map here`);
     if (v.affines.length) throw new Error(`WebGpuRuntime: ${value} has unapplied BatchNorms and is read by a non-neuron op`);
+    if (v.offset) throw new Error(`WebGpuRuntime: ${value} is a channel range of a wider map and is read by a non-neuron op`);
     return v;
+  }
+
+  /** A value, or the channel range of a merged map it is (siblingMerge.ts). */
+  private valueOrSlice(value: string): Value | undefined {
+    const slice = this.slices.get(value);
+    if (!slice) return this.values.get(value);
+    const of = this.values.get(slice.of);
+    if (!of || of.kind !== 'real' || of.affines.length || of.offset) return undefined;
+    const [c, h, w] = this.shape(value);
+    if (of.stepStride < (slice.channelOffset + c) * h * w) throw new Error(`WebGpuRuntime: ${value} is not inside ${slice.of}`);
+    return { ...of, offset: slice.channelOffset * h * w };
+  }
+
+  /** The graph ops a (possibly merged) op stands for. */
+  private originOf(name: string): string[] {
+    return this.origin.get(name) ?? [name];
   }
 
   private spikes(value: string, layout: SpikeLayout): number {
@@ -251,7 +275,7 @@ class Planner {
     // Absorb the BatchNorms that follow (each the only reader of the previous value).
     const chain: { prefix: string; eps: number; pad: number; name: string }[] = [];
     let out = op.output;
-    const ops = [op.name];
+    const ops = [...this.originOf(op.name)];
     for (;;) {
       const readers = this.consumers.get(out) ?? [];
       if (readers.length !== 1 || readers[0].op.kind !== 'batchnorm') break;
@@ -259,13 +283,15 @@ class Planner {
       const bn = readers[0].op;
       chain.push({ prefix: bn.prefix, eps: bn.eps, pad: bn.pad, name: bn.name });
       this.fused.add(bn.name);
-      ops.push(bn.name);
+      ops.push(...this.originOf(bn.name));
       out = bn.output;
     }
     const pad = chain.length ? chain[chain.length - 1].pad : 0;
     const spikeIn = this.isSpikes(op.inputs[0]);
-    const depthwise = op.groups > 1;
-    if (depthwise && !(op.groups === cin && cin === cout)) throw new Error(`WebGpuRuntime: grouped conv ${op.name} (groups ${op.groups}) is not depthwise`);
+    const depthwise = op.groups > 1 && op.groups === cin && cin === cout;
+    if (op.groups > 1 && !depthwise && (spikeIn || cin % op.groups !== 0 || (cout / op.groups) % 4 !== 0)) {
+      throw new Error(`WebGpuRuntime: grouped conv ${op.name} (groups ${op.groups}) is not depthwise, and the dense kernel takes only real inputs with cout / groups a multiple of 4`);
+    }
     const finalReaders = this.consumers.get(out) ?? [];
     const affines = chain.map((bn) => this.affine(bn.prefix, bn.eps));
     const steps = spikeIn ? this.T : this.real(op.inputs[0]).steps;
@@ -313,16 +339,18 @@ class Planner {
     }
     const bias = op.bias ? this.weight(op.bias) : null;
     const weightKey = op.weight;
-    const wBuf = this.buffer('weights', (depthwise ? op.kernel * op.kernel * roundUp4(cout) : op.kernel * op.kernel * cin * roundUp4(cout)) * 4,
+    const cinPerGroup = depthwise ? 1 : cin / op.groups;
+    const wBuf = this.buffer('weights', (depthwise ? op.kernel * op.kernel * roundUp4(cout) : op.kernel * op.kernel * cinPerGroup * roundUp4(cout)) * 4,
       weightKey, () => depthwise
         ? packDepthwiseWeights(this.weight(weightKey), cout, op.kernel)
-        : packConvWeights(this.weight(weightKey), cout, cin, op.kernel));
+        : packConvWeights(this.weight(weightKey), cout, cinPerGroup, op.kernel));
     const pBuf = this.buffer('params', Math.max(1, (bias ? 1 : 0) + 2 * epilogue.length) * roundUp4(cout) * 4, `${op.name} epilogue`,
       () => packEpilogue(cout, bias, epilogue));
     const macs = steps * cout * oh * ow * (cin / op.groups) * op.kernel * op.kernel;
     const spikeInputs = spikeIn ? [(this.values.get(op.inputs[0]) as SpikeValue).lif] : [];
     const shape: ConvShape = {
       cin, h, w, cout, oh, ow, kernel: op.kernel, stride: op.stride, pad: op.pad, depthwise, steps,
+      ...(op.groups > 1 && !depthwise ? { groups: op.groups } : {}),
       hasBias: bias !== null, nAffine: epilogue.length,
       xStepStride: 0, out: denseOutput(cout, oh, ow, pad),
       residual: residual ? { stepStride: residual.value.steps === 1 ? 0 : residual.value.stepStride } : undefined,
@@ -390,11 +418,11 @@ class Planner {
   }
 
   private lif(op: LifOp): void {
-    const x = this.values.get(op.inputs[0]);
+    const x = this.valueOrSlice(op.inputs[0]);
     if (!x || x.kind !== 'real') throw new Error(`WebGpuRuntime: neuron ${op.name} reads ${op.inputs[0]}, which is not real-valued`);
     const index = this.lifIndex.get(op.name)!;
     const { channels: c, positions: n } = this.lifs[index];
-    if (x.stepStride !== c * n) throw new Error(`WebGpuRuntime: neuron ${op.name} reads a padded map`);
+    if (x.offset === undefined && x.stepStride !== c * n) throw new Error(`WebGpuRuntime: neuron ${op.name} reads a padded map`);
     const needed = this.lifLayouts(op);
     const params = this.buffer('params', Math.max(4, 2 * c * x.affines.length) * 4, `${op.name} affines`, () => packLifAffines(c, x.affines));
     const membrane = this.membraneBuffer(op.name, c, n);
@@ -405,7 +433,7 @@ class Planner {
       const primary = k === 0;
       const writeMembrane = primary && membrane !== null;
       const call = lifKernel({
-        timeSteps: this.T, layout, channels: c, positions: n, xStepStride: x.steps === 1 ? 0 : x.stepStride,
+        timeSteps: this.T, layout, channels: c, positions: n, xStepStride: x.steps === 1 ? 0 : x.stepStride, xOffset: x.offset,
         nAffine: x.affines.length, countBase: (primary ? index : this.lifCountRows()) * this.T, writeMembrane, threshold: op.threshold,
       });
       this.step({
@@ -579,7 +607,8 @@ class Planner {
 /** Builds the plan. With `weights = null` only sizes are planned (for the memory report). */
 export function buildPlan(graph: ModelGraph, weights: ModelWeights | null, options: PlanOptions = {}): ExecutionPlan {
   const mode = options.mode ?? 'spike';
-  const p = new Planner(graph, weights, mode, new Set(options.membranes ?? []));
+  const merged = mergeSiblingRepConvs(graph, weights);
+  const p = new Planner(merged.graph, merged.weights, mode, new Set(options.membranes ?? []), merged.origin, merged.slices);
   p.build();
   const { buffers, remap } = p.allocate();
   const steps = p.steps.map((s) => ({
