@@ -113,3 +113,18 @@ describe('dispatches per frame', () => {
     }
   }
 });
+
+describe('the plan for a software adapter', () => {
+  test('dense convs without a fused neuron compute 4 columns per thread at any size; on a GPU small ones compute 1', () => {
+    const graph = buildModelGraph(digitsConfig(), 32, 32);
+    const columns = (software: boolean) => buildPlan(graph, null, { mode: 'spike', software }).steps
+      .filter((s) => s.program.shader === 'dense_conv' && !s.lif).map((s) => s.program.defines.COLS);
+    const gpu = columns(false);
+    const cpu = columns(true);
+    expect(cpu.length).toBe(gpu.length);
+    expect(gpu).toContain(1); // a 32×32 input has layers too small to fill a GPU at 4 columns
+    expect(cpu.every((c) => c === 4)).toBe(true);
+    // the same dispatches otherwise
+    expect(buildPlan(graph, null, { software: true }).steps.length).toBe(buildPlan(graph, null).steps.length);
+  });
+});

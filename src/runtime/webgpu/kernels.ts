@@ -91,7 +91,10 @@ export interface ConvLif {
   threshold: number;
 }
 
-/** Below this many threads at 4 columns each, a dense conv computes 1 column per thread. */
+/**
+ * Below this many threads at 4 columns each, a dense conv computes 1 column per thread, to fill a
+ * GPU (not on a software adapter: the planner's `software` option asks for 4 columns throughout).
+ */
 export const DENSE_SMALL_LAYER_THREADS = 32768;
 
 /** The uniform fields every conv kernel shares: geometry, input step and the epilogue (conv_epilogue.wgsl). */

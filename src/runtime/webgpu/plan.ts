@@ -113,6 +113,13 @@ export interface PlanOptions {
   mode?: RuntimeMode;
   /** Neuron layers whose membrane potentials can be read back (dedicated buffers). */
   membranes?: string[];
+  /**
+   * Plan for a software adapter (SwiftShader): dense convs without a fused neuron compute 4
+   * output columns per thread at any size, since there is no GPU to fill and each invocation's
+   * overhead is paid per thread (on the reference kd model at 112×144 this took RepConv's 1×1s
+   * from 90 to 60 ms each). Same arithmetic per output either way.
+   */
+  software?: boolean;
 }
 
 interface RealValue {
@@ -154,7 +161,7 @@ class Planner {
   readonly outputs: { name: string; buffer: number; elements: number }[] = [];
 
   constructor(private readonly graph: ModelGraph, private readonly weights: ModelWeights | null,
-    readonly mode: RuntimeMode, private readonly membranes: Set<string>,
+    readonly mode: RuntimeMode, private readonly membranes: Set<string>, private readonly software: boolean,
     private readonly origin: Map<string, string[]> = new Map(), private readonly slices: Map<string, ChannelSlice> = new Map()) {
     this.T = graph.config.timeSteps;
     graph.ops.forEach((op) => op.inputs.forEach((id, index) => {
@@ -352,7 +359,7 @@ class Planner {
       cin, h, w, cout, oh, ow, kernel: op.kernel, stride: op.stride, pad: op.pad, depthwise, steps,
       ...(op.groups > 1 && !depthwise ? { groups: op.groups } : {}),
       hasBias: bias !== null, nAffine: epilogue.length,
-      xStepStride: 0, out: denseOutput(cout, oh, ow, pad),
+      xStepStride: 0, out: denseOutput(cout, oh, ow, pad), ...(this.software && !neuron && !depthwise ? { cols: 4 as const } : {}),
       residual: residual ? { stepStride: residual.value.steps === 1 ? 0 : residual.value.stepStride } : undefined,
       lif: neuron ? {
         timeSteps: this.T, layout: neuron.layout, storeConv, countBase: neuron.index * this.T,
@@ -608,7 +615,7 @@ class Planner {
 export function buildPlan(graph: ModelGraph, weights: ModelWeights | null, options: PlanOptions = {}): ExecutionPlan {
   const mode = options.mode ?? 'spike';
   const merged = mergeSiblingRepConvs(graph, weights);
-  const p = new Planner(merged.graph, merged.weights, mode, new Set(options.membranes ?? []), merged.origin, merged.slices);
+  const p = new Planner(merged.graph, merged.weights, mode, new Set(options.membranes ?? []), options.software ?? false, merged.origin, merged.slices);
   p.build();
   const { buffers, remap } = p.allocate();
   const steps = p.steps.map((s) => ({

@@ -31,6 +31,11 @@ export interface WebGpuRuntimeOptions {
    * `timestamp-query` feature). Each dispatch then gets its own compute pass.
    */
   profile?: boolean;
+  /**
+   * The adapter is a CPU implementation (SwiftShader and the like): plan for it (see
+   * `PlanOptions.software`). Default: the device's `adapterInfo.isFallbackAdapter`.
+   */
+  software?: boolean;
 }
 
 export interface WebGpuFrameRequest extends FrameRequest {
@@ -130,7 +135,8 @@ export class WebGpuRuntime {
 
   /** Plans and allocates everything for `graph` on `device` (weights are uploaded once). */
   static async create(device: GPUDevice, graph: ModelGraph, weights: ModelWeights, options: WebGpuRuntimeOptions = {}): Promise<WebGpuRuntime> {
-    const plan = buildPlan(graph, weights, { mode: options.mode, membranes: options.membranes });
+    const software = options.software ?? (device as GPUDevice & { adapterInfo?: { isFallbackAdapter?: boolean } }).adapterInfo?.isFallbackAdapter ?? false;
+    const plan = buildPlan(graph, weights, { mode: options.mode, membranes: options.membranes, software });
     const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
     const tooBig = plan.buffers.filter((b) => b.size > limit);
     if (tooBig.length) {
