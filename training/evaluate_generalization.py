@@ -5,7 +5,9 @@ training data, framed as a webcam sees it) and records the result in its run's m
     python3 training/evaluate_generalization.py [--run training/runs/default] [--split val|test] [--n 500]
 
 Decisions (which run, which checkpoint, thresholds) are taken on `val`; `test` is read once for the
-model that ships. `--sheet out.png` also writes a contact sheet of the first samples of every set.
+model that ships. For a model with the 'no digit' class the figures are those of its no-digit rule
+(no_digit_rule.py): on `val` without a threshold in metrics.json the threshold is chosen there and
+recorded (`no_digit_rule`); `test` uses the recorded one. `--sheet out.png` also writes a contact sheet of the first samples of every set.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import torch_python  # noqa: E402,F401  (re-runs under Debian's python3 when thi
 import argparse
 import json
 import time
+from typing import Optional
 
 import numpy as np
 import torch
@@ -28,6 +31,8 @@ sys.path.insert(0, HERE)
 import data  # noqa: E402
 import export  # noqa: E402
 import generalization  # noqa: E402
+import no_digit_rule  # noqa: E402
+import run_sweep  # noqa: E402
 
 
 def classifier(model, batch=250, device=torch.device('cpu')):
@@ -41,6 +46,26 @@ def classifier(model, batch=250, device=torch.device('cpu')):
             out.append(torch.softmax(model(x, ('cls',))['logits'].double(), 1).cpu().numpy())
         return np.concatenate(out)
     return classify
+
+
+def evaluate_model(model, split: str, n: int, metrics: dict, no_digit: Optional[int], log=print,
+                   load=None, device=torch.device('cpu')) -> dict:
+    """The evaluation sets' results for `model` (what metrics.json keeps under generalization.<split>).
+    With a no-digit class they are the no-digit rule's, with the threshold from metrics['no_digit_rule']
+    or, on val when there is none yet, chosen now and stored there."""
+    classify, load = classifier(model, device=device), load or generalization.eval_set
+    if no_digit is None:
+        return generalization.evaluate_sets(classify, split, n, no_digit_class=None, log=log, load=load)
+    known = metrics.get('no_digit_rule', {}).get('noDigitBelow')
+    if known is None and split != 'val':
+        raise SystemExit(f'no no-digit threshold recorded: evaluate --split val first (the threshold is chosen there, '
+                         f'never on {split})')
+    scored, rule = no_digit_rule.evaluate(classify, split, n, generalization.SETS, no_digit, run_sweep.CLASSIFY_GOALS,
+                                          run_sweep.NON_DIGIT_GOAL, load, threshold=known, log=log)
+    if known is None:
+        metrics['no_digit_rule'] = rule
+        log(f'no-digit threshold chosen on val: {rule["noDigitBelow"]:g}')
+    return scored
 
 
 def contact_sheet(path, per_set=10):
@@ -63,9 +88,9 @@ def main(argv=None):
     model = export.load_checkpoint(os.path.join(a.run, 'checkpoint.pth'))
     names = getattr(model, 'class_names', None)
     no_digit = names.index('no digit') if names and 'no digit' in names else None
-    result = generalization.evaluate_sets(classifier(model), a.split, a.n, no_digit_class=no_digit)
     path = os.path.join(a.run, 'metrics.json')
     metrics = json.load(open(path)) if os.path.exists(path) else {}
+    result = evaluate_model(model, a.split, a.n, metrics, no_digit)
     metrics.setdefault('generalization', {})[a.split] = {
         **result, 'samples_per_set': a.n, 'evaluated_by': 'training/evaluate_generalization.py',
         'seconds': round(time.time() - t0, 1)}

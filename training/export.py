@@ -62,6 +62,10 @@ def tasks_config(args) -> Dict:
             'head': 'head', 'input': [data.CLS_SIZE, data.CLS_SIZE],
             'output': f'logits [{len(classify_names(args))}] (mean over T)',
             'classNames': classify_names(args),
+            **({'noDigitBelow': float(args.no_digit_below),
+                'noDigitRule': "answer 'no digit' when that class is on top or the top probability is below "
+                               'noDigitBelow (chosen on the validation split, training/no_digit_rule.py)'}
+               if getattr(args, 'no_digit_below', None) is not None else {}),
             'preprocess': dict(pre, crop='centre square of the frame, resized (bilinear) to 64x64; '
                                          'the digit should fill about half to three quarters of the crop height'),
         },
@@ -134,7 +138,8 @@ def save_checkpoint(path: str, model: DigitsSpikeFormer, args, epoch: int, metri
                             embed_dim=list(args.embed_dim), depths=list(args.depths), num_heads=8, mlp_ratio=4,
                             num_classes=len(classify_names(args)), no_digit_class=getattr(args, 'no_digit_class', False),
                             seg_classes=11, det_classes=10, fpn_channels=args.fpn_channels,
-                            input_size=data.CLS_SIZE, scene_size=data.SCENE_SIZE, seed=args.seed)
+                            input_size=data.CLS_SIZE, scene_size=data.SCENE_SIZE, seed=args.seed,
+                            no_digit_below=getattr(args, 'no_digit_below', None))
     sd = {k: v.detach().cpu().clone() for k, v in model.official_state_dict().items()}
     obj = {'model': sd, 'args': ns, 'epoch': epoch}
     if metrics is not None:
@@ -324,7 +329,14 @@ def main():
     torch.set_num_threads(1)
     ck = torch.load(a.checkpoint, map_location='cpu')
     model = load_checkpoint(a.checkpoint)
-    export_all(model, ck['args'], a.safetensors, a.fixtures)
+    args = ck['args']
+    metrics_path = os.path.join(os.path.dirname(os.path.abspath(a.checkpoint)), 'metrics.json')
+    if getattr(args, 'no_digit_class', False) and getattr(args, 'no_digit_below', None) is None \
+            and os.path.exists(metrics_path):
+        rule = json.load(open(metrics_path)).get('no_digit_rule')  # chosen on val by evaluate_generalization.py
+        if rule:
+            args.no_digit_below = rule['noDigitBelow']
+    export_all(model, args, a.safetensors, a.fixtures)
 
 
 def export_all(model: DigitsSpikeFormer, args, safetensors_path: str, fixtures_dir: str) -> Dict:

@@ -1,7 +1,10 @@
 """Runs a training schedule: one JSON file (training/schedules/) that lists the phases of a model's
 training in order, each a set of train.py options; a phase with "resume": true starts from the
 checkpoint the previous phase wrote. All phases write into the schedule's "out" folder, and the
-last one exports the model (safetensors, fixtures) as train.py does.
+last one exports the model (safetensors, fixtures) as train.py does. With "read_test_once": true the
+schedule ends by measuring the exported model on the test split (evaluate.py and
+evaluate_generalization.py --split test): the one reading of test for a shipped model; every phase
+before it evaluates on the validation split.
 
     python3 training/run_schedule.py training/schedules/shipped.json     (npm run train)
     python3 training/run_schedule.py <schedule> --dry-run                 prints the train.py calls
@@ -25,6 +28,8 @@ def phase_argvs(schedule: dict, extra: list) -> list:
     argvs = []
     for i, phase in enumerate(schedule['phases']):
         unknown = set(phase) - {'name', 'args', 'resume'}
+        if '--eval-split' in phase.get('args', []) and schedule.get('read_test_once'):
+            raise SystemExit(f'phase {i + 1}: the schedule reads test once at the end; phases evaluate on val')
         if unknown:
             raise SystemExit(f'phase {i + 1}: unknown keys {sorted(unknown)}')
         argv = ['--out', out]
@@ -32,8 +37,19 @@ def phase_argvs(schedule: dict, extra: list) -> list:
             if i == 0:
                 raise SystemExit('phase 1 cannot resume: there is no checkpoint before it')
             argv += ['--resume-stage1', os.path.join(out, 'checkpoint.pth')]
+        if schedule.get('read_test_once'):
+            argv += ['--eval-split', 'val']
         argvs.append(argv + list(phase.get('args', [])) + list(extra))
     return argvs
+
+
+def test_argvs(schedule: dict) -> list:
+    """The (script, arguments) calls that read the test split once at the end, if the schedule asks."""
+    if not schedule.get('read_test_once'):
+        return []
+    out = os.path.join(ROOT, schedule['out']) if not os.path.isabs(schedule['out']) else schedule['out']
+    return [('evaluate', ['--run', out, '--split', 'test']),
+            ('evaluate_generalization', ['--run', out, '--split', 'test'])]
 
 
 def main(argv=None):
@@ -49,6 +65,10 @@ def main(argv=None):
         if not a.dry_run:
             import train  # noqa: E402  (imports torch; not needed for --dry-run)
             train.main(args)
+    for script, args in test_argvs(schedule):
+        print(f'test split, read once: python3 training/{script}.py {" ".join(args)}', flush=True)
+        if not a.dry_run:
+            __import__(script).main(args)
 
 
 if __name__ == '__main__':

@@ -1,14 +1,16 @@
 /**
  * `spikeformer infer --input <folder>`: every image of a folder through one model and one backend
  * in one process, one JSON line per image in `<out>/predictions.jsonl`:
- *   {"file": "a.png", "top5": [{"label": "3", "probability": 0.91}, …], "no_digit": 0.01}
- * (`no_digit` only where the model has a class named "no digit", its probability). An image that
+ *   {"file": "a.png", "top5": [{"label": "3", "probability": 0.91}, …], "answer": "3", "no_digit": 0.01}
+ * `answer` is the top label, or "no digit" by the model's own rule (that class on top, or the top
+ * class under the file's `noDigitBelow`); `no_digit` (only where the model has a class named "no
+ * digit") is that class's probability. An image that
  * cannot be read gets `{"file", "error"}` and the rest go on. Ends with a line giving the count
  * and the images per second. This is how anyone measures a model on their own photos.
  */
 import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { classifyLabels, noDigitIndex } from '../model/classNames.ts';
+import { classifyAnswer, classifyLabels, noDigitIndex, noDigitThreshold } from '../model/classNames.ts';
 import type { LoadedModel } from '../model/loadModel.ts';
 import type { TaskInput } from '../model/inputSpec.ts';
 import { openBackend, type BackendName } from './backends.ts';
@@ -20,6 +22,7 @@ const IMAGE_EXT = /\.(png|jpe?g)$/i;
 export interface Prediction {
   file: string;
   top5?: { label: string; probability: number }[];
+  answer?: string;
   no_digit?: number;
   error?: string;
 }
@@ -49,6 +52,7 @@ export async function classifyFolder(folder: string, out: string, model: LoadedM
   const [height, width] = input.size ?? (input.declared ? [input.declared.height, input.declared.width] : [224, 224]);
   const labels = classifyLabels(model);
   const noDigit = noDigitIndex(labels);
+  const noDigitBelow = noDigit >= 0 ? noDigitThreshold(model.checkpoint.metadata) : undefined;
   const backend = await openBackend(backendName, model, height, width);
   const lines = await open(join(out, 'predictions.jsonl'), 'w');
   const started = performance.now();
@@ -61,6 +65,7 @@ export async function classifyFolder(folder: string, out: string, model: LoadedM
         const { logits } = await backend.run(x, {});
         const probs = probabilities(logits);
         prediction.top5 = topPredictions(probs, labels);
+        prediction.answer = labels[classifyAnswer(probs, labels, noDigitBelow).index];
         if (noDigit >= 0) prediction.no_digit = rounded(probs[noDigit]);
       } catch (e) {
         prediction.error = (e as Error).message.split('\n')[0];

@@ -11,10 +11,11 @@ import { buildModelGraph, countLearnableParameters, lifOps } from '../model/grap
 import { exportOnnx, ONNX_OPSET } from '../export/onnx.ts';
 import { modelWeightsFromTensors } from '../model/weights.ts';
 import { convertToSafetensors } from '../model/convertToSafetensors.ts';
-import { loadModel } from '../model/loadModel.ts';
+import { loadModel, type LoadedModel } from '../model/loadModel.ts';
+import { classifyAnswer, classifyAnswerInfo, classifyLabels, noDigitIndex, noDigitThreshold } from '../model/classNames.ts';
 import { frameFiles } from '../runtime/frameFiles.ts';
 import { loadInput } from './input.ts';
-import { classifyFolder } from './classifyFolder.ts';
+import { classifyFolder, probabilities } from './classifyFolder.ts';
 import { describeInputs, inputForTasks } from '../model/inputSpec.ts';
 import { BACKENDS, backendHasSpikeMaps, runBackend, type BackendName } from './backends.ts';
 import { CliError } from './cliError.ts';
@@ -164,7 +165,7 @@ async function info(args: string[]): Promise<void> {
       `model:       Meta-SpikeFormer${size ? ` ${size}` : ''}, embed dims ${config.embedDims.join(', ')}, ` +
         `depths ${config.depths.join('+')}, ${config.numHeads} heads, MLP ratio ${config.mlpRatio}`,
       `parameters:  ${params.toLocaleString('en-US')} learnable (${tensors.size} tensors)`,
-      `classes:     ${config.numClasses}${config.labels ? ` (${config.labels})` : ''}`,
+      `classes:     ${config.numClasses}${config.labels ? ` (${config.labels})` : ''}${noDigitNote(checkpoint.metadata, config.numClasses)}`,
       `time steps:  ${config.timeSteps}`,
       `input:       ${describeInputs(inputs) ?? 'none declared: images get the official crop (shorter side 256, centre 224×224)'}`,
       `kd head:     ${config.kd ? 'yes (output = (head + head_kd) / 2)' : 'no'}`,
@@ -174,6 +175,13 @@ async function info(args: string[]): Promise<void> {
     ];
     console.log(lines.join('\n'));
   });
+}
+
+/** `; answers "no digit" when …` for a model with that class, else ''. */
+function noDigitNote(metadata: Record<string, string>, numClasses: number): string {
+  const { classNames, noDigitBelow } = classifyAnswerInfo(metadata, numClasses);
+  if (!classNames || noDigitIndex(classNames) < 0) return '';
+  return `; answers "no digit" when that class is on top${noDigitBelow !== undefined ? ` or the top class is under ${noDigitBelow}` : ''}`;
 }
 
 function describeTasks(config: ModelConfig): string {
@@ -230,10 +238,19 @@ async function infer(args: string[]): Promise<void> {
   const taskSummary = await writeTaskOutputs(values.out, graph, result, tasks, backendUsed, saveLogits);
   const ones = report.layers.reduce((a, l) => a + l.ones, 0);
   const total = report.layers.reduce((a, l) => a + l.total, 0);
-  console.log(`${backendUsed}: input ${input.height}x${input.width}, T=${model.config.timeSteps}, top-1 class ${report.top1}, ` +
+  console.log(`${backendUsed}: input ${input.height}x${input.width}, T=${model.config.timeSteps}, top-1 class ${report.top1}${answerNote(model, result.logits, tasks)}, ` +
     `${ones.toLocaleString('en-US')} spikes of ${total.toLocaleString('en-US')} neurons (rate ${(ones / total).toFixed(4)})` +
     `${taskSummary.map((s) => `; ${s}`).join('')} → ${values.out}`);
   console.log(spikeSummary(graph, result.layers));
+}
+
+/** `, answer "no digit"` (or the top label) for a model with a "no digit" class, by its own rule; else ''. */
+function answerNote(model: LoadedModel, logits: Float32Array | undefined, tasks: readonly string[]): string {
+  if (!logits || !tasks.includes('classify')) return '';
+  const labels = classifyLabels(model);
+  if (noDigitIndex(labels) < 0) return '';
+  const { index } = classifyAnswer(probabilities(logits), labels, noDigitThreshold(model.checkpoint.metadata));
+  return `, answer "${labels[index]}"`;
 }
 
 const COMMANDS: Record<string, (args: string[]) => Promise<void>> = { convert, info, infer, 'export-onnx': exportOnnxCommand };

@@ -64,6 +64,10 @@ describe('how far to trust the top class', () => {
     expect(verdict(topK([0.5, 0.3, 0.2], 3, labels))).toEqual({ uncertain: false, noDigit: false });
     expect(verdict(topK([0.1, 0.1, 0.8], 3, labels))).toEqual({ uncertain: false, noDigit: true });
     expect(verdict([])).toEqual({ uncertain: false, noDigit: false });
+    // the model's threshold (classify.noDigitBelow): a top digit under it is "no digit", and says why
+    expect(verdict(topK([0.6, 0.3, 0.1], 3, labels), 0.65)).toEqual({ uncertain: false, noDigit: true, noDigitBelow: 0.65 });
+    expect(verdict(topK([0.7, 0.2, 0.1], 3, labels), 0.65)).toEqual({ uncertain: false, noDigit: false });
+    expect(verdict(topK([0.1, 0.1, 0.8], 3, labels), 0.65)).toEqual({ uncertain: false, noDigit: true });
   });
 
   test('the file\'s class names win where they say more than the label set', () => {

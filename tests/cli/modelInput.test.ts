@@ -122,6 +122,33 @@ describe('infer --input <folder>', () => {
     const exp = Array.from(logits, (v) => Math.exp(v - Math.max(...logits)));
     expect(line.no_digit).toBeCloseTo(exp[0] / exp.reduce((a, b) => a + b, 0), 5);
     expect(line.top5.map((t: { label: string }) => t.label).every((l: string) => names.includes(l))).toBe(true);
+    expect(line.answer).toBe(line.top5[0].label); // no threshold in this file: the top class
+  });
+
+  it('answers "no digit" by the file\'s threshold: a top class under classify.noDigitBelow', async () => {
+    const config = defaultConfig({ embedDims: [16, 32, 64, 96], numClasses: 11, timeSteps: 1, depths: [1, 1] });
+    const names = [...Array.from({ length: 10 }, (_, i) => String(i)), 'no digit'];
+    const folder = join(work, 'threshold');
+    mkdirSync(folder);
+    copyFileSync(digitPng('digit-a'), join(folder, 'a.png'));
+    const answers: string[] = [];
+    for (const noDigitBelow of [0, 1]) {
+      const weights = join(work, `threshold-${noDigitBelow}.safetensors`);
+      const tasks = { classify: { input: [32, 32], classNames: names, noDigitBelow } };
+      writeFileSync(weights, Buffer.concat(writeSafetensors(randomStateDict(config, 9), { 'spikeformer.tasks': JSON.stringify(tasks) })));
+      const r = await cli('infer', '--weights', weights, '--input', folder, '--out', join(work, `threshold-out-${noDigitBelow}`));
+      expect(r.code, r.stderr).toBe(0);
+      answers.push(JSON.parse(readFileSync(join(work, `threshold-out-${noDigitBelow}`, 'predictions.jsonl'), 'utf8')).answer);
+      const single = await cli('infer', '--weights', weights, '--input', join(folder, 'a.png'), '--out', join(work, `threshold-single-${noDigitBelow}`));
+      expect(single.stdout).toContain(`answer "${answers.at(-1)}"`);
+      if (noDigitBelow === 1) {
+        const info = await cli('info', weights);
+        expect(info.stdout).toMatch(/answers "no digit" when that class is on top or the top class is under 1/);
+      }
+    }
+    // at threshold 0 the answer is the top class (random weights: any of the 11); at 1 nothing clears it
+    expect(names).toContain(answers[0]);
+    expect(answers[1]).toBe('no digit');
   });
 
   it('refuses a dense task or spike dumps on a folder, in one line', async () => {

@@ -6,17 +6,20 @@ interface Props {
   trained: boolean;
   /** The top class has less than `UNCERTAIN_BELOW`. */
   uncertain: boolean;
-  /** The top class is the model's "no digit" class. */
+  /** The answer is "no digit": that class is on top, or the top class is under `noDigitBelow`. */
   noDigit: boolean;
+  /** The model's threshold, when it is what made the answer "no digit". */
+  noDigitBelow?: number;
   /** Why the list is not shown (detect and segment modes). */
   hidden?: string;
 }
 
 /**
  * The five most probable classes, live, as a list named "Top predictions"; a top class under
- * `UNCERTAIN_BELOW` is marked uncertain, and the model's "no digit" class is said as such.
+ * `UNCERTAIN_BELOW` is marked uncertain, and a "no digit" answer (that class on top, or the top class
+ * under the model's `noDigitBelow`) is said as such.
  */
-export function TopPredictions({ predictions, labelsNote, trained, uncertain, noDigit, hidden }: Props) {
+export function TopPredictions({ predictions, labelsNote, trained, uncertain, noDigit, noDigitBelow, hidden }: Props) {
   return (
     <section className="panel" aria-labelledby="predictions-heading">
       <h2 id="predictions-heading">Top predictions</h2>
@@ -27,6 +30,7 @@ export function TopPredictions({ predictions, labelsNote, trained, uncertain, no
       ) : predictions.length > 0 && (noDigit || uncertain) && (
         <p className={`verdict${uncertain ? ' uncertain' : ''}`} data-testid="prediction-verdict">
           {noDigit ? 'No digit in view' : `Uncertain: “${predictions[0].label}”`}
+          {noDigitBelow !== undefined && ` — the top class has under ${Math.round(noDigitBelow * 100)} %, the model's least for a digit`}
           {uncertain && ` — the top class has under ${UNCERTAIN_BELOW * 100} %, less than all the others together`}
         </p>
       )}

@@ -46,7 +46,7 @@ export async function loadBuiltinModel(worker: ModelWorker, options: RequestOpti
       if (looksLikeSafetensors(new Uint8Array(await blob.slice(0, 16).arrayBuffer()))) {
         const m = await worker.request({ type: 'parse', blob, name: 'digits-tiny.safetensors' }, options);
         const config = { ...m.config, labels: m.config.labels ?? (m.config.numClasses === 10 ? 'mnist-digits' : null) };
-        return { model: { id: 'builtin:digits-tiny', name: 'Digits (tiny, trained)', config, weights: m.weights, inputs: m.inputs, classNames: m.classNames, trained: true }, note: null };
+        return { model: { id: 'builtin:digits-tiny', name: 'Digits (tiny, trained)', config, weights: m.weights, inputs: m.inputs, classNames: m.classNames, noDigitBelow: m.noDigitBelow, trained: true }, note: null };
       }
       why = 'the built-in digits model is not a safetensors file';
     } else {

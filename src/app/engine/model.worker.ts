@@ -4,7 +4,7 @@
  * back into float32 weights, and making seeded random weights.
  */
 import { blobSource } from '../../io/byteSource.ts';
-import { classifyClassNames } from '../../model/classNames.ts';
+import { classifyAnswerInfo } from '../../model/classNames.ts';
 import { convertToSafetensors } from '../../model/convertToSafetensors.ts';
 import { loadModel } from '../../model/loadModel.ts';
 import type { ModelInputs } from '../../model/inputSpec.ts';
@@ -23,7 +23,7 @@ export type ModelWorkerRequest =
 
 export type ModelWorkerResponse =
   | { type: 'progress'; id: number; phase: string; fraction: number | null }
-  | { type: 'model'; id: number; config: ModelConfig; weights: [string, Float32Array][]; inputs?: ModelInputs; classNames?: string[]; entry?: CachedModelEntry; cached?: boolean; cacheNote?: string }
+  | { type: 'model'; id: number; config: ModelConfig; weights: [string, Float32Array][]; inputs?: ModelInputs; classNames?: string[]; noDigitBelow?: number; entry?: CachedModelEntry; cached?: boolean; cacheNote?: string }
   | { type: 'error'; id: number; message: string };
 
 const scope = self as unknown as {
@@ -70,7 +70,7 @@ async function handle(msg: Exclude<ModelWorkerRequest, { type: 'cancel' }>): Pro
   }
   if (msg.type === 'parse') {
     const { config, tensors, inputs, checkpoint } = await loadModel(blobSource(msg.blob, msg.name));
-    reply(msg.id, config, modelWeightsFromTensors(tensors), { inputs, classNames: classifyClassNames(checkpoint.metadata, config.numClasses) ?? undefined });
+    reply(msg.id, config, modelWeightsFromTensors(tensors), { inputs, ...classifyAnswerInfo(checkpoint.metadata, config.numClasses) });
     return;
   }
   progress('reading checkpoint', 0);
@@ -94,7 +94,7 @@ async function handle(msg: Exclude<ModelWorkerRequest, { type: 'cancel' }>): Pro
     id, name: msg.name, bytes: converted.bytes, addedAt: Date.now(),
     summary: { embedDims: config.embedDims, numClasses: config.numClasses, timeSteps: config.timeSteps, kd: config.kd, labels: config.labels },
   };
-  reply(msg.id, config, modelWeightsFromTensors(tensors), { inputs, classNames: classifyClassNames(checkpoint.metadata, config.numClasses) ?? undefined, entry, cached, cacheNote });
+  reply(msg.id, config, modelWeightsFromTensors(tensors), { inputs, ...classifyAnswerInfo(checkpoint.metadata, config.numClasses), entry, cached, cacheNote });
 }
 
 scope.onmessage = (e) => {

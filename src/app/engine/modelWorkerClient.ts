@@ -16,6 +16,7 @@ export interface WorkerModel {
   inputs?: ModelInputs;
   /** The classifier's class names the file gives (`spikeformer.tasks`), if any. */
   classNames?: string[];
+  noDigitBelow?: number;
   entry?: CachedModelEntry;
   cached?: boolean;
   cacheNote?: string;
@@ -58,7 +59,7 @@ export class ModelWorkerClient implements ModelWorker {
     const onProgress = progress && ((m: ModelWorkerResponse) => m.type === 'progress' && progress(m.phase, m.fraction));
     const m = await this.ensure().call(msg, { onProgress, signal });
     if (m.type !== 'model') throw new Error(`unexpected reply from the model worker: ${m.type}`);
-    return { config: m.config, weights: new Map(m.weights), inputs: m.inputs ?? {}, classNames: m.classNames, entry: m.entry, cached: m.cached, cacheNote: m.cacheNote };
+    return { config: m.config, weights: new Map(m.weights), inputs: m.inputs ?? {}, classNames: m.classNames, noDigitBelow: m.noDigitBelow, entry: m.entry, cached: m.cached, cacheNote: m.cacheNote };
   }
 
   dispose(): void {

@@ -21,6 +21,8 @@ export interface AppModel {
   inputs?: ModelInputs;
   /** The classifier's class names the file gives (`spikeformer.tasks` `classify.classNames`), if any. */
   classNames?: string[];
+  /** Top probability under which the answer is "no digit" (`classify.noDigitBelow`), for models with that class. */
+  noDigitBelow?: number;
   /** The address it was downloaded from ("Load from URL"), kept in the page's address. */
   url?: string;
   /** Shown with the name ("untrained — for exploring spikes"). */

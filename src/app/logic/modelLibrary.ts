@@ -174,7 +174,7 @@ export class ModelLibrary {
       }
     }
     const id = m.entry ? `cache:${m.entry.id}` : `file:${name}`;
-    return { model: { id, name, config: m.config, weights: m.weights, inputs: m.inputs, classNames: m.classNames, trained: true }, note };
+    return { model: { id, name, config: m.config, weights: m.weights, inputs: m.inputs, classNames: m.classNames, noDigitBelow: m.noDigitBelow, trained: true }, note };
   }
 
   /** Runs a kept model. */
@@ -183,7 +183,7 @@ export class ModelLibrary {
     return this.load(name, { phase: 'loading from browser storage', fraction: null }, async (options) => {
       const blob = await this.deps.store.file(id);
       const m = await this.deps.worker.request({ type: 'parse', blob, name }, options);
-      return { model: { id: `cache:${id}`, name, config: m.config, weights: m.weights, inputs: m.inputs, classNames: m.classNames, trained: true }, note: null };
+      return { model: { id: `cache:${id}`, name, config: m.config, weights: m.weights, inputs: m.inputs, classNames: m.classNames, noDigitBelow: m.noDigitBelow, trained: true }, note: null };
     }, (e) => `Could not load the cached model: ${oneLine(e)}`);
   }
 

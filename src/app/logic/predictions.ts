@@ -10,10 +10,18 @@ import type { LabelSet } from './labels.ts';
  */
 export const UNCERTAIN_BELOW = 0.5;
 
-/** What the list's top says: uncertain (below `UNCERTAIN_BELOW`), or the model's "no digit" class. */
-export function verdict(predictions: readonly Prediction[]): { uncertain: boolean; noDigit: boolean } {
+/**
+ * What the list's top says: uncertain (below `UNCERTAIN_BELOW`), or "no digit": the model's "no
+ * digit" class is on top, or (`noDigitBelow`, from the model file, for models with that class) the
+ * top class is below the threshold chosen on the validation split. `noDigitBelow` in the result is
+ * that threshold when it is what made the answer "no digit".
+ */
+export function verdict(predictions: readonly Prediction[], noDigitBelow?: number): { uncertain: boolean; noDigit: boolean; noDigitBelow?: number } {
   const top = predictions[0];
-  return { uncertain: !!top && top.probability < UNCERTAIN_BELOW, noDigit: !!top && NO_DIGIT.test(top.fullLabel) };
+  if (!top) return { uncertain: false, noDigit: false };
+  if (NO_DIGIT.test(top.fullLabel)) return { uncertain: false, noDigit: true };
+  if (noDigitBelow !== undefined && top.probability < noDigitBelow) return { uncertain: false, noDigit: true, noDigitBelow };
+  return { uncertain: top.probability < UNCERTAIN_BELOW, noDigit: false };
 }
 
 /** Softmax in float64, shifted by the maximum so large logits do not overflow. */

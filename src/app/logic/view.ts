@@ -327,7 +327,7 @@ export function deriveView(v: ViewInput) {
     controls: { paused: v.loop.paused, canRun: !!v.source && v.loaded, fps: v.loop.stats.fps, latencyMs: v.loop.stats.latency, dropped: v.loop.stats.dropped, frames: v.loop.stats.frames },
     overlay: plan.scene ? { inputSize, detections, mask, maskOpacity: v.picks.maskOpacity, mirrored } : null,
     predictions: {
-      ...predictionsOf(shown && labels && !sceneOnly ? topK(softmax(shown.result.logits), 5, labels) : []),
+      ...predictionsOf(shown && labels && !sceneOnly ? topK(softmax(shown.result.logits), 5, labels) : [], model?.noDigitBelow),
       // A scene's digits are read from the boxes and the mask: one class for the whole frame would mislead.
       hidden: sceneOnly ? `Hidden in ${plan.task} mode: one class for the whole frame says little about a scene; the ${plan.task === 'detect' ? 'boxes say' : 'mask says'} what is where.` : undefined,
       labelsNote: labels?.description ?? '…',
@@ -371,6 +371,6 @@ export function deriveView(v: ViewInput) {
 
 export type AppView = ReturnType<typeof deriveView>;
 
-function predictionsOf(predictions: Prediction[]) {
-  return { predictions, ...verdict(predictions) };
+function predictionsOf(predictions: Prediction[], noDigitBelow?: number) {
+  return { predictions, ...verdict(predictions, noDigitBelow) };
 }
