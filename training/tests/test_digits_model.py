@@ -53,9 +53,19 @@ class DigitsModelTest(unittest.TestCase):
         cfg = json.loads(meta['spikeformer.config'])
         self.assertEqual(cfg['embedDims'], list(self.ck['args'].embed_dim))
         self.assertEqual(cfg['timeSteps'], 2)
-        self.assertEqual(cfg['numClasses'], 10)
-        self.assertEqual(cfg['labels'], 'mnist-digits')
         tasks = json.loads(meta['spikeformer.tasks'])
+        if getattr(self.ck['args'], 'no_digit_class', False):
+            # the digits and 'no digit', with the threshold chosen on val (no_digit_rule.py)
+            self.assertEqual(cfg['numClasses'], 11)
+            self.assertIsNone(cfg['labels'])
+            self.assertEqual(tasks['classify']['classNames'], [str(d) for d in range(10)] + ['no digit'])
+            with open(os.path.join(os.path.dirname(CKPT), 'metrics.json')) as f:
+                rule = json.load(f)['no_digit_rule']
+            self.assertEqual(rule['chosen_on'], 'val')
+            self.assertEqual(tasks['classify']['noDigitBelow'], rule['noDigitBelow'])
+        else:
+            self.assertEqual(cfg['numClasses'], 10)
+            self.assertEqual(cfg['labels'], 'mnist-digits')
         self.assertEqual(tasks['segment']['classNames'][0], 'background')
 
     def test_scene_fixtures(self):

@@ -1,5 +1,6 @@
 """training/run_schedule.py turns the shipped schedule into the train.py calls the shipped model was
-made with (the seven runs listed in training/README.md), and refuses malformed schedules.
+made with (the nine runs listed in training/README.md, then one reading of the test split), and
+refuses malformed schedules.
 
 Run from the project root:  python3 -m unittest discover -s training/tests -v
 """
@@ -21,16 +22,26 @@ class ScheduleTest(unittest.TestCase):
         out = os.path.join(ROOT, 'training', 'runs', 'default')
         ck = ['--resume-stage1', os.path.join(out, 'checkpoint.pth')]
         cont = ['--stage2-lr', '1e-3']
+        val = ['--eval-split', 'val']  # read_test_once: every phase evaluates on val
+        webcam = ['--cls-data', 'webcam', '--no-digit-class']
+        data = ['--cls-train', '30000', '--scene-train', '10000', '--eval-generalization', '500', *cont,
+                '--stage2-cls-batch', '32', '--stage2-cls-weight', '1.0']
         self.assertEqual(argvs, [
-            ['--out', out, '--threads', '2'],
-            ['--out', out, *ck, '--seed', '1', '--stage2-minutes', '35', *cont, '--threads', '2'],
-            ['--out', out, *ck, '--seed', '2', '--stage2-minutes', '80', *cont, '--threads', '2'],
-            ['--out', out, *ck, '--seed', '3', '--stage2-minutes', '50', *cont, '--threads', '2'],
-            ['--out', out, *ck, '--seed', '4', '--stage2-minutes', '132', *cont, '--stage2-cls-batch', '32', '--threads', '2'],
-            ['--out', out, *ck, '--seed', '5', '--stage2-minutes', '130', *cont, '--stage2-cls-batch', '32', '--threads', '2'],
-            ['--out', out, *ck, '--seed', '6', '--stage2-minutes', '148', *cont, '--stage2-cls-batch', '32',
+            ['--out', out, *val, '--threads', '2'],
+            ['--out', out, *ck, *val, '--seed', '1', '--stage2-minutes', '35', *cont, '--threads', '2'],
+            ['--out', out, *ck, *val, '--seed', '2', '--stage2-minutes', '80', *cont, '--threads', '2'],
+            ['--out', out, *ck, *val, '--seed', '3', '--stage2-minutes', '50', *cont, '--threads', '2'],
+            ['--out', out, *ck, *val, '--seed', '4', '--stage2-minutes', '132', *cont, '--stage2-cls-batch', '32', '--threads', '2'],
+            ['--out', out, *ck, *val, '--seed', '5', '--stage2-minutes', '130', *cont, '--stage2-cls-batch', '32', '--threads', '2'],
+            ['--out', out, *ck, *val, '--seed', '6', '--stage2-minutes', '148', *cont, '--stage2-cls-batch', '32',
              '--stage2-cls-weight', '1.0', '--threads', '2'],
+            ['--out', out, *ck, *val, *webcam, '--no-digit-share', '0.15', *data, '--seed', '11', '--stage2-minutes', '70',
+             '--threads', '2'],
+            ['--out', out, *ck, *val, *webcam, '--no-digit-share', '0.25', *data, '--seed', '12', '--stage2-minutes', '95',
+             '--threads', '2'],
         ])
+        with open(os.path.join(ROOT, 'training', 'schedules', 'shipped.json')) as f:
+            self.assertEqual([s for s, _ in run_schedule.test_argvs(json.load(f))], ['evaluate', 'evaluate_generalization'])
 
     def test_every_phase_parses_as_train_options(self):
         import train
