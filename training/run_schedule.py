@@ -22,9 +22,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 
+def out_dir(schedule: dict) -> str:
+    """The folder every phase writes into (relative paths are from the project root)."""
+    return os.path.join(ROOT, schedule['out']) if not os.path.isabs(schedule['out']) else schedule['out']
+
+
 def phase_argvs(schedule: dict, extra: list) -> list:
     """The train.py argument lists of the schedule's phases, in order."""
-    out = os.path.join(ROOT, schedule['out']) if not os.path.isabs(schedule['out']) else schedule['out']
+    out = out_dir(schedule)
     argvs = []
     for i, phase in enumerate(schedule['phases']):
         unknown = set(phase) - {'name', 'args', 'resume'}
@@ -47,7 +52,7 @@ def test_argvs(schedule: dict) -> list:
     """The (script, arguments) calls that read the test split once at the end, if the schedule asks."""
     if not schedule.get('read_test_once'):
         return []
-    out = os.path.join(ROOT, schedule['out']) if not os.path.isabs(schedule['out']) else schedule['out']
+    out = out_dir(schedule)
     return [('evaluate', ['--run', out, '--split', 'test']),
             ('evaluate_generalization', ['--run', out, '--split', 'test'])]
 

@@ -607,13 +607,17 @@ def main(argv=None):
     mc, ms = metrics[a.eval_split]['classification'], metrics[a.eval_split]
     if a.eval_generalization:
         import evaluate_generalization
-        no_digit = generalization.NO_DIGIT if a.no_digit_class else None
-        if no_digit is not None and a.eval_split != 'val':
-            no_digit = None  # the no-digit threshold is chosen on val only: plain argmax figures here
+        if a.no_digit_class and a.eval_split != 'val':
+            # the no-digit threshold is chosen on val only: plain argmax figures here
+            result = generalization.evaluate_sets(evaluate_generalization.classifier(model, device=device), a.eval_split,
+                                                  a.eval_generalization, no_digit_class=generalization.NO_DIGIT,
+                                                  log=log, load=load_eval_set)
+        else:
+            result = evaluate_generalization.evaluate_model(
+                model, a.eval_split, a.eval_generalization, metrics,
+                generalization.NO_DIGIT if a.no_digit_class else None, log=log, load=load_eval_set, device=device)
         metrics['generalization'] = {a.eval_split: {
-            **evaluate_generalization.evaluate_model(model, a.eval_split, a.eval_generalization, metrics, no_digit,
-                                                     log=log, load=load_eval_set, device=device),
-            'samples_per_set': a.eval_generalization, 'evaluated_by': 'training/train.py'}}
+            **result, 'samples_per_set': a.eval_generalization, 'evaluated_by': 'training/train.py'}}
         if 'no_digit_rule' in metrics:
             a.no_digit_below = metrics['no_digit_rule']['noDigitBelow']  # saved with the args, exported
     model.cpu()

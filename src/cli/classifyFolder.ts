@@ -52,7 +52,7 @@ export async function classifyFolder(folder: string, out: string, model: LoadedM
   const [height, width] = input.size ?? (input.declared ? [input.declared.height, input.declared.width] : [224, 224]);
   const labels = classifyLabels(model);
   const noDigit = noDigitIndex(labels);
-  const noDigitBelow = noDigit >= 0 ? noDigitThreshold(model.checkpoint.metadata) : undefined;
+  const noDigitBelow = noDigitThreshold(model.checkpoint.metadata); // classifyAnswer uses it only with a 'no digit' class
   const backend = await openBackend(backendName, model, height, width);
   const lines = await open(join(out, 'predictions.jsonl'), 'w');
   const started = performance.now();

@@ -455,7 +455,7 @@ class Planner {
 
   /** Row of the counts buffer for secondary layouts (after all layers). */
   private lifCountRows(): number {
-    return this.graph.ops.filter((o) => o.kind === 'lif').length;
+    return this.lifs.length;
   }
 
   /** A 16-byte stand-in for an output a dispatch does not write (one per label, so no two alias). */

@@ -82,7 +82,7 @@ export function mergeSiblingRepConvs(graph: ModelGraph, weights: ModelWeights | 
     a.bns.every((bn, i) => bn.eps === b.bns[i].eps);
 
   const groups = new Map<string, Branch[]>(); // first branch's first op → the group
-  const inGroup = new Set<string>();
+  const inGroup = new Set<string>(); // ops replaced by the merged ones (the neurons move with their group)
   const seen = new Set<string>();
   for (const op of graph.ops) {
     for (const value of op.inputs) {
@@ -92,7 +92,7 @@ export function mergeSiblingRepConvs(graph: ModelGraph, weights: ModelWeights | 
       const group = branches.filter((b) => same(b, branches[0]));
       if (group.length < 2) continue;
       groups.set(group[0].first.name, group);
-      for (const b of group) for (const o of [b.first, b.padBn, b.depthwise, b.pointwise, ...b.bns]) inGroup.add(o.name);
+      for (const b of group) for (const o of [b.first, b.padBn, b.depthwise, b.pointwise, ...b.bns, b.lif]) inGroup.add(o.name);
     }
   }
   const origin = new Map<string, string[]>();
@@ -165,14 +165,5 @@ export function mergeSiblingRepConvs(graph: ModelGraph, weights: ModelWeights | 
       ops.push({ ...b.lif, inputs: [slice] });
     });
   }
-  // The neurons were emitted with their group: drop their original places.
-  const lifsMoved = new Set([...groups.values()].flatMap((g) => g.map((b) => b.lif.name)));
-  const placed = new Set<string>();
-  const ordered = ops.filter((o) => {
-    if (o.kind !== 'lif' || !lifsMoved.has(o.name)) return true;
-    if (placed.has(o.name) || !slices.has(o.inputs[0])) return false;
-    placed.add(o.name);
-    return true;
-  });
-  return { graph: { ...graph, ops: ordered, shapes }, weights: merged, origin, slices };
+  return { graph: { ...graph, ops, shapes }, weights: merged, origin, slices };
 }
