@@ -2,6 +2,7 @@
 // npm run bench -- [--json FILE] [--model CHECKPOINT] [--size HxW] [--frames N] [--time-steps T]
 //                  [--dims a,b,c,d] [--classes N] [--sweep-repeat N] [--chromium PATH]
 //                  [--sweep-layer cin,cout,kernel,stride,h,w | model] [--ort-threads N] [--ort-providers webgpu,wasm]
+//                  [--plan software|hardware]
 //
 // Starts a Vite dev server on 127.0.0.1 serving bench/index.html (src/bench/benchPage.ts), opens
 // it in headless Chromium (playwright-core; WebGPU on SwiftShader, the flags of vitest.config.ts) and
@@ -39,6 +40,10 @@ function parseArgs(argv) {
     else if (a === '--chromium') o.chromium = next();
     else if (a === '--ort-threads') o.ortThreads = Number(next());
     else if (a === '--ort-providers') o.ortProviders = next().split(',');
+    else if (a === '--plan') {
+      o.plan = next();
+      if (o.plan !== 'software' && o.plan !== 'hardware') throw new Error('--plan is software or hardware');
+    }
     else if (a === '--sweep-layer') {
       const v = next();
       if (v === 'model') o.sweepLayer = 'model';
@@ -66,9 +71,9 @@ function printTables(r) {
   console.log('');
   console.log(`${pad('backend', 14)}${lpad('median ms', 11)}${lpad('min ms', 9)}${lpad('GPU ms', 9)}${lpad('frames', 8)}${lpad('× spike', 9)}${lpad('spikes', 10)}${lpad('dispatches', 12)}${lpad('threads', 9)}  input   top1`);
   for (const run of r.runs) {
-    console.log(`${pad(run.backend, 14)}${lpad(fmt(run.ms_per_frame.median), 11)}${lpad(fmt(run.ms_per_frame.min), 9)}${lpad(fmt(run.gpu_ms_total), 9)}${lpad(run.frames, 8)}${lpad(fmt(run.ratio_to_webgpu_spike, 2), 9)}${lpad(run.spikes ?? '', 10)}${lpad(run.dispatches ?? '-', 12)}${lpad(run.threads ?? '-', 9)}  ${run.input.join('x')} ${run.top1}`);
+    console.log(`${pad(run.backend + (run.plan ? ` (${run.plan[0]})` : ''), 14)}${lpad(fmt(run.ms_per_frame.median), 11)}${lpad(fmt(run.ms_per_frame.min), 9)}${lpad(fmt(run.gpu_ms_total), 9)}${lpad(run.frames, 8)}${lpad(fmt(run.ratio_to_webgpu_spike, 2), 9)}${lpad(run.spikes ?? '', 10)}${lpad(run.dispatches ?? '-', 12)}${lpad(run.threads ?? '-', 9)}  ${run.input.join('x')} ${run.top1}`);
   }
-  console.log('(dispatches: GPU dispatches per frame, - where not known; threads: ONNX Runtime wasm threads, as the app would use here)');
+  console.log('(dispatches: GPU dispatches per frame, - where not known; (s)/(h): the WebGPU plan for a software/hardware adapter; threads: ONNX Runtime wasm threads, as the app would use here)');
   for (const f of r.failed ?? []) console.log(`${pad(f.backend, 14)}did not run: ${f.error}`);
   console.log('(× spike: median time over webgpu-spike\'s; above 1 means slower than the event-driven runtime)');
   if (r.tasks?.length) {
@@ -128,7 +133,7 @@ async function main() {
       modelUrl: o.model ? `/@fs${o.model}` : undefined,
       modelName: o.model ? o.model.split('/').pop() : undefined,
       dims: o.dims, classes: o.classes, timeSteps: o.timeSteps, size: o.size, frames: o.frames, sweepRepeat: o.sweepRepeat, sweepLayer: o.sweepLayer,
-      ortThreads: o.ortThreads, ortProviders: o.ortProviders,
+      ortThreads: o.ortThreads, ortProviders: o.ortProviders, plan: o.plan,
     };
     const t0 = Date.now();
     const result = await page.evaluate((opts) => window.spikeformerBench(opts), opts);
@@ -148,7 +153,9 @@ function readUsage() {
   return `usage: npm run bench -- [--json FILE] [--model CHECKPOINT] [--size HxW] [--frames N]
                        [--time-steps T] [--dims a,b,c,d] [--classes N] [--sweep-repeat N] [--chromium PATH]
                        [--sweep-layer cin,cout,kernel,stride,h,w | model] [--ort-threads N] [--ort-providers webgpu,wasm]
+                       [--plan software|hardware]
 --ort-threads: ONNX Runtime wasm threads (default: the app's rule, wantedThreads); --ort-providers: the ORT providers to run
+--plan: the WebGPU plan for a software or a hardware adapter (default: what the adapter is, as the app does)
 default model: calibrated random weights, dims 16,32,64,96, 1000 classes, T=1, 128x128
 default sweep layer: 128,512,3,1,28,28 (15M's ConvBlock2 conv1 at 224x224), random weights`;
 }

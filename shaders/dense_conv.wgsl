@@ -2,6 +2,12 @@
 // after depthwise ones, and every conv of the `webgpu-dense` baseline. Grouped convs too (sibling
 // RepConvs read as one, siblingMerge.ts): output channel o reads the cin input channels of group
 // o / groupCout (groupCout = cout for an ungrouped conv, a multiple of 4 otherwise).
+// With DW = 1 the input is a depthwise conv computed here (RepConv's 3×3 before its 1×1, on a
+// hardware adapter): this conv is then 1×1 (stride 1, no padding) and its input value at channel
+// c, pixel (y, x) is Σ over the dwK×dwK taps (ky outer, kx inner) of fma(X[c][y+ky][x+kx], wdw[c][tap], ·)
+// from 0, on the unpadded dwInH × dwInW map X (the BN-and-pad output): the same operations, in the
+// same order, as dense_dwconv.wgsl without bias or affines, so the result is bit-exact with the
+// two dispatches; the depthwise map never goes out.
 // Register-tiled, no workgroup memory or barriers: a thread computes 4 output channels (one vec4
 // of weights per input value) × COLS consecutive output pixels of a row (COLS = 4: 16
 // accumulators, each weight load reused 4 times; COLS = 1 for layers too small to fill the GPU
@@ -13,8 +19,10 @@
 //
 // Bindings:
 //   0 uniform U
-//   1 X  f32   [S][Cin][inH][inW] input (xStepStride = 0 for a step-invariant input)
-//   2 W  vec4  [k·k][Cin][OV] weights, OV = ceil(Cout/4) (Cin: input channels per group)
+//   1 X  f32   [S][Cin][inH][inW] input (xStepStride = 0 for a step-invariant input); with DW = 1
+//              the depthwise conv's input [S][groups·Cin][dwInH][dwInW]
+//   2 W  vec4  [k·k][Cin][OV] weights, OV = ceil(Cout/4) (Cin: input channels per group); with DW = 1
+//              followed from vec4 dwWeights by the depthwise weights [dwK·dwK][dwCv] (dense_dwconv's W)
 //   3 P  vec4  [hasBias + 2·nAffine][OV]
 //   4 O  f32   output
 //   5 R  f32   residual (entry points `residual`, `residual_lif`): [S][Cout][outH][outW], step stride rStepStride
@@ -32,6 +40,7 @@
 //@include conv_lif
 
 const COLS: u32 = {{COLS}}u;
+const DW: u32 = {{DW}}u;
 
 struct Uniforms {
   cin: u32, inH: u32, inW: u32, cout: u32,
@@ -42,6 +51,7 @@ struct Uniforms {
   timeSteps: u32, convSteps: u32, storeConv: u32,
   spikeLayout: u32, countBase: u32, writeMembrane: u32, threshold: f32,
   groupCout: u32,
+  dwK: u32, dwInH: u32, dwInW: u32, dwWeights: u32, dwCv: u32,
 }
 
 @group(0) @binding(0) var<uniform> U: Uniforms;
@@ -54,6 +64,18 @@ struct Uniforms {
 @group(0) @binding(7) var<storage, read_write> counts: array<atomic<u32>>;
 @group(0) @binding(8) var<storage, read_write> M: array<f32>;
 
+// DW = 1: the depthwise conv's value at channel c (of its map), pixel (y, x), step t.
+fn depthwiseAt(t: u32, c: u32, y: u32, x: u32) -> f32 {
+  let base = t * U.xStepStride + (c * U.dwInH + y) * U.dwInW + x;
+  var a = 0.0;
+  for (var ky = 0u; ky < U.dwK; ky++) {
+    for (var kx = 0u; kx < U.dwK; kx++) {
+      a = fma(X[base + ky * U.dwInW + kx], W[U.dwWeights + (ky * U.dwK + kx) * U.dwCv + c / 4u][c % 4u], a);
+    }
+  }
+  return a;
+}
+
 // The conv at output vec4 ov of COLS pixels from (oy, ox0), step t: bias, taps, fused affines.
 fn convolve(ov: u32, ox0: u32, oy: u32, t: u32) -> array<vec4f, COLS> {
   let inPlane = U.inH * U.inW;
@@ -61,28 +83,42 @@ fn convolve(ov: u32, ox0: u32, oy: u32, t: u32) -> array<vec4f, COLS> {
   let init = convBias(ov);
   var acc: array<vec4f, COLS>;
   for (var p = 0u; p < COLS; p++) { acc[p] = init; }
-  let maxX = i32(U.inW) - 1;
-  for (var ky = 0u; ky < U.k; ky++) {
-    let iy = i32(oy * U.stride + ky) - i32(U.pad);
-    if (iy < 0 || iy >= i32(U.inH)) { continue; }
-    let row = xBase + u32(iy) * U.inW;
-    for (var kx = 0u; kx < U.k; kx++) {
-      var cx: array<u32, COLS>;
-      var ok: array<bool, COLS>;
+  if (DW == 1u) {
+    // 1×1 over the depthwise values of this group's channels (columns past outW read 0, unstored).
+    let c0 = (ov * 4u / U.groupCout) * U.cin;
+    var wi = ov;
+    for (var ci = 0u; ci < U.cin; ci++) {
+      let w = W[wi];
       for (var p = 0u; p < COLS; p++) {
-        let ix = i32((ox0 + p) * U.stride + kx) - i32(U.pad);
-        ok[p] = ix >= 0 && ix <= maxX;
-        cx[p] = u32(clamp(ix, 0, maxX));
+        let ox = ox0 + p;
+        acc[p] = fma(vec4f(select(0.0, depthwiseAt(t, c0 + ci, oy, min(ox, U.outW - 1u)), ox < U.outW)), w, acc[p]);
       }
-      var wi = (ky * U.k + kx) * U.cin * U.ov + ov;
-      var xi = row;
-      for (var ci = 0u; ci < U.cin; ci++) {
-        let w = W[wi];
+      wi += U.ov;
+    }
+  } else {
+    let maxX = i32(U.inW) - 1;
+    for (var ky = 0u; ky < U.k; ky++) {
+      let iy = i32(oy * U.stride + ky) - i32(U.pad);
+      if (iy < 0 || iy >= i32(U.inH)) { continue; }
+      let row = xBase + u32(iy) * U.inW;
+      for (var kx = 0u; kx < U.k; kx++) {
+        var cx: array<u32, COLS>;
+        var ok: array<bool, COLS>;
         for (var p = 0u; p < COLS; p++) {
-          acc[p] = fma(vec4f(select(0.0, X[xi + cx[p]], ok[p])), w, acc[p]);
+          let ix = i32((ox0 + p) * U.stride + kx) - i32(U.pad);
+          ok[p] = ix >= 0 && ix <= maxX;
+          cx[p] = u32(clamp(ix, 0, maxX));
         }
-        wi += U.ov;
-        xi += inPlane;
+        var wi = (ky * U.k + kx) * U.cin * U.ov + ov;
+        var xi = row;
+        for (var ci = 0u; ci < U.cin; ci++) {
+          let w = W[wi];
+          for (var p = 0u; p < COLS; p++) {
+            acc[p] = fma(vec4f(select(0.0, X[xi + cx[p]], ok[p])), w, acc[p]);
+          }
+          wi += U.ov;
+          xi += inPlane;
+        }
       }
     }
   }

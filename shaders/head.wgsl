@@ -4,14 +4,18 @@
 //  - linear: Y[t][o] = bias[o] + Σ_i W[i][o]·s[t][i] over the head neuron's spikes s; MODE 0 visits
 //    the set bits of the channel-packed spikes (accumulate only), MODE 1 reads 0/1 f32 spikes;
 //    threads: one per (output vec4, t), vec4 fastest;
-//  - logits: out[o] = mean over heads of (mean over t of Y_head[t][o]); threads: one per o.
+//  - logits: out[o] = mean over heads of (mean over t of Y_head[t][o]); threads: one per o;
+//  - classifier: the linear head(s) and their logits in one: per output vec4, Y_head[t] as `linear`
+//    computes it, step by step, summed as `logits` sums it (the same f32 operations, so the same
+//    bits) and no Y goes out; with two heads (kd) W and P hold head 0 then head 1;
+//    threads: one per output vec4.
 // Each entry point reads only its own uniform fields (the others are packed as 0).
 //
 // Bindings (each entry point uses its own subset):
 //   0 uniform U
 //   1 X   spatial_mean: f32 [S][C][N]; linear: spikes (u32 words or f32 bits); logits: Y of head 0
-//   2 W   linear: vec4 [in][OV] weights; logits: Y of head 1 (= head 0 without kd)
-//   3 P   linear: vec4 [OV] bias
+//   2 W   linear: vec4 [in][OV] weights (classifier: [heads][in][OV]); logits: Y of head 1 (= head 0 without kd)
+//   3 P   linear: vec4 [OV] bias (classifier: [heads][OV])
 //   4 O   f32 output
 
 //@include thread
@@ -52,28 +56,35 @@ fn spatial_mean(inv: Invocation) {
   O[idx] = (sum + comp) / f32(U.positions);
 }
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn linear(inv: Invocation) {
-  let idx = threadIndex(inv);
-  if (idx >= U.total) { return; }
-  let ov = idx % U.outVecs;
-  let t = idx / U.outVecs;
-  var acc = P[ov];
+// Output vec4 ov of linear head `head` at step t.
+fn linearStep(t: u32, ov: u32, head: u32) -> vec4f {
+  let wBase = head * U.inFeatures * U.outVecs;
+  var acc = P[head * U.outVecs + ov];
   if (MODE == 0u) {
     let cw = (U.inFeatures + 31u) / 32u;
     for (var w = 0u; w < cw; w++) {
       var word = X[t * cw + w];
       while (word != 0u) {
         let bit = firstTrailingBit(word);
-        acc += W[(w * 32u + bit) * U.outVecs + ov];
+        acc += W[wBase + (w * 32u + bit) * U.outVecs + ov];
         word &= word - 1u;
       }
     }
   } else {
     for (var i = 0u; i < U.inFeatures; i++) {
-      acc = fma(vec4f(bitcast<f32>(X[t * U.inFeatures + i])), W[i * U.outVecs + ov], acc);
+      acc = fma(vec4f(bitcast<f32>(X[t * U.inFeatures + i])), W[wBase + i * U.outVecs + ov], acc);
     }
   }
+  return acc;
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn linear(inv: Invocation) {
+  let idx = threadIndex(inv);
+  if (idx >= U.total) { return; }
+  let ov = idx % U.outVecs;
+  let t = idx / U.outVecs;
+  let acc = linearStep(t, ov, 0u);
   for (var j = 0u; j < 4u; j++) {
     let o = ov * 4u + j;
     if (o < U.outFeatures) { O[t * U.outFeatures + o] = acc[j]; }
@@ -93,4 +104,22 @@ fn logits(inv: Invocation) {
   var r = s0 / f32(U.steps);
   if (U.heads > 1u) { r = (r + s1 / f32(U.steps)) / 2.0; }
   O[o] = r;
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn classifier(inv: Invocation) {
+  let ov = threadIndex(inv);
+  if (ov >= U.total) { return; }
+  var s0 = vec4f(0.0);
+  var s1 = vec4f(0.0);
+  for (var t = 0u; t < U.steps; t++) {
+    s0 += linearStep(t, ov, 0u);
+    if (U.heads > 1u) { s1 += linearStep(t, ov, 1u); }
+  }
+  var r = s0 / f32(U.steps);
+  if (U.heads > 1u) { r = (r + s1 / f32(U.steps)) / 2.0; }
+  for (var j = 0u; j < 4u; j++) {
+    let o = ov * 4u + j;
+    if (o < U.outFeatures) { O[o] = r[j]; }
+  }
 }

@@ -1,51 +1,71 @@
 // Multi-step LIF neuron (tau 2, hard reset to 0, decayed input) over all T steps, fused with the
 // BatchNorm affines that precede it (x ← x·scale + shift rounded once, see affine.wgsl, in order), with spike
-// packing and per-step spike counts.
+// packing and per-step spike counts. One dispatch runs up to 3 neuron layers of the same shape
+// (C channels × N positions, same threshold and number of affines) that read channel ranges of
+// one map: the q, k and v neurons of attention after their merged RepConvs (siblingMerge.ts);
+// each layer keeps its own spike layout, counts row, affines and membrane range.
 //
 // Per element, from v = 0:  h = v + (x[t] − v)·0.5;  s = h ≥ threshold;  v = s ? 0 : h
 // (f32, the same rounding steps as the CPU reference).
 //
-// Specialized by the host: T (time steps), MODE (0: channel-packed bits out[t][c/32][n], bit c%32;
-// 1: token-packed bits out[t][c][n/32], bit n%32; 2: dense 0/1 f32 out[t][c][n]).
-// Threads: MODE 0/2: one per (n, 32-channel word), n fastest; MODE 1: one per (32-token word, c),
-// word fastest. Each thread loops over the T steps and its 32 channels (or tokens); counts are
-// reduced per workgroup, then added with one atomicAdd per step (T ≤ WORKGROUP_SIZE).
+// Specialized by the host: T (time steps). Per layer k (uniform vec4 lanes, k < layers):
+//   spikeLayout[k] 0: channel-packed bits out[t][c/32][n], bit c%32; 1: token-packed bits
+//                out[t][c][n/32], bit n%32; 2: dense 0/1 f32 out[t][c][n];
+//   xOffset[k]   its input's first element in X;
+//   countBase[k] counts row; membrane[k] first element of its membrane in M, or NO_MEMBRANE;
+//   firstThread[k] its first thread (a multiple of WORKGROUP_SIZE, so a workgroup serves one layer).
+// Threads of a layer: layouts 0/2: one per (n, 32-channel word), n fastest; layout 1: one per
+// (32-token word, c), word fastest. Each thread loops over the T steps and its 32 channels (or
+// tokens); counts are reduced per workgroup, then added with one atomicAdd per step (T ≤ WORKGROUP_SIZE).
 //
 // Bindings:
 //   0 uniform U
-//   1 X        f32  [S][C][N] input from element xOffset (S = T, or 1 with xStepStride = 0 for a
-//                   step-invariant input; xStepStride > C·N when the neuron reads some channels of a map)
-//   2 P        f32  [nAffine][2][C]: per affine, scale[C] then shift[C]
-//   3 O        u32  packed words (MODE 0/1) or f32 bits (MODE 2)
-//   4 counts   atomic u32, counts[countBase + t] += spikes of step t
-//   5 M        f32  [T][C][N] membrane h before reset (written only when writeMembrane = 1)
+//   1 X        f32  [S][C][N] input of layer k from element xOffset[k] (S = T, or 1 with
+//                   xStepStride = 0 for a step-invariant input; xStepStride > C·N when the neurons
+//                   read channel ranges of a wider map)
+//   2 P        f32  [layers][nAffine][2][C]: per layer, per affine, scale[C] then shift[C]
+//   3 O        u32  spikes of layer 0: packed words (layouts 0/1) or f32 bits (layout 2)
+//   4 O1       u32  spikes of layer 1 (a 16-byte stand-in when layers < 2)
+//   5 O2       u32  spikes of layer 2 (a 16-byte stand-in when layers < 3)
+//   6 counts   atomic u32, counts[countBase[k] + t] += spikes of layer k at step t
+//   7 M        f32  membranes h before reset: layer k's [T][C][N] from element membrane[k]
 
 //@include thread
 //@include affine
 
 const T: u32 = {{T}}u;
-const MODE: u32 = {{MODE}}u;
+const NO_MEMBRANE: u32 = 0xffffffffu;
 
 struct Uniforms {
   channels: u32,
   tokens: u32,
   xStepStride: u32,
-  xOffset: u32,
   nAffine: u32,
-  countBase: u32,
-  writeMembrane: u32,
+  layers: u32,
   total: u32,
   threshold: f32,
+  spikeLayout: vec4u,
+  xOffset: vec4u,
+  countBase: vec4u,
+  membrane: vec4u,
+  firstThread: vec4u,
 }
 
 @group(0) @binding(0) var<uniform> U: Uniforms;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> P: array<f32>;
 @group(0) @binding(3) var<storage, read_write> O: array<u32>;
-@group(0) @binding(4) var<storage, read_write> counts: array<atomic<u32>>;
-@group(0) @binding(5) var<storage, read_write> M: array<f32>;
+@group(0) @binding(4) var<storage, read_write> O1: array<u32>;
+@group(0) @binding(5) var<storage, read_write> O2: array<u32>;
+@group(0) @binding(6) var<storage, read_write> counts: array<atomic<u32>>;
+@group(0) @binding(7) var<storage, read_write> M: array<f32>;
 
 var<workgroup> stepCounts: array<atomic<u32>, T>;
+
+// Word i of layer k's spikes.
+fn store(k: u32, i: u32, word: u32) {
+  if (k == 0u) { O[i] = word; } else if (k == 1u) { O1[i] = word; } else { O2[i] = word; }
+}
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(inv: Invocation) {
@@ -55,13 +75,21 @@ fn main(inv: Invocation) {
   let lid = inv.local;
   if (lid < T) { atomicStore(&stepCounts[lid], 0u); }
   workgroupBarrier();
-  let idx = threadIndex(inv);
+  let global = threadIndex(inv);
+  // The layer of this workgroup, and the thread's index within it.
+  var k = 0u;
+  for (var j = 1u; j < U.layers; j++) { if (global >= U.firstThread[j]) { k = j; } }
+  let idx = global - U.firstThread[k];
   let C = U.channels;
   let N = U.tokens;
-  let inRange = idx < U.total;
+  let mode = U.spikeLayout[k];
+  let inRange = global < U.total && idx < select((C + 31u) / 32u * N, C * ((N + 31u) / 32u), mode == 1u);
+  let xOffset = U.xOffset[k];
+  let pOffset = k * 2u * U.nAffine * C;
+  let mOffset = U.membrane[k];
   // Element b of this thread is (c0 + b·cStep, n0 + b·nStep).
   var c0: u32; var n0: u32; var cStep: u32; var nStep: u32; var outIndex: u32; var outStepStride: u32;
-  if (MODE == 1u) {
+  if (mode == 1u) {
     let NW = (N + 31u) / 32u;
     let nw = idx % NW;
     c0 = idx / NW; n0 = nw * 32u; cStep = 0u; nStep = 1u;
@@ -79,19 +107,19 @@ fn main(inv: Invocation) {
         let c = c0 + b * cStep;
         let n = n0 + b * nStep;
         if (c < C && n < N) {
-          var x = X[U.xOffset + t * U.xStepStride + c * N + n];
+          var x = X[xOffset + t * U.xStepStride + c * N + n];
           for (var a = 0u; a < U.nAffine; a++) {
-            x = affine(x, P[2u * a * C + c], P[(2u * a + 1u) * C + c]);
+            x = affine(x, P[pOffset + 2u * a * C + c], P[pOffset + (2u * a + 1u) * C + c]);
           }
           let h = v[b] + (x - v[b]) * 0.5;
           let s = h >= U.threshold;
           v[b] = select(h, 0.0, s);
           word |= select(0u, 1u << b, s);
-          if (U.writeMembrane != 0u) { M[(t * C + c) * N + n] = h; }
-          if (MODE == 2u) { O[(t * C + c) * N + n] = bitcast<u32>(select(0.0, 1.0, s)); }
+          if (mOffset != NO_MEMBRANE) { M[mOffset + (t * C + c) * N + n] = h; }
+          if (mode == 2u) { store(k, (t * C + c) * N + n, bitcast<u32>(select(0.0, 1.0, s))); }
         }
       }
-      if (MODE != 2u) { O[t * outStepStride + outIndex] = word; }
+      if (mode != 2u) { store(k, t * outStepStride + outIndex, word); }
     }
     let ones = countOneBits(word);
     if (ones != 0u) { atomicAdd(&stepCounts[t], ones); }
@@ -99,6 +127,6 @@ fn main(inv: Invocation) {
   workgroupBarrier();
   if (lid < T) {
     let n = atomicLoad(&stepCounts[lid]);
-    if (n != 0u) { atomicAdd(&counts[U.countBase + lid], n); }
+    if (n != 0u) { atomicAdd(&counts[U.countBase[k] + lid], n); }
   }
 }

@@ -46,6 +46,11 @@ export interface BenchOptions {
   ortFrames?: number;
   /** ORT wasm threads (default: what the app would ask for here, `wantedThreads`); to measure the rule. */
   ortThreads?: number;
+  /**
+   * The WebGPU plan: for a `software` or a `hardware` adapter (`PlanOptions.software`); default:
+   * what the adapter is (`isFallbackAdapter`), as the app does.
+   */
+  plan?: 'software' | 'hardware';
 }
 
 export interface BenchRun {
@@ -63,6 +68,8 @@ export interface BenchRun {
   spikes?: number;
   /** GPU dispatches per frame (WebGPU: the plan's steps); null where not known (ONNX Runtime). */
   dispatches: number | null;
+  /** WebGPU: the plan it ran (for a software or a hardware adapter); null for ONNX Runtime. */
+  plan: 'software' | 'hardware' | null;
   /** CPU threads of the run (ONNX Runtime wasm: what the app would use here); null for GPU runs. */
   threads: number | null;
 }
@@ -138,9 +145,11 @@ export async function runBenchmark(o: BenchOptions, gpu: GPU | undefined = globa
   const timings = new Map<string, StepTiming[]>();
   let spikeLayers: { name: string; onesPerStep: number[]; neuronsPerStep: number }[] = [];
   let planSteps: WebGpuRuntime['plan']['steps'] = [];
+  const software = o.plan === undefined ? !!(info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter : o.plan === 'software';
+  const plan = software ? 'software' as const : 'hardware' as const;
   for (const mode of ['spike', 'dense'] as const) {
     const backend = `webgpu-${mode}`;
-    const rt = await WebGpuRuntime.create(device, graph, weights, { mode });
+    const rt = await WebGpuRuntime.create(device, graph, weights, { mode, software });
     let last = await rt.run(input);
     for (let i = 1; i < warmup; i++) last = await rt.run(input);
     const times: number[] = [];
@@ -154,7 +163,7 @@ export async function runBenchmark(o: BenchOptions, gpu: GPU | undefined = globa
     rt.destroy();
     let gpuTotal: number | null = null;
     if (timestamps) {
-      const prof = await WebGpuRuntime.create(device, graph, weights, { mode, profile: true });
+      const prof = await WebGpuRuntime.create(device, graph, weights, { mode, profile: true, software });
       await prof.run(input);
       const t = (await prof.run(input)).timings!;
       timings.set(backend, t);
@@ -164,7 +173,7 @@ export async function runBenchmark(o: BenchOptions, gpu: GPU | undefined = globa
     runs.push({
       backend, model: name, input: [h, w], T, ms_per_frame: { median: median(times), min: Math.min(...times) }, frames,
       gpu_ms_total: gpuTotal, top1: last.logits.indexOf(Math.max(...last.logits)), spikes: totalSpikes(last.layers),
-      dispatches, threads: null,
+      dispatches, plan, threads: null,
     });
   }
 
@@ -193,7 +202,7 @@ export async function runBenchmark(o: BenchOptions, gpu: GPU | undefined = globa
           backend, model: name, input: [h, w], T, ms_per_frame: { median: median(times), min: Math.min(...times) }, frames: times.length,
           gpu_ms_total: null, top1: last.logits.indexOf(Math.max(...last.logits)), spikes: totalSpikes(last.layers),
           // ORT's dispatches are not observable from here; its wasm thread count is (ORT lowers it to 1 without isolation).
-          dispatches: null, threads: provider === 'wasm' ? env?.wasm?.numThreads ?? 1 : null,
+          dispatches: null, plan: null, threads: provider === 'wasm' ? env?.wasm?.numThreads ?? 1 : null,
         });
       } catch (e) {
         failed.push({ backend, error: e instanceof Error ? e.message : String(e) });
@@ -206,7 +215,7 @@ export async function runBenchmark(o: BenchOptions, gpu: GPU | undefined = globa
   if (available.length > 1) {
     const sets: Task[][] = [['classify'], ...available.filter((t) => t !== 'classify').map((t): Task[] => ['classify', t]), available];
     for (const set of sets) {
-      const rt = await WebGpuRuntime.create(device, buildModelGraph(config, h, w, { tasks: set }), weights, { mode: 'spike' });
+      const rt = await WebGpuRuntime.create(device, buildModelGraph(config, h, w, { tasks: set }), weights, { mode: 'spike', software });
       for (let i = 0; i < warmup; i++) await rt.run(input);
       const times: number[] = [];
       for (let i = 0; i < frames; i++) {

@@ -31,6 +31,18 @@ export interface OpenBackend {
 
 type Opener = (graph: ModelGraph, model: LoadedModel) => Promise<Omit<OpenBackend, 'graph'>>;
 
+/**
+ * `SPIKEFORMER_WEBGPU_PLAN=software|hardware` plans the WebGPU runtime for that kind of adapter
+ * whatever the adapter is (to check or time one plan on the other's machine); unset, the adapter
+ * decides (`adapterInfo.isFallbackAdapter`).
+ */
+function webGpuPlanOverride(): 'software' | 'hardware' | null {
+  const v = process.env.SPIKEFORMER_WEBGPU_PLAN;
+  if (v === undefined || v === '') return null;
+  if (v !== 'software' && v !== 'hardware') throw new Error(`SPIKEFORMER_WEBGPU_PLAN is "${v}": it takes software or hardware`);
+  return v;
+}
+
 export const BACKENDS = {
   cpu: async (graph, model) => {
     const runtime = new CpuReferenceRuntime(graph, modelWeightsFromTensors(model.tensors));
@@ -54,9 +66,10 @@ export const BACKENDS = {
         maxBufferSize: adapter.limits.maxBufferSize,
       },
     });
-    const runtime = await WebGpuRuntime.create(device, graph, modelWeightsFromTensors(model.tensors));
+    const plan = webGpuPlanOverride();
+    const runtime = await WebGpuRuntime.create(device, graph, modelWeightsFromTensors(model.tensors), plan === null ? {} : { software: plan === 'software' });
     return {
-      backendUsed: `webgpu (${description})`,
+      backendUsed: `webgpu (${description}${plan === null ? '' : `, ${plan} plan`})`,
       run: (input, request) => runtime.run(input.data, request),
       close: async () => {
         runtime.destroy();

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, expectOneLineError } from '../helpers/cli.ts';
+import { cli, cliWithEnv, expectOneLineError } from '../helpers/cli.ts';
 import { bytesSource } from '../../src/io/byteSource.ts';
 import { readNpy } from '../../src/io/npy.ts';
 import { readCheckpoint } from '../../src/checkpoint/index.ts';
@@ -102,15 +102,15 @@ describe('spikeformer infer', () => {
     expect(existsSync(join(dir, 'spikes.bin'))).toBe(false);
   });
 
-  it('--backend webgpu (Dawn for Node) reproduces the reference spike maps bit for bit', async () => {
+  it.each(['', 'hardware', 'software'])('--backend webgpu (Dawn for Node) reproduces the reference spike maps bit for bit (SPIKEFORMER_WEBGPU_PLAN=%s)', async (plan) => {
     const model = 'metaspikformer-tiny-t1';
-    const dir = join(work, 'infer-webgpu');
-    const r = await cli('infer', '--backend', 'webgpu', '--weights', referencePath(model, 'checkpoint.pth'),
+    const dir = join(work, `infer-webgpu-${plan}`);
+    const r = await cliWithEnv({ SPIKEFORMER_WEBGPU_PLAN: plan }, 'infer', '--backend', 'webgpu', '--weights', referencePath(model, 'checkpoint.pth'),
       '--input', referencePath(model, 'cameraman', 'input.npy'), '--out', dir, '--dump-spikes');
     expect(r.code, r.stderr).toBe(0);
     const ref = referenceCase(model, 'cameraman');
     const spikes = JSON.parse(readFileSync(join(dir, 'spikes.json'), 'utf8'));
-    expect(spikes.backend).toMatch(/^webgpu \(/);
+    expect(spikes.backend).toMatch(plan ? new RegExp(`^webgpu \\(.*, ${plan} plan\\)$`) : /^webgpu \((?!.*plan\))/);
     expect(spikes.layers).toEqual(ref.spikes.layers);
     expect(Buffer.from(readFileSync(join(dir, 'spikes.bin'))).equals(Buffer.from(ref.spikesBin))).toBe(true);
     expect(maxAbsDiff(readNpy(readFileSync(join(dir, 'logits.npy'))).data as Float32Array, ref.logits)).toBeLessThan(1e-4);

@@ -11,9 +11,14 @@ export interface CliResult {
   stderr: string;
 }
 
-export async function cli(...args: string[]): Promise<CliResult> {
+export function cli(...args: string[]): Promise<CliResult> {
+  return cliWithEnv({}, ...args);
+}
+
+/** The command with these environment variables set (an empty value unsets one). */
+export async function cliWithEnv(env: Record<string, string>, ...args: string[]): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await run('node', ['bin/spikeformer.mjs', ...args], { env: { ...process.env, SPIKEFORMER_DEBUG: '' } });
+    const { stdout, stderr } = await run('node', ['bin/spikeformer.mjs', ...args], { env: { ...process.env, SPIKEFORMER_DEBUG: '', ...env } });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };

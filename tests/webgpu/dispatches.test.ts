@@ -5,11 +5,11 @@
  * less the residual adds fused into convs, the neurons fused into the epilogue of the conv
  * producing their input (derived from the graph: see fusibleNeurons), one per attention (kᵀv
  * and q·kᵀv in one dispatch) and, for sibling RepConvs planned as one (q, k and v: siblingMerge.ts),
- * all but one dispatch of each merged chain step.
+ * all but one dispatch of each merged chain step and of their three neurons.
  */
 import { describe, expect, test } from 'vitest';
 import { defaultConfig, PUBLISHED_EMBED_DIMS } from '../../src/model/config.ts';
-import { buildModelGraph, type ModelGraph, type Op } from '../../src/model/graph.ts';
+import { buildModelGraph, type ConvOp, type ModelGraph, type Op } from '../../src/model/graph.ts';
 import { buildPlan, type ExecutionPlan, type RuntimeMode } from '../../src/runtime/webgpu/plan.ts';
 import { digitsConfig } from '../helpers/headsModel.ts';
 
@@ -73,36 +73,59 @@ describe('dispatches per frame', () => {
     { name: 'digits (T=2 32×32, all tasks)', config: digitsConfig(), h: 32, w: 32 },
   ];
   for (const m of models) {
-    for (const mode of ['spike', 'dense'] as const) {
-      test(`${m.name}, ${mode}: residual adds and neurons fused into convs, attention in one dispatch`, () => {
+    for (const [mode, software] of [['spike', false], ['dense', false], ['spike', true]] as const) {
+      test(`${m.name}, ${mode}${software ? ', software adapter' : ''}: residual adds and neurons fused into convs, attention in one dispatch`, () => {
         const graph = buildModelGraph(m.config, m.h, m.w);
-        const plan = buildPlan(graph, null, { mode });
+        const plan = buildPlan(graph, null, { mode, software });
         const unfused = unfusedDispatches(graph, mode);
         const adds = graph.ops.filter((op) => op.kind === 'add').length;
         const lifs = graph.ops.filter((op) => op.kind === 'lif').length;
         const addSteps = plan.steps.filter((s) => s.program.entry === 'residual' || s.program.entry === 'residual_lif');
         const fusedAdds = new Set(addSteps.flatMap((s) => s.ops.filter((name) => graph.ops.find((op) => op.name === name)!.kind === 'add')));
-        const neuronSteps = plan.steps.filter((s) => s.lif && s.program.shader !== 'lif');
-        // Sibling RepConvs planned as one (q, k, v of each attention): dispatches whose ops are
-        // several convs, all reading one value through the same chain.
+        const neuronSteps = plan.steps.filter((s) => s.lifs.length && s.program.shader !== 'lif');
+        // Sibling RepConvs planned as one (q, k, v of each attention): dispatches with the same
+        // conv of the three branches, all reading one value through the same chain.
         const kindOf = new Map(graph.ops.map((op) => [op.name, op]));
-        const mergedSteps = plan.steps.map((s) => s.ops.filter((name) => kindOf.get(name)!.kind === 'conv')).filter((convs) => convs.length > 1);
+        const branchless = (name: string) => name.replace(/\.(q|k|v)_conv\./, '.*_conv.');
+        const convGroups = plan.steps.map((s) => {
+          const groups = new Map<string, string[]>();
+          for (const name of s.ops.filter((n) => kindOf.get(n)!.kind === 'conv')) groups.set(branchless(name), [...(groups.get(branchless(name)) ?? []), name]);
+          return [...groups.values()];
+        });
+        const merged = convGroups.flat().filter((convs) => convs.length > 1);
         const attentions = graph.ops.filter((op) => op.kind === 'attention').length;
-        expect(mergedSteps.length).toBe(3 * attentions); // the 1×1, the depthwise and the second 1×1 of q, k, v
-        for (const convs of mergedSteps) {
-          expect(convs.length).toBe(3);
-          expect(new Set(convs.map((c) => c.replace(/\.(q|k|v)_conv\./, '.*_conv.'))).size).toBe(1);
-        }
-        const mergedConvs = new Set(mergedSteps.flat());
+        expect(merged.length).toBe(3 * attentions); // the 1×1, the depthwise and the second 1×1 of q, k, v
+        for (const convs of merged) expect(convs.length).toBe(3);
+        const mergedConvs = new Set(merged.flat());
+        // On a hardware adapter, RepConv's depthwise 3×3 runs inside the 1×1 reading it (one per
+        // attention's merged q/k/v chain and one per proj); a software adapter keeps both dispatches.
+        const isDepthwise = (name: string) => { const op = kindOf.get(name) as ConvOp; return op.groups > 1 && op.groups === op.inChannels; };
+        const inlined = convGroups.filter((groups) => groups.length > 1).flat().filter((convs) => isDepthwise(convs[0])).length;
+        const repConvDepthwise = new Set(graph.ops.filter((op) => op.kind === 'conv' && op.name.endsWith('.0.body.2.0')).map((op) => branchless(op.name))).size;
+        expect(repConvDepthwise).toBe(2 * attentions);
+        expect(inlined).toBe(software ? 0 : repConvDepthwise);
         const expected = fusibleNeurons(graph, mode, fusedAdds, mergedConvs);
         console.log(`${m.name} ${mode}: ${plan.steps.length} dispatches (unfused ${unfused}; ${fusedAdds.size} of ${adds} adds and ${neuronSteps.length} of ${lifs} neurons fused into convs, attention in one step each) ${JSON.stringify(byKernel(plan))}`);
         expect(fusedAdds.size).toBe(addSteps.length);
         expect(fusedAdds.size).toBeGreaterThan(0);
-        expect(neuronSteps.map((s) => s.lif!.name).sort()).toEqual([...expected].sort());
+        expect(neuronSteps.map((s) => s.lifs[0].name).sort()).toEqual([...expected].sort());
         expect(expected.size).toBeGreaterThan(lifs / 2);
         expect(plan.steps.filter((s) => s.program.shader === 'attention').length).toBe(attentions);
-        const merges = mergedSteps.reduce((n, convs) => n + convs.length - 1, 0);
-        expect(plan.steps.length).toBe(unfused - fusedAdds.size - expected.size - attentions - merges);
+        const merges = merged.reduce((n, convs) => n + convs.length - 1, 0);
+        // The neurons of each merged chain (q, k, v) share one lif.wgsl dispatch.
+        const shared = plan.steps.filter((s) => s.lifs.length > 1);
+        const blocks = graph.ops.filter((op) => op.kind === 'attention').map((op) => op.name.replace(/\.kv$/, ''));
+        expect(shared.map((s) => s.lifs.map((l) => l.name))).toEqual(blocks.map((b) => [`${b}.q_lif`, `${b}.k_lif`, `${b}.v_lif`]));
+        expect(shared.every((s) => s.program.shader === 'lif')).toBe(true);
+        const sharing = shared.reduce((n, s) => n + s.lifs.length - 1, 0);
+        // The linear classifier head(s) run with the logits' mean over T (head.wgsl classifier).
+        const linears = graph.ops.filter((op) => op.kind === 'linear').map((op) => op.name);
+        const classifier = plan.steps.filter((s) => s.program.entry === 'classifier');
+        expect(classifier).toHaveLength(1);
+        expect(classifier[0].ops).toEqual([...linears, 'logits']);
+        expect(plan.steps.length).toBe(unfused - fusedAdds.size - expected.size - attentions - merges - sharing - inlined - linears.length);
+        // The goal of at most 100 dispatches a frame for the 15M layout at T = 1, on a hardware adapter.
+        if (m.name.startsWith('15M') && !software) expect(plan.steps.length).toBeLessThanOrEqual(100);
         // Every graph op is in exactly one dispatch (BatchNorms folded into their conv or neuron).
         const folded = plan.steps.flatMap((s) => s.ops);
         expect(new Set(folded).size).toBe(folded.length);
@@ -118,13 +141,18 @@ describe('the plan for a software adapter', () => {
   test('dense convs without a fused neuron compute 4 columns per thread at any size; on a GPU small ones compute 1', () => {
     const graph = buildModelGraph(digitsConfig(), 32, 32);
     const columns = (software: boolean) => buildPlan(graph, null, { mode: 'spike', software }).steps
-      .filter((s) => s.program.shader === 'dense_conv' && !s.lif).map((s) => s.program.defines.COLS);
+      .filter((s) => s.program.shader === 'dense_conv' && !s.lifs.length).map((s) => s.program.defines.COLS);
     const gpu = columns(false);
     const cpu = columns(true);
     expect(cpu.length).toBe(gpu.length);
     expect(gpu).toContain(1); // a 32×32 input has layers too small to fill a GPU at 4 columns
     expect(cpu.every((c) => c === 4)).toBe(true);
-    // the same dispatches otherwise
-    expect(buildPlan(graph, null, { software: true }).steps.length).toBe(buildPlan(graph, null).steps.length);
+    // the same dispatches otherwise, but for RepConv's depthwise convs, which a software adapter runs on their own
+    const software = buildPlan(graph, null, { software: true }).steps;
+    const hardware = buildPlan(graph, null).steps;
+    const depthwise = software.filter((s) => s.program.shader === 'dense_dwconv' && s.ops.some((name) => name.endsWith('.0.body.2.0')));
+    expect(depthwise.length).toBeGreaterThan(0);
+    expect(software.length).toBe(hardware.length + depthwise.length);
+    expect(hardware.filter((s) => s.program.defines.DW === 1).length).toBe(depthwise.length);
   });
 });

@@ -7,11 +7,11 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { seededNormal, seededRandom } from '../../src/runtime/cpu/randomWeights.ts';
 import { add, batchNorm, batchNormAffine, conv2d, lif, linear, spatialMean, spikeAttention, type BatchNormParams } from '../../src/runtime/cpu/ops.ts';
 import {
-  addKernel, attentionKernel, denseConvKernel, denseOutput, lifKernel, linearKernel,
+  addKernel, attentionKernel, classifierKernel, denseConvKernel, denseOutput, lifKernel, linearKernel,
   logitsKernel, spatialMeanKernel, spikeConvKernel, type ConvLif, type ConvShape,
 } from '../../src/runtime/webgpu/kernels.ts';
 import {
-  packConvWeights, packDepthwiseWeights, packEpilogue, packLifAffines, packLinearWeights, packSpikes, spikeWords, unpackSpikes, type SpikeLayout,
+  packConvWeights, packDepthwiseWeights, packEpilogue, packLifAffines, packLinearWeights, packSpikes, roundUp4, spikeWords, unpackSpikes, type SpikeLayout,
 } from '../../src/runtime/webgpu/packing.ts';
 import { PipelineCache, readBuffer, runKernel, storageBuffer } from '../../src/runtime/webgpu/programs.ts';
 import { testDevice } from './gpu.ts';
@@ -91,8 +91,10 @@ describe('lif.wgsl: BatchNorm + LIF over T, packed spikes, counts, membranes', (
           const ob = storageBuffer(device, words * 4);
           const cb = storageBuffer(device, new Uint32Array(2 * T));
           const mb = storageBuffer(device, T * C * N * 4);
-          const call = lifKernel({ timeSteps: T, layout, channels: C, positions: N, xStepStride: c.broadcast ? 0 : C * N, nAffine: c.nAffine, countBase: T, writeMembrane: true, threshold: c.threshold });
-          await runKernel(device, cache, call, { X: xb, P: pb, O: ob, counts: cb, M: mb });
+          const call = lifKernel({ timeSteps: T, channels: C, positions: N, xStepStride: c.broadcast ? 0 : C * N, nAffine: c.nAffine, threshold: c.threshold, layers: [{ layout, countBase: T, membrane: 0 }] });
+          const unused = [storageBuffer(device, 16), storageBuffer(device, 16)];
+          await runKernel(device, cache, call, { X: xb, P: pb, O: ob, O1: unused[0], O2: unused[1], counts: cb, M: mb });
+          unused.forEach((b) => b.destroy());
           const spikes = unpackSpikes(u32(await readBuffer(device, ob, words * 4)), layout, T, C, N);
           const counts = Array.from(u32(await readBuffer(device, cb, 2 * T * 4)).subarray(T));
           const membrane = f32(await readBuffer(device, mb, T * C * N * 4));
@@ -369,6 +371,97 @@ async function gpuConvLif(kind: 'spike' | 'dense', x: ArrayBufferView, steps: nu
   return out;
 }
 
+describe('dense_conv.wgsl with a depthwise input (DW = 1): RepConv\'s 3×3 computed inside the 1×1 reading it', () => {
+  // The unfused pair: dense_dwconv (3×3, no bias, stride 1, no padding, on the BN-and-pad output)
+  // into a buffer, then dense_conv 1×1 on it. The fused kernel must give the same bits: the
+  // stored conv, the residual sum, the spikes, counts and membranes of a fused neuron.
+  const cases = [
+    { c: 37, groups: 1, h: 9, w: 11 }, // 2 channel words, the last partial; 99 pixels
+    { c: 36, groups: 3, h: 5, w: 7 }, // the q/k/v chains merged: 3 groups of 12
+  ];
+  for (const T of [1, 3]) {
+    test(`T=${T}: entries main, residual, lif, residual_lif; 1 and 4 columns; output firing rates 0, about 50 and 100 %`, async () => {
+      for (const cs of cases) {
+        const { c, groups, h, w } = cs;
+        const ph = h + 2, pw = w + 2, cinG = c / groups, N = h * w, per = c * N;
+        const x = randomNormal(T * c * ph * pw, 1, 0.2);
+        const dwWeight = randomNormal(c * 9, 1 / 3);
+        const pwWeight = randomNormal(c * cinG, 1 / Math.sqrt(cinG));
+        const bns = [randomBn(c), randomBn(c)];
+        const affines = bns.map((bn) => batchNormAffine(bn));
+        const base: ConvShape = {
+          cin: c, h, w, cout: c, oh: h, ow: w, kernel: 1, stride: 1, pad: 0, depthwise: false, groups, steps: T,
+          hasBias: false, nAffine: 2, xStepStride: c * ph * pw, out: denseOutput(c, h, w),
+        };
+        // Unfused: the depthwise map, then the 1×1.
+        const dwBufs = [storageBuffer(device, x), storageBuffer(device, packDepthwiseWeights(dwWeight, c, 3)), storageBuffer(device, packEpilogue(c, null, [])), storageBuffer(device, T * per * 4)];
+        await runKernel(device, cache, denseConvKernel({
+          cin: c, h: ph, w: pw, cout: c, oh: h, ow: w, kernel: 3, stride: 1, pad: 0, depthwise: true, steps: T,
+          hasBias: false, nAffine: 0, xStepStride: c * ph * pw, out: denseOutput(c, h, w),
+        }), { X: dwBufs[0], W: dwBufs[1], P: dwBufs[2], O: dwBufs[3] });
+        const pwPacked = packConvWeights(pwWeight, c, cinG, 1);
+        const both = new Float32Array(pwPacked.length + 9 * roundUp4(c));
+        both.set(pwPacked);
+        both.set(packDepthwiseWeights(dwWeight, c, 3), pwPacked.length);
+        const bufs = { Xdw: dwBufs[3], X: dwBufs[0], Wpw: storageBuffer(device, pwPacked), W: storageBuffer(device, both), P: storageBuffer(device, packEpilogue(c, null, affines)) };
+        const dwInput = { kernel: 3, h: ph, w: pw, channels: c, weightsAt: pwPacked.length / 4 };
+        for (const residualMean of [-100, 0, 100]) {
+          const r = randomNormal(T * per, 0.5, residualMean);
+          const R = storageBuffer(device, r);
+          for (const cols of [1, 4] as const) {
+            // main and residual: the stored map
+            for (const residual of [false, true]) {
+              const run = async (fused: boolean) => {
+                const O = storageBuffer(device, T * per * 4);
+                const shape = { ...base, cols, ...(residual ? { residual: { stepStride: per } } : {}), ...(fused ? { depthwiseInput: dwInput, xStepStride: c * ph * pw } : { xStepStride: per }) };
+                await runKernel(device, cache, denseConvKernel(shape), { X: fused ? bufs.X : bufs.Xdw, W: fused ? bufs.W : bufs.Wpw, P: bufs.P, O, ...(residual ? { R } : {}) });
+                const out = f32(await readBuffer(device, O, T * per * 4));
+                O.destroy();
+                return out;
+              };
+              const what = `${JSON.stringify(cs)} cols ${cols} residual ${residual} (mean ${residualMean})`;
+              const unfused = await run(false);
+              expect(Array.from(await run(true)), what).toEqual(Array.from(unfused));
+              expect(unfused.some((v) => v !== 0), what).toBe(true);
+            }
+          }
+          // lif and residual_lif (one column): spikes, counts, membranes, stored map
+          for (const residual of [false, true]) {
+            for (const layout of ['channel', 'token'] as SpikeLayout[]) {
+              const words = spikeWords(layout, T, c, N);
+              const run = async (fused: boolean) => {
+                const b = { O: storageBuffer(device, T * per * 4), S: storageBuffer(device, words * 4), counts: storageBuffer(device, new Uint32Array(2 * T)), M: storageBuffer(device, T * per * 4) };
+                const shape: ConvShape = {
+                  ...base, ...(residual ? { residual: { stepStride: per } } : {}), ...(fused ? { depthwiseInput: dwInput, xStepStride: c * ph * pw } : { xStepStride: per }),
+                  lif: { timeSteps: T, layout, storeConv: true, countBase: T, writeMembrane: true, threshold: 1 },
+                };
+                await runKernel(device, cache, denseConvKernel(shape), { X: fused ? bufs.X : bufs.Xdw, W: fused ? bufs.W : bufs.Wpw, P: bufs.P, ...b, ...(residual ? { R } : {}) });
+                const out = {
+                  conv: Array.from(f32(await readBuffer(device, b.O, T * per * 4))), spikes: Array.from(u32(await readBuffer(device, b.S, words * 4))),
+                  counts: Array.from(u32(await readBuffer(device, b.counts, 2 * T * 4)).subarray(T)), membrane: Array.from(f32(await readBuffer(device, b.M, T * per * 4))),
+                };
+                Object.values(b).forEach((buf) => buf.destroy());
+                return out;
+              };
+              const what = `${JSON.stringify(cs)} ${layout} residual ${residual} (mean ${residualMean})`;
+              const unfused = await run(false);
+              expect(await run(true), what).toEqual(unfused);
+              if (residual && residualMean < 0) expect(unfused.counts.every((n) => n === 0), what).toBe(true);
+              if (residual && residualMean > 0) expect(unfused.counts.every((n) => n === per), what).toBe(true);
+              if (residual && residualMean === 0) {
+                const fired = unfused.counts.reduce((a, n) => a + n, 0);
+                expect(fired > 0 && fired < T * per, what).toBe(true);
+              }
+            }
+          }
+          R.destroy();
+        }
+        [...dwBufs, bufs.Wpw, bufs.W, bufs.P].forEach((b) => b.destroy());
+      }
+    });
+  }
+});
+
 describe('attention.wgsl: spike-driven attention (kᵀv in workgroup memory, then q·kᵀv)', () => {
   for (const T of [1, 3]) {
     for (const dense of [false, true]) {
@@ -439,6 +532,49 @@ describe('add.wgsl and head.wgsl', () => {
     }
   }
 
+  for (const T of [1, 3]) {
+    for (const dense of [false, true]) {
+      test(`classifier: linear head(s) and logits in one dispatch equal linear then logits bit for bit, T=${T}, ${dense ? 'dense' : 'spike'}`, async () => {
+        const I = 70, O = 10;
+        for (const rate of RATES) {
+          const s = randomSpikes(T * I, rate);
+          const x = storageBuffer(device, packSpikes(s, dense ? 'dense' : 'channel', T, I, 1));
+          const ws = [randomNormal(O * I, 0.1), randomNormal(O * I, 0.1)], biases = [randomNormal(O, 0.1), randomNormal(O, 0.1)];
+          // Unfused: each head's linear, then logits over them.
+          const ys = [];
+          for (let k = 0; k < 2; k++) {
+            const b = [storageBuffer(device, packLinearWeights(ws[k], O, I)), storageBuffer(device, packEpilogue(O, biases[k], [])), storageBuffer(device, T * O * 4)];
+            await runKernel(device, cache, linearKernel({ timeSteps: T, inFeatures: I, outFeatures: O, dense }), { X: x, W: b[0], P: b[1], O: b[2] });
+            ys.push(b[2]);
+            b.slice(0, 2).forEach((buf) => buf.destroy());
+          }
+          for (const heads of [1, 2]) {
+            const plain = storageBuffer(device, O * 4);
+            await runKernel(device, cache, logitsKernel({ timeSteps: T, classes: O, heads }), { X: ys[0], W: ys[heads - 1], O: plain });
+            const ov = Math.ceil(O / 4);
+            const w = new Float32Array(heads * I * ov * 4), p = new Float32Array(heads * ov * 4);
+            for (let k = 0; k < heads; k++) {
+              w.set(packLinearWeights(ws[k], O, I), k * I * ov * 4);
+              p.set(packEpilogue(O, biases[k], []), k * ov * 4);
+            }
+            const b = [storageBuffer(device, w), storageBuffer(device, p), storageBuffer(device, O * 4)];
+            await runKernel(device, cache, classifierKernel({ timeSteps: T, inFeatures: I, outFeatures: O, heads, dense }), { X: x, W: b[0], P: b[1], O: b[2] });
+            const fused = Array.from(f32(await readBuffer(device, b[2], O * 4)));
+            expect(fused, `rate ${rate} heads ${heads}`).toEqual(Array.from(f32(await readBuffer(device, plain, O * 4))));
+            // and the CPU reference's linear, averaged
+            const ref = Array.from({ length: O }, (_, o) => {
+              const m = (k: number) => Array.from({ length: T }, (_, t) => linear(Float32Array.from(s.subarray(t * I, (t + 1) * I)), ws[k], biases[k], O)[o]).reduce((a, v) => a + v, 0) / T;
+              return heads === 1 ? m(0) : (m(0) + m(1)) / 2;
+            });
+            expect(relDiff(Float32Array.from(fused), Float32Array.from(ref)), `rate ${rate} heads ${heads}`).toBeLessThan(1e-6);
+            [...b, plain].forEach((buf) => buf.destroy());
+          }
+          [x, ...ys].forEach((buf) => buf.destroy());
+        }
+      });
+    }
+  }
+
   test('logits: mean over T, then over head and head_kd', async () => {
     const T = 3, O = 7;
     const y0 = randomNormal(T * O), y1 = randomNormal(T * O);
@@ -503,31 +639,65 @@ describe('sibling RepConvs read as one (siblingMerge.ts): grouped dense_conv and
       }
     });
 
-    test(`T=${T}: lif.wgsl on a channel range of a wider map equals it on that range copied out, at firing rates 0, 5, 50, 100 %`, async () => {
-      const C = 37, N = 45, before = 11, after = 6, wide = before + C + after;
-      for (const layout of ['channel', 'token', 'dense'] as SpikeLayout[]) {
+    test(`T=${T}: lif.wgsl with three layers on channel ranges of one map equals each range copied out and run alone, at firing rates 0, 5, 50, 100 %`, async () => {
+      // The q, k and v neurons after their merged RepConvs: one dispatch, three layers, each with
+      // its own layout, input range, affine, counts row and membrane range.
+      const C = 37, N = 45, before = 11, after = 6, wide = before + 3 * C + after;
+      const plans: SpikeLayout[][] = [['channel', 'token', 'token'], ['dense', 'dense', 'dense'], ['token', 'channel']];
+      for (const layouts of plans) {
         for (const rate of RATES) {
           const x = rate === 0 ? Float32Array.from({ length: T * wide * N }, () => -3 - rand())
             : rate === 1 ? Float32Array.from({ length: T * wide * N }, () => 3 + rand())
               : rate === 0.05 ? randomNormal(T * wide * N, 1, 2 - 1.64) : randomNormal(T * wide * N, 1.5, 1.7);
-          const range = new Float32Array(T * C * N);
-          for (let t = 0; t < T; t++) range.set(x.subarray((t * wide + before) * N, (t * wide + before + C) * N), t * C * N);
-          const words = spikeWords(layout, T, C, N);
-          const run = async (data: Float32Array, xStepStride: number, xOffset: number) => {
-            const b = [storageBuffer(device, data), storageBuffer(device, new Float32Array(4)), storageBuffer(device, words * 4),
-              storageBuffer(device, new Uint32Array(2 * T)), storageBuffer(device, T * C * N * 4)];
-            await runKernel(device, cache, lifKernel({ timeSteps: T, layout, channels: C, positions: N, xStepStride, xOffset, nAffine: 0, countBase: T, writeMembrane: true, threshold: 1 }),
-              { X: b[0], P: b[1], O: b[2], counts: b[3], M: b[4] });
-            const out = { spikes: Array.from(u32(await readBuffer(device, b[2], words * 4))), counts: Array.from(u32(await readBuffer(device, b[3], 2 * T * 4))),
-              membrane: Array.from(f32(await readBuffer(device, b[4], T * C * N * 4))) };
+          // A BatchNorm per layer that keeps the rate: scale near 1, shift near 0.
+          const bns = layouts.map((): BatchNormParams => ({
+            weight: Float32Array.from({ length: C }, () => 0.9 + 0.2 * rand()), bias: randomNormal(C, 0.05),
+            runningMean: new Float32Array(C), runningVar: new Float32Array(C).fill(1), eps: 1e-5,
+          }));
+          const affines = bns.map((bn) => batchNormAffine(bn));
+          const ranges = layouts.map((_, k) => {
+            const r = new Float32Array(T * C * N);
+            for (let t = 0; t < T; t++) r.set(x.subarray((t * wide + before + k * C) * N, (t * wide + before + (k + 1) * C) * N), t * C * N);
+            return r;
+          });
+          const per = T * C * N;
+          const alone = [];
+          for (let k = 0; k < layouts.length; k++) {
+            const words = spikeWords(layouts[k], T, C, N);
+            const b = [storageBuffer(device, ranges[k]), storageBuffer(device, packLifAffines(C, [affines[k]])), storageBuffer(device, words * 4),
+              storageBuffer(device, 16), storageBuffer(device, 16), storageBuffer(device, new Uint32Array(2 * T)), storageBuffer(device, per * 4)];
+            await runKernel(device, cache, lifKernel({ timeSteps: T, channels: C, positions: N, xStepStride: C * N, nAffine: 1, threshold: 1, layers: [{ layout: layouts[k], countBase: T, membrane: 0 }] }),
+              { X: b[0], P: b[1], O: b[2], O1: b[3], O2: b[4], counts: b[5], M: b[6] });
+            alone.push({ spikes: Array.from(u32(await readBuffer(device, b[2], words * 4))), counts: Array.from(u32(await readBuffer(device, b[5], 2 * T * 4)).subarray(T)),
+              membrane: Array.from(f32(await readBuffer(device, b[6], per * 4))) });
             b.forEach((buf) => buf.destroy());
-            return out;
-          };
-          const sliced = await run(x, wide * N, before * N);
-          const copied = await run(range, C * N, 0);
-          expect(sliced, `${layout} rate ${rate}`).toEqual(copied);
-          const ref = lif(Array.from({ length: T }, (_, t) => range.slice(t * C * N, (t + 1) * C * N)), 1, false);
-          expect(sliced.counts.slice(T), `${layout} rate ${rate}: counts`).toEqual(ref.spikes.map((s) => s.reduce((a, v) => a + v, 0)));
+          }
+          // All layers in one dispatch: counts rows 1.., membranes side by side after a gap.
+          const words = layouts.map((l) => spikeWords(l, T, C, N));
+          const p = new Float32Array(layouts.length * 2 * C);
+          affines.forEach((a, k) => p.set(packLifAffines(C, [a]), k * 2 * C));
+          const outs = [0, 1, 2].map((k) => storageBuffer(device, (words[k] ?? 4) * 4));
+          const b = [storageBuffer(device, x), storageBuffer(device, p), storageBuffer(device, new Uint32Array((layouts.length + 1) * T)), storageBuffer(device, (7 + 3 * per) * 4)];
+          await runKernel(device, cache, lifKernel({
+            timeSteps: T, channels: C, positions: N, xStepStride: wide * N, nAffine: 1, threshold: 1,
+            layers: layouts.map((layout, k) => ({ layout, xOffset: (before + k * C) * N, countBase: (k + 1) * T, membrane: 7 + k * per })),
+          }), { X: b[0], P: b[1], O: outs[0], O1: outs[1], O2: outs[2], counts: b[2], M: b[3] });
+          const counts = Array.from(u32(await readBuffer(device, b[2], (layouts.length + 1) * T * 4)));
+          const membrane = Array.from(f32(await readBuffer(device, b[3], (7 + 3 * per) * 4)));
+          for (let k = 0; k < layouts.length; k++) {
+            const what = `${layouts.join('/')} layer ${k} rate ${rate}`;
+            expect(Array.from(u32(await readBuffer(device, outs[k], words[k] * 4))), what).toEqual(alone[k].spikes);
+            expect(counts.slice((k + 1) * T, (k + 2) * T), what).toEqual(alone[k].counts);
+            expect(membrane.slice(7 + k * per, 7 + (k + 1) * per), what).toEqual(alone[k].membrane);
+            // and the CPU reference's neuron on the affined range
+            const ref = lif(Array.from({ length: T }, (_, t) => batchNorm(ranges[k].slice(t * C * N, (t + 1) * C * N), C, 1, N, bns[k])), 1, false);
+            expect(alone[k].counts, `${what}: counts against the CPU reference`).toEqual(ref.spikes.map((s) => s.reduce((a, v) => a + v, 0)));
+            if (rate === 0) expect(alone[k].counts.every((n) => n === 0), what).toBe(true);
+            if (rate === 1) expect(alone[k].counts.every((n) => n === C * N), what).toBe(true);
+          }
+          expect(counts.slice(0, T).every((n) => n === 0)).toBe(true);
+          outs.forEach((o) => o.destroy());
+          b.forEach((buf) => buf.destroy());
         }
       }
     });

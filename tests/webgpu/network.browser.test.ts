@@ -15,13 +15,17 @@ describe('whole network vs CpuReferenceRuntime (random calibrated tiny model)', 
       const graph = buildModelGraph(config, 32, 48);
       const input = randomSmoothImage(3, 32, 48, 11);
       // Membranes of a neuron fused into a conv (float map not stored), one fused into a conv with
-      // a residual add (map stored), and one on its own (after attention).
-      const membranes = ['ConvBlock1_1.0.Conv.lif2', 'ConvBlock1_1.0.lif1', 'block3.0.attn.attn_lif'];
+      // a residual add (map stored), one on its own (after attention), and two of the three
+      // neurons sharing a dispatch (k and v: side by side in one membrane buffer, v not at its start).
+      const membranes = ['ConvBlock1_1.0.Conv.lif2', 'ConvBlock1_1.0.lif1', 'block3.0.attn.attn_lif', 'block3.0.attn.k_lif', 'block3.0.attn.v_lif'];
       const cpu = new CpuReferenceRuntime(graph, weights).run(input, { spikeMaps: 'all', membranes });
       const gpu = await WebGpuRuntime.create(device, graph, weights, { mode, membranes });
-      expect(gpu.plan.steps.find((s) => s.lif?.name === membranes[0])!.program.entry).toBe('lif');
-      expect(gpu.plan.steps.find((s) => s.lif?.name === membranes[1])!.program.entry).toBe('residual_lif');
-      expect(gpu.plan.steps.find((s) => s.lif?.name === membranes[2])!.program.shader).toBe('lif');
+      const stepOf = (name: string) => gpu.plan.steps.find((s) => s.lifs.some((l) => l.name === name))!;
+      expect(stepOf(membranes[0]).program.entry).toBe('lif');
+      expect(stepOf(membranes[1]).program.entry).toBe('residual_lif');
+      expect(stepOf(membranes[2]).program.shader).toBe('lif');
+      expect(stepOf(membranes[3]).lifs.map((l) => l.name)).toEqual(['block3.0.attn.q_lif', 'block3.0.attn.k_lif', 'block3.0.attn.v_lif']);
+      expect(stepOf(membranes[4]).lifs[2].membraneOffset).toBeGreaterThan(0);
       const t0 = performance.now();
       const r = await gpu.run(input, { spikeMaps: 'all', membranes });
       const ms = performance.now() - t0;

@@ -8,7 +8,7 @@ import { describe, expect, test, vi } from 'vitest';
 import { defaultConfig } from '../../src/model/config.ts';
 import { buildModelGraph } from '../../src/model/graph.ts';
 import {
-  addKernel, denseConvKernel, denseOutput, detectionDecodeKernel, linearKernel, segmentationMaskKernel, spikeConvKernel,
+  addKernel, classifierKernel, denseConvKernel, denseOutput, detectionDecodeKernel, linearKernel, segmentationMaskKernel, spikeConvKernel,
   type ConvShape,
 } from '../../src/runtime/webgpu/kernels.ts';
 import { buildPlan, type ExecutionPlan } from '../../src/runtime/webgpu/plan.ts';
@@ -168,17 +168,17 @@ describe('a mismatch between TypeScript and WGSL throws, naming the shader and t
     expect(() => iface.bind('main', { X: 1, W: 2, P: 3, O: 4, U: 5 })).toThrow('spike_conv.wgsl (main): binding U is the uniform buffer, which is bound automatically');
     expect(() => programInterface('head').bind('spatial_mean', { X: 1, W: 2, O: 3 }))
       .toThrow('head.wgsl (spatial_mean): binding W is not used by this entry point (it uses X, O)');
-    expect(() => programInterface('head').bind('main', { X: 1 })).toThrow('head.wgsl has no entry point main (it has spatial_mean, linear, logits)');
+    expect(() => programInterface('head').bind('main', { X: 1 })).toThrow('head.wgsl has no entry point main (it has spatial_mean, linear, logits, classifier)');
   });
 
   test('at plan time: a builder whose fields, or a step whose bindings, do not match the shader fails buildPlan', async () => {
     const graph = buildModelGraph(defaultConfig({ embedDims: [16, 32, 64, 96], numClasses: 10, timeSteps: 1 }), 32, 32);
     expect(() => buildPlan(graph, null)).not.toThrow();
-    // (The residual adds of these graphs are fused into convs, so the head's linear is mocked.)
-    const planWith = async (linearKernelInstead: typeof linearKernel) => {
+    // (The residual adds of these graphs are fused into convs, so the head's classifier is mocked.)
+    const planWith = async (classifierKernelInstead: typeof classifierKernel) => {
       vi.resetModules();
       vi.doMock('../../src/runtime/webgpu/kernels.ts', async (importOriginal) => ({
-        ...await importOriginal<typeof import('../../src/runtime/webgpu/kernels.ts')>(), linearKernel: linearKernelInstead,
+        ...await importOriginal<typeof import('../../src/runtime/webgpu/kernels.ts')>(), classifierKernel: classifierKernelInstead,
       }));
       try {
         const { buildPlan: build } = await import('../../src/runtime/webgpu/plan.ts');
@@ -189,13 +189,13 @@ describe('a mismatch between TypeScript and WGSL throws, naming the shader and t
     };
     // A builder that misnames a field (as renaming the WGSL field alone would leave it).
     const renamed = await planWith((a) => {
-      const call = linearKernel(a);
+      const call = classifierKernel(a);
       const { inFeatures, ...rest } = call.uniforms;
       return { ...call, uniforms: { ...rest, inFeats: inFeatures } };
     });
-    expect(renamed).toThrow('head.wgsl (linear): struct Uniforms has no field inFeats');
+    expect(renamed).toThrow('head.wgsl (classifier): struct Uniforms has no field inFeats');
     // A builder whose shader declares other bindings than the planner gives (X, W, P, O).
-    const otherShader = await planWith((a) => ({ ...linearKernel(a), program: { shader: 'upsample', entry: 'main', defines: { MODE: 0 } } }));
+    const otherShader = await planWith((a) => ({ ...classifierKernel(a), program: { shader: 'upsample', entry: 'main', defines: { MODE: 0 } } }));
     expect(otherShader).toThrow('upsample.wgsl (main): no binding is named W (the shader declares X, O)');
   });
 

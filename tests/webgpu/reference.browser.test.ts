@@ -1,6 +1,8 @@
 /**
  * The WebGPU runtime against the official code's outputs in tests/fixtures/official: every spike map
- * bit for bit and the logits to 1e-4, both reference models, every case, both modes.
+ * bit for bit and the logits to 1e-4, both reference models, every case, both modes, with the
+ * plan for a software adapter and the one for a hardware adapter (RepConv's depthwise 3×3 inside
+ * its 1×1: dense_conv DW = 1), both run here on SwiftShader.
  */
 import { describe, expect, test } from 'vitest';
 import { readCheckpoint } from '../../src/checkpoint/index.ts';
@@ -20,7 +22,7 @@ const MODELS = ['metaspikformer-tiny-t1', 'metaspikformer-tiny-t4-kd'];
 
 describe('WebGPU runtime vs the official code (tests/fixtures/official)', () => {
   for (const model of MODELS) {
-    test(`${model}: every case, spike and dense modes`, async () => {
+    test(`${model}: every case, spike and dense modes, software and hardware plans`, async () => {
       const device = await testDevice();
       const cfg = JSON.parse(new TextDecoder().decode(await fetchBytes(`${model}/config.json`)));
       const ckpt = await readCheckpoint(bytesSource(await fetchBytes(`${model}/checkpoint.pth`), 'checkpoint.pth'));
@@ -29,8 +31,9 @@ describe('WebGPU runtime vs the official code (tests/fixtures/official)', () => 
       expect(config.kd).toBe(cfg.kd);
       const graph = buildModelGraph(config, cfg.input_height, cfg.input_width);
       const weights = modelWeightsFromTensors(ckpt.tensors);
-      for (const mode of ['spike', 'dense'] as const) {
-        const rt = await WebGpuRuntime.create(device, graph, weights, { mode });
+      for (const [mode, software] of [['spike', true], ['spike', false], ['dense', true], ['dense', false]] as const) {
+        const rt = await WebGpuRuntime.create(device, graph, weights, { mode, software });
+        expect(rt.plan.steps.some((s) => s.program.defines.DW === 1)).toBe(!software);
         for (const name of cfg.cases as string[]) {
           const input = readNpy(await fetchBytes(`${model}/${name}/input.npy`)).data as Float32Array;
           const logits = readNpy(await fetchBytes(`${model}/${name}/logits.npy`)).data as Float32Array;
@@ -52,7 +55,7 @@ describe('WebGPU runtime vs the official code (tests/fixtures/official)', () => 
           let maxDiff = 0;
           logits.forEach((v, i) => { maxDiff = Math.max(maxDiff, Math.abs(v - r.logits[i])); });
           const top1 = r.logits.indexOf(Math.max(...r.logits));
-          console.log(`${model} ${name} ${mode}: ${differing} spike differences, max logit diff ${maxDiff.toExponential(2)}, top1 ${top1}/${ref.top1}`);
+          console.log(`${model} ${name} ${mode} (${software ? 'software' : 'hardware'} plan, ${rt.plan.steps.length} dispatches): ${differing} spike differences, max logit diff ${maxDiff.toExponential(2)}, top1 ${top1}/${ref.top1}`);
           expect(bad).toEqual([]);
           expect(maxDiff).toBeLessThanOrEqual(1e-4);
           expect(top1).toBe(ref.top1);

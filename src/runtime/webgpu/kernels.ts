@@ -18,21 +18,52 @@ export interface ProgramCall {
 
 const LAYOUT_MODE: Record<SpikeLayout, number> = { channel: 0, token: 1, dense: 2 };
 
+/** One neuron layer of a `lif.wgsl` dispatch. */
+export interface LifLayer {
+  layout: SpikeLayout;
+  /** Its input's first element (a channel range of a wider map); default 0. */
+  xOffset?: number;
+  /** Its row of the counts buffer (index · T). */
+  countBase: number;
+  /** First element of its membrane in M, or null when not written. */
+  membrane: number | null;
+}
+
+/** `lif.wgsl` layers per dispatch (spike bindings O, O1, O2). */
+export const LIF_MAX_LAYERS = 3;
+
+/** Threads of one neuron layer of `lif.wgsl`. */
+function lifLayerThreads(layout: SpikeLayout, c: number, n: number): number {
+  return layout === 'token' ? c * Math.ceil(n / 32) : Math.ceil(c / 32) * n;
+}
+
 /**
- * `lif.wgsl`: T steps of a neuron layer of C channels × N positions, read from element `xOffset`
- * (default 0) of its input, `xStepStride` elements per step.
+ * `lif.wgsl`: T steps of up to 3 neuron layers of C channels × N positions in one dispatch, all
+ * reading X with `xStepStride` elements per step (each from its own `xOffset`), with the same
+ * threshold and number of affines. Each layer's threads start at a workgroup boundary.
  */
 export function lifKernel(a: {
-  timeSteps: number; layout: SpikeLayout; channels: number; positions: number; xStepStride: number; xOffset?: number;
-  nAffine: number; countBase: number; writeMembrane: boolean; threshold: number;
+  timeSteps: number; channels: number; positions: number; xStepStride: number;
+  nAffine: number; threshold: number; layers: LifLayer[];
 }): ProgramCall {
-  const { channels: c, positions: n } = a;
-  const threads = a.layout === 'token' ? c * Math.ceil(n / 32) : Math.ceil(c / 32) * n;
+  const { channels: c, positions: n, layers } = a;
+  if (layers.length < 1 || layers.length > LIF_MAX_LAYERS) throw new Error(`lif: ${layers.length} layers in one dispatch (1 to ${LIF_MAX_LAYERS})`);
+  const wg = programInterface('lif').entry('main').workgroupSize;
+  const firstThread: number[] = [];
+  let threads = 0;
+  for (const l of layers) {
+    threads = Math.ceil(threads / wg) * wg;
+    firstThread.push(threads);
+    threads += lifLayerThreads(l.layout, c, n);
+  }
+  const lanes = (f: (l: LifLayer, k: number) => number) => [0, 1, 2, 3].map((k) => (k < layers.length ? f(layers[k], k) : 0));
   return {
-    program: { shader: 'lif', entry: 'main', defines: { T: a.timeSteps, MODE: LAYOUT_MODE[a.layout] } },
+    program: { shader: 'lif', entry: 'main', defines: { T: a.timeSteps } },
     uniforms: {
-      channels: c, tokens: n, xStepStride: a.xStepStride, xOffset: a.xOffset ?? 0, nAffine: a.nAffine, countBase: a.countBase,
-      writeMembrane: a.writeMembrane, total: threads, threshold: a.threshold,
+      channels: c, tokens: n, xStepStride: a.xStepStride, nAffine: a.nAffine, layers: layers.length, total: threads,
+      threshold: a.threshold,
+      spikeLayout: lanes((l) => LAYOUT_MODE[l.layout]), xOffset: lanes((l) => l.xOffset ?? 0), countBase: lanes((l) => l.countBase),
+      membrane: lanes((l) => (l.membrane === null ? 0xffffffff : l.membrane)), firstThread: lanes((_, k) => firstThread[k]),
     },
     threads,
   };
@@ -59,6 +90,13 @@ export interface ConvShape {
    * cin / groups input channels of group o / (cout / groups); cout / groups a multiple of 4. Default 1.
    */
   groups?: number;
+  /**
+   * dense_conv only: the input is a depthwise conv (no bias or affines, stride 1, no padding) of an
+   * `h × w` map of `channels` channels, computed in this 1×1 conv's loop (DW = 1); its weights
+   * follow this conv's in W from vec4 `weightsAt`. `cin`, `h`, `w` are then the depthwise
+   * output's, `xStepStride` the depthwise input's.
+   */
+  depthwiseInput?: { kernel: number; h: number; w: number; channels: number; weightsAt: number };
   /** Steps computed (T, or 1 for a step-invariant input). */
   steps: number;
   hasBias: boolean;
@@ -155,14 +193,21 @@ export function denseConvKernel(s: ConvShape): ProgramCall {
   if (groups > 1 && (s.depthwise || s.cin % groups !== 0 || (s.cout / groups) % 4 !== 0)) {
     throw new Error(`dense_conv: ${groups} groups need cin (${s.cin}) divisible by them and cout / groups (${s.cout / groups}) a multiple of 4`);
   }
+  const dw = s.depthwiseInput;
+  if (dw && (s.depthwise || s.kernel !== 1 || s.stride !== 1 || s.pad !== 0 || dw.h !== s.h + dw.kernel - 1 || dw.w !== s.w + dw.kernel - 1 || dw.channels !== s.cin)) {
+    throw new Error('dense_conv: a depthwise input feeds a 1×1 conv (stride 1, no padding) of its output size and channels');
+  }
   if (!s.depthwise) {
     if (s.lif && s.cols === 4) throw new Error('a conv with a fused LIF computes one column per output vec4');
     const cols = s.lif ? 1 : s.cols ?? (s.steps * s.oh * Math.ceil(s.ow / 4) * ov < DENSE_SMALL_LAYER_THREADS ? 1 : 4);
     const outWQ = Math.ceil(s.ow / cols);
     const threads = s.lif ? lifThreads(s) : s.steps * s.oh * outWQ * ov;
     return {
-      program: { shader: 'dense_conv', entry: convEntry(s), defines: { COLS: cols } },
-      uniforms: { ...convFields(s, threads), cin: s.cin / groups, cout: s.cout, ov, outWQ, groupCout: s.cout / groups },
+      program: { shader: 'dense_conv', entry: convEntry(s), defines: { COLS: cols, DW: dw ? 1 : 0 } },
+      uniforms: {
+        ...convFields(s, threads), cin: s.cin / groups, cout: s.cout, ov, outWQ, groupCout: s.cout / groups,
+        dwK: dw?.kernel ?? 0, dwInH: dw?.h ?? 0, dwInW: dw?.w ?? 0, dwWeights: dw?.weightsAt ?? 0, dwCv: dw ? Math.ceil(dw.channels / 4) : 0,
+      },
       threads,
     };
   }
@@ -234,6 +279,19 @@ export function logitsKernel(a: { timeSteps: number; classes: number; heads: num
     program: { shader: 'head', entry: 'logits', defines: { MODE: 0 } },
     uniforms: { outFeatures: a.classes, total: a.classes, steps: a.timeSteps, heads: a.heads },
     threads: a.classes,
+  };
+}
+
+/**
+ * `head.wgsl` classifier: the linear head(s) over spikes `[T][in]` and their logits (mean over T,
+ * then over the 1 or 2 heads) in one dispatch, one thread per output vec4.
+ */
+export function classifierKernel(a: { timeSteps: number; inFeatures: number; outFeatures: number; heads: number; dense: boolean }): ProgramCall {
+  const outVecs = Math.ceil(a.outFeatures / 4);
+  return {
+    program: { shader: 'head', entry: 'classifier', defines: { MODE: a.dense ? 1 : 0 } },
+    uniforms: { inFeatures: a.inFeatures, outVecs, outFeatures: a.outFeatures, total: outVecs, steps: a.timeSteps, heads: a.heads },
+    threads: outVecs,
   };
 }
 

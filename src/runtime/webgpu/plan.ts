@@ -19,10 +19,15 @@
  *    (entry points `lif` / `residual_lif`, conv_lif.wgsl): the BatchNorms go into the epilogue, and
  *    the float map is stored only if another op reads it. Neurons on other values (attention,
  *    spatial mean, the second neuron reading a value), needing two layouts or token-packed (k and
- *    v) run on their own (lif.wgsl).
+ *    v) run on their own (lif.wgsl), up to 3 layers a dispatch (a neuron's layouts, or sibling neurons).
  *  - sibling RepConvs reading one value (q, k and v of attention) are planned as one branch with
  *    their channels side by side (siblingMerge.ts): one dispatch per chain step instead of one
- *    per branch, each neuron reading its branch's channels; the same arithmetic per channel.
+ *    per branch; their three neurons share one lif.wgsl dispatch, each reading its branch's
+ *    channels; the same arithmetic per channel.
+ *  - on a hardware adapter, RepConv's depthwise 3×3 is computed inside the 1×1 conv that reads it
+ *    (dense_conv DW = 1; see inlineDepthwise): the depthwise map never goes out.
+ *  - the linear classifier (and head_kd) and the mean over T of the logits are one dispatch
+ *    (head.wgsl `classifier`).
  *  - a conv whose input is spikes uses an event-driven kernel (`spike`) in `spike` mode; real
  *    inputs, and every conv in `dense` mode, use the register-tiled dense kernels.
  *  - a neuron runs over all T steps in one dispatch; its spikes are stored in the layouts its
@@ -36,7 +41,7 @@ import type { ConvOp, LifOp, ModelGraph, Op, Shape3, UpsampleOp } from '../../mo
 import { batchNormAffine } from '../../model/layerMath.ts';
 import type { ModelWeights } from '../../model/weights.ts';
 import {
-  addKernel, attentionKernel, denseConvKernel, denseOutput, lifKernel, linearKernel,
+  addKernel, attentionKernel, classifierKernel, denseConvKernel, denseOutput, LIF_MAX_LAYERS, lifKernel, linearKernel,
   logitsKernel, spatialMeanKernel, spikeConvKernel, upsampleKernel, type ConvShape, type ProgramCall,
 } from './kernels.ts';
 import {
@@ -75,8 +80,8 @@ export interface PlanStep {
   /** Dense multiply-accumulates of the op per frame, and the neuron layers whose spikes drive it. */
   macs: number;
   spikeInputs: string[];
-  /** For neuron steps: the layer, and where its spikes are. */
-  lif?: PlanLif;
+  /** For neuron steps: the layers it fires (one, or sibling layers sharing a dispatch), and where their spikes are. */
+  lifs: PlanLif[];
 }
 
 export interface PlanLif {
@@ -86,8 +91,9 @@ export interface PlanLif {
   buffer: number;
   channels: number;
   positions: number;
-  /** Membrane buffer (only for layers asked for at creation). */
+  /** Membrane buffer (only for layers asked for at creation), and the layer's first byte in it. */
   membrane: number | null;
+  membraneOffset: number;
   /** False for a second layout of the same layer (its counts go to a scratch row). */
   primary: boolean;
 }
@@ -204,12 +210,12 @@ class Planner {
   }
 
   /** Adds a dispatch; its uniforms and bindings must match the shader's declarations (else throws). */
-  private step(s: Omit<PlanStep, 'uniforms'> & { uniforms: UniformValues }): void {
+  private step(s: Omit<PlanStep, 'uniforms' | 'lifs'> & { uniforms: UniformValues; lifs?: PlanLif[] }): void {
     const index = this.steps.length;
     const iface = programInterface(s.program.shader);
     iface.bind(s.program.entry, s.bindings);
     const uniforms = iface.pack(s.program.entry, s.uniforms);
-    this.steps.push({ ...s, uniforms });
+    this.steps.push({ ...s, uniforms, lifs: s.lifs ?? [] });
     for (const b of Object.values(s.bindings)) {
       const l = this.live.get(b);
       if (l) l.last = index;
@@ -276,13 +282,37 @@ class Planner {
     }
   }
 
+  /**
+   * On a hardware adapter, a depthwise conv on a real-valued map (no bias, no BatchNorm after it,
+   * stride 1, no padding: RepConv's 3×3 after BN-and-pad) whose only reader is a 1×1 conv is
+   * computed inside that conv's loop (dense_conv DW = 1): one dispatch and no depthwise map. Each
+   * depthwise value is then computed once per output vec4 instead of once, so a software adapter,
+   * which pays for every operation, keeps the two dispatches.
+   */
+  private inlineDepthwise(op: ConvOp): boolean {
+    if (this.software || op.groups === 1 || op.groups !== op.inChannels || op.outChannels !== op.inChannels) return false;
+    if (op.stride !== 1 || op.pad !== 0 || op.bias || this.isSpikes(op.inputs[0])) return false;
+    const readers = this.consumers.get(op.output) ?? [];
+    if (readers.length !== 1) return false;
+    const pw = readers[0].op;
+    return pw.kind === 'conv' && pw.kernel === 1 && pw.stride === 1 && pw.pad === 0 && (pw.groups === 1 || pw.groups !== pw.inChannels);
+  }
+
+  /** Depthwise convs computed in the 1×1 conv reading them, by their output. */
+  private readonly inlined = new Map<string, ConvOp>();
+
   private conv(op: ConvOp): void {
+    if (this.inlineDepthwise(op)) {
+      this.inlined.set(op.output, op);
+      return;
+    }
+    const dw = this.inlined.get(op.inputs[0]);
     const [cin, h, w] = this.shape(op.inputs[0]);
     const [cout, oh, ow] = this.shape(op.output);
     // Absorb the BatchNorms that follow (each the only reader of the previous value).
     const chain: { prefix: string; eps: number; pad: number; name: string }[] = [];
     let out = op.output;
-    const ops = [...this.originOf(op.name)];
+    const ops = [...(dw ? this.originOf(dw.name) : []), ...this.originOf(op.name)];
     for (;;) {
       const readers = this.consumers.get(out) ?? [];
       if (readers.length !== 1 || readers[0].op.kind !== 'batchnorm') break;
@@ -301,7 +331,7 @@ class Planner {
     }
     const finalReaders = this.consumers.get(out) ?? [];
     const affines = chain.map((bn) => this.affine(bn.prefix, bn.eps));
-    const steps = spikeIn ? this.T : this.real(op.inputs[0]).steps;
+    const steps = spikeIn ? this.T : this.real(dw ? dw.inputs[0] : op.inputs[0]).steps;
     // A residual add that is the only reader of this conv's (unpadded) result goes into the
     // epilogue: result + the other input, already computed, unpadded, with no pending affines,
     // of 1 or `steps` steps (the add's own arithmetic, so bit-exact).
@@ -347,18 +377,26 @@ class Planner {
     const bias = op.bias ? this.weight(op.bias) : null;
     const weightKey = op.weight;
     const cinPerGroup = depthwise ? 1 : cin / op.groups;
-    const wBuf = this.buffer('weights', (depthwise ? op.kernel * op.kernel * roundUp4(cout) : op.kernel * op.kernel * cinPerGroup * roundUp4(cout)) * 4,
-      weightKey, () => depthwise
-        ? packDepthwiseWeights(this.weight(weightKey), cout, op.kernel)
-        : packConvWeights(this.weight(weightKey), cout, cinPerGroup, op.kernel));
+    const wFloats = depthwise ? op.kernel * op.kernel * roundUp4(cout) : op.kernel * op.kernel * cinPerGroup * roundUp4(cout);
+    const dwFloats = dw ? dw.kernel * dw.kernel * roundUp4(cin) : 0;
+    const wBuf = this.buffer('weights', (wFloats + dwFloats) * 4, dw ? `${weightKey} + ${dw.weight}` : weightKey, () => {
+      if (depthwise) return packDepthwiseWeights(this.weight(weightKey), cout, op.kernel);
+      const packed = packConvWeights(this.weight(weightKey), cout, cinPerGroup, op.kernel);
+      if (!dw) return packed;
+      const both = new Float32Array(wFloats + dwFloats);
+      both.set(packed);
+      both.set(packDepthwiseWeights(this.weight(dw.weight), cin, dw.kernel), wFloats);
+      return both;
+    });
     const pBuf = this.buffer('params', Math.max(1, (bias ? 1 : 0) + 2 * epilogue.length) * roundUp4(cout) * 4, `${op.name} epilogue`,
       () => packEpilogue(cout, bias, epilogue));
-    const macs = steps * cout * oh * ow * (cin / op.groups) * op.kernel * op.kernel;
+    const macs = steps * cout * oh * ow * (cin / op.groups) * op.kernel * op.kernel + (dw ? steps * cin * h * w * dw.kernel * dw.kernel : 0);
     const spikeInputs = spikeIn ? [(this.values.get(op.inputs[0]) as SpikeValue).lif] : [];
     const shape: ConvShape = {
       cin, h, w, cout, oh, ow, kernel: op.kernel, stride: op.stride, pad: op.pad, depthwise, steps,
       ...(op.groups > 1 && !depthwise ? { groups: op.groups } : {}),
       hasBias: bias !== null, nAffine: epilogue.length,
+      ...(dw ? { depthwiseInput: { kernel: dw.kernel, h: this.shape(dw.inputs[0])[1], w: this.shape(dw.inputs[0])[2], channels: cin, weightsAt: wFloats / 4 } } : {}),
       xStepStride: 0, out: denseOutput(cout, oh, ow, pad), ...(this.software && !neuron && !depthwise ? { cols: 4 as const } : {}),
       residual: residual ? { stepStride: residual.value.steps === 1 ? 0 : residual.value.stepStride } : undefined,
       lif: neuron ? {
@@ -375,14 +413,14 @@ class Planner {
       xBuf = this.spikes(op.inputs[0], 'dense');
       call = denseConvKernel({ ...shape, xStepStride: cin * h * w });
     } else {
-      const x = this.real(op.inputs[0]);
+      const x = this.real(dw ? dw.inputs[0] : op.inputs[0]);
       xBuf = x.buffer;
       call = denseConvKernel({ ...shape, xStepStride: x.steps === 1 ? 0 : x.stepStride });
     }
     const bindings: Record<string, number> = { X: xBuf, W: wBuf, P: pBuf, O: outBuf };
     if (residual) bindings.R = residual.value.buffer;
     if (neuron) Object.assign(bindings, { S: neuron.buffer, counts: this.counts, M: neuron.membrane ?? this.scratchMembrane() });
-    this.step({ name: op.name, ops, ...call, bindings, macs, spikeInputs, lif: neuron ? neuron.lif : undefined });
+    this.step({ name: op.name, ops, ...call, bindings, macs, spikeInputs, lifs: neuron ? [neuron.lif] : [] });
     if (storeConv) this.values.set(out, { kind: 'real', buffer: outBuf, steps, stepStride: cout * ph * pw, affines: toNeuron ? affines : [] });
     if (neuron) this.values.set(neuron.op.output, { kind: 'spikes', layouts: new Map([[neuron.layout, neuron.buffer]]), lif: neuron.op.name });
   }
@@ -404,7 +442,7 @@ class Planner {
     const { channels: c, positions: n } = this.lifs[index];
     const membrane = this.membraneBuffer(op.name, c, n);
     const buffer = this.buffer('spikes', spikeWords(layout, this.T, c, n) * 4, `${op.name} (${layout})`);
-    const lif: PlanLif = { name: op.name, index, layout, buffer, channels: c, positions: n, membrane, primary: true };
+    const lif: PlanLif = { name: op.name, index, layout, buffer, channels: c, positions: n, membrane, membraneOffset: 0, primary: true };
     return { op, layout, index, buffer, membrane, lif };
   }
 
@@ -424,33 +462,75 @@ class Planner {
     return this.membranes.has(name) ? this.buffer('membrane', this.T * c * n * 4, `${name} membrane`) : null;
   }
 
+  /**
+   * A neuron layer on its own (lif.wgsl), with the sibling layers that share its dispatch: neurons
+   * reading channel ranges of the same merged map (q, k and v after their merged RepConvs), of the
+   * same shape and threshold. Each layer gets one dispatch layer per spike layout its readers need
+   * (the first is its primary one); up to LIF_MAX_LAYERS such layers share a dispatch.
+   */
   private lif(op: LifOp): void {
-    const x = this.valueOrSlice(op.inputs[0]);
-    if (!x || x.kind !== 'real') throw new Error(`WebGpuRuntime: neuron ${op.name} reads ${op.inputs[0]}, which is not real-valued`);
-    const index = this.lifIndex.get(op.name)!;
-    const { channels: c, positions: n } = this.lifs[index];
-    if (x.offset === undefined && x.stepStride !== c * n) throw new Error(`WebGpuRuntime: neuron ${op.name} reads a padded map`);
-    const needed = this.lifLayouts(op);
-    const params = this.buffer('params', Math.max(4, 2 * c * x.affines.length) * 4, `${op.name} affines`, () => packLifAffines(c, x.affines));
-    const membrane = this.membraneBuffer(op.name, c, n);
-    const layouts = new Map<SpikeLayout, number>();
-    needed.forEach((layout, k) => {
-      const buf = this.buffer('spikes', spikeWords(layout, this.T, c, n) * 4, `${op.name} (${layout})`);
-      layouts.set(layout, buf);
-      const primary = k === 0;
-      const writeMembrane = primary && membrane !== null;
+    const group = this.siblingNeurons(op);
+    group.slice(1).forEach((o) => this.fused.add(o.name));
+    const jobs: { op: LifOp; x: RealValue; layout: SpikeLayout; primary: boolean; buffer: number }[] = [];
+    const layoutsOf = new Map<string, Map<SpikeLayout, number>>();
+    for (const o of group) {
+      const x = this.valueOrSlice(o.inputs[0]);
+      if (!x || x.kind !== 'real') throw new Error(`WebGpuRuntime: neuron ${o.name} reads ${o.inputs[0]}, which is not real-valued`);
+      const { channels: c, positions: n } = this.lifs[this.lifIndex.get(o.name)!];
+      if (x.offset === undefined && x.stepStride !== c * n) throw new Error(`WebGpuRuntime: neuron ${o.name} reads a padded map`);
+      const layouts = new Map<SpikeLayout, number>();
+      this.lifLayouts(o).forEach((layout, k) => {
+        const buffer = this.buffer('spikes', spikeWords(layout, this.T, c, n) * 4, `${o.name} (${layout})`);
+        layouts.set(layout, buffer);
+        jobs.push({ op: o, x, layout, primary: k === 0, buffer });
+      });
+      layoutsOf.set(o.name, layouts);
+    }
+    for (let first = 0; first < jobs.length; first += LIF_MAX_LAYERS) {
+      const chunk = jobs.slice(first, first + LIF_MAX_LAYERS);
+      const { x, op: lead } = chunk[0];
+      const { channels: c, positions: n } = this.lifs[this.lifIndex.get(lead.name)!];
+      const nAffine = x.affines.length;
+      // The chunk's requested membranes side by side in one buffer.
+      const withMembrane = chunk.filter((j) => j.primary && this.membranes.has(j.op.name));
+      const membrane = withMembrane.length ? this.buffer('membrane', withMembrane.length * this.T * c * n * 4, `${withMembrane.map((j) => j.op.name).join(', ')} membrane`) : null;
+      const membraneAt = (j: (typeof chunk)[number]) => withMembrane.indexOf(j) * this.T * c * n;
+      const params = this.buffer('params', Math.max(4, chunk.length * 2 * c * nAffine) * 4, `${chunk.map((j) => j.op.name).join(', ')} affines`, () => {
+        const p = new Float32Array(Math.max(4, chunk.length * 2 * c * nAffine));
+        chunk.forEach((j, k) => { if (nAffine) p.set(packLifAffines(c, j.x.affines), k * 2 * c * nAffine); });
+        return p;
+      });
       const call = lifKernel({
-        timeSteps: this.T, layout, channels: c, positions: n, xStepStride: x.steps === 1 ? 0 : x.stepStride, xOffset: x.offset,
-        nAffine: x.affines.length, countBase: (primary ? index : this.lifCountRows()) * this.T, writeMembrane, threshold: op.threshold,
+        timeSteps: this.T, channels: c, positions: n, xStepStride: x.steps === 1 ? 0 : x.stepStride, nAffine, threshold: lead.threshold,
+        layers: chunk.map((j) => ({
+          layout: j.layout, xOffset: j.x.offset, membrane: withMembrane.includes(j) ? membraneAt(j) : null,
+          countBase: (j.primary ? this.lifIndex.get(j.op.name)! : this.lifCountRows()) * this.T,
+        })),
       });
+      const spikes = ['O', 'O1', 'O2'];
+      const bindings: Record<string, number> = { X: x.buffer, P: params, counts: this.counts, M: membrane ?? this.scratchMembrane() };
+      spikes.forEach((name, k) => { bindings[name] = k < chunk.length ? chunk[k].buffer : this.scratch(`no spikes ${k}`); });
       this.step({
-        name: op.name, ops: primary ? [op.name] : [], ...call,
-        bindings: { X: x.buffer, P: params, O: buf, counts: this.counts, M: writeMembrane ? membrane! : this.scratchMembrane() },
-        macs: 0, spikeInputs: [],
-        lif: { name: op.name, index, layout, buffer: buf, channels: c, positions: n, membrane: writeMembrane ? membrane : null, primary },
+        name: lead.name, ops: chunk.filter((j) => j.primary).map((j) => j.op.name), ...call, bindings, macs: 0, spikeInputs: [],
+        lifs: chunk.map((j) => ({
+          name: j.op.name, index: this.lifIndex.get(j.op.name)!, layout: j.layout, buffer: j.buffer, channels: c, positions: n,
+          membrane: withMembrane.includes(j) ? membrane : null, membraneOffset: withMembrane.includes(j) ? membraneAt(j) * 4 : 0, primary: j.primary,
+        })),
       });
-    });
-    this.values.set(op.output, { kind: 'spikes', layouts, lif: op.name });
+    }
+    for (const o of group) this.values.set(o.output, { kind: 'spikes', layouts: layoutsOf.get(o.name)!, lif: o.name });
+  }
+
+  /**
+   * `op` and the neurons that can share its dispatch: those reading other channel ranges of the
+   * same merged map (siblingMerge.ts), of the same shape and threshold, in graph order.
+   */
+  private siblingNeurons(op: LifOp): LifOp[] {
+    const slice = this.slices.get(op.inputs[0]);
+    if (!slice) return [op];
+    const shape = this.shape(op.output).join('x');
+    return this.graph.ops.filter((o): o is LifOp => o.kind === 'lif' && (o === op || (!this.fused.has(o.name)
+      && this.slices.get(o.inputs[0])?.of === slice.of && o.threshold === op.threshold && this.shape(o.output).join('x') === shape)));
   }
 
   /** Row of the counts buffer for secondary layouts (after all layers). */
@@ -513,7 +593,24 @@ class Planner {
     this.values.set(op.output, { kind: 'real', buffer: out, steps: x.steps, stepStride: c, affines: [] });
   }
 
+  /**
+   * The linear heads an output op averages (the classifier, and head_kd with distillation) when
+   * they can run with it in one `head.wgsl` classifier dispatch: 1 or 2 linears on the same spikes,
+   * of the same sizes, read by nothing else; else null.
+   */
+  private classifierHeads(output: Op): (Op & { kind: 'linear' })[] | null {
+    if (output.kind !== 'output' || output.inputs.length > 2) return null;
+    const heads = output.inputs.map((id) => this.graph.ops.find((o) => o.output === id));
+    if (!heads.every((h): h is Op & { kind: 'linear' } => h?.kind === 'linear')) return null;
+    const [first] = heads;
+    const same = heads.every((h) => h.inputs[0] === first.inputs[0] && h.inFeatures === first.inFeatures && h.outFeatures === first.outFeatures
+      && (this.consumers.get(h.output) ?? []).length === 1);
+    return same && this.isSpikes(first.inputs[0]) ? heads : null;
+  }
+
   private linear(op: Op & { kind: 'linear' }): void {
+    const readers = this.consumers.get(op.output) ?? [];
+    if (readers.length === 1 && this.classifierHeads(readers[0].op)) return; // planned with its output op
     const spikeIn = this.isSpikes(op.inputs[0]);
     if (!spikeIn) throw new Error(`WebGpuRuntime: linear ${op.name} on a real-valued input is not supported`);
     const dense = this.mode === 'dense';
@@ -533,6 +630,11 @@ class Planner {
 
   /** The logits (classifier) or a task head's map: mean over T (the `head.wgsl` logits entry, any size). */
   private output(op: Op): void {
+    const heads = this.classifierHeads(op);
+    if (heads) {
+      this.classifier(op, heads);
+      return;
+    }
     if (op.inputs.length > 2) throw new Error(`WebGpuRuntime: output of ${op.inputs.length} heads is not supported`);
     const ys = op.inputs.map((id) => this.real(id));
     const [c, h, w] = this.shape(op.output);
@@ -547,6 +649,34 @@ class Planner {
       bindings: { X: ys[0].buffer, W: (ys[1] ?? ys[0]).buffer, O: buf }, macs: 0, spikeInputs: [],
     });
     this.values.set(op.output, { kind: 'real', buffer: buf, steps: 1, stepStride: elements, affines: [] });
+  }
+
+  /** Linear heads on spikes and the mean over T (and heads) of their output, in one dispatch. */
+  private classifier(op: Op, heads: (Op & { kind: 'linear' })[]): void {
+    const { inFeatures, outFeatures } = heads[0];
+    const dense = this.mode === 'dense';
+    const x = this.spikes(heads[0].inputs[0], dense ? 'dense' : 'channel');
+    const ov = Math.ceil(outFeatures / 4);
+    const wBuf = this.buffer('weights', heads.length * inFeatures * ov * 16, heads.map((h) => h.weight).join(' + '), () => {
+      const w = new Float32Array(heads.length * inFeatures * ov * 4);
+      heads.forEach((h, k) => w.set(packLinearWeights(this.weight(h.weight), outFeatures, inFeatures), k * inFeatures * ov * 4));
+      return w;
+    });
+    const pBuf = this.buffer('params', heads.length * ov * 16, heads.map((h) => h.bias).join(' + '), () => {
+      const p = new Float32Array(heads.length * ov * 4);
+      heads.forEach((h, k) => p.set(packEpilogue(outFeatures, this.weight(h.bias), []), k * ov * 4));
+      return p;
+    });
+    const isLogits = op.output === this.graph.output;
+    const buf = this.buffer(isLogits ? 'logits' : 'outputs', outFeatures * 4, op.output);
+    if (isLogits) this.logits = buf;
+    else this.outputs.push({ name: op.output, buffer: buf, elements: outFeatures });
+    this.step({
+      name: op.name, ops: [...heads.map((h) => h.name), op.name],
+      ...classifierKernel({ timeSteps: this.T, inFeatures, outFeatures, heads: heads.length, dense }), bindings: { X: x, W: wBuf, P: pBuf, O: buf },
+      macs: heads.length * this.T * inFeatures * outFeatures, spikeInputs: [(this.values.get(heads[0].inputs[0]) as SpikeValue).lif],
+    });
+    this.values.set(op.output, { kind: 'real', buffer: buf, steps: 1, stepStride: outFeatures, affines: [] });
   }
 
   private upsample(op: UpsampleOp): void {
@@ -621,7 +751,7 @@ export function buildPlan(graph: ModelGraph, weights: ModelWeights | null, optio
   const steps = p.steps.map((s) => ({
     ...s,
     bindings: Object.fromEntries(Object.entries(s.bindings).map(([name, b]) => [name, remap.get(b)!])),
-    lif: s.lif ? { ...s.lif, buffer: remap.get(s.lif.buffer)!, membrane: s.lif.membrane === null ? null : remap.get(s.lif.membrane)! } : undefined,
+    lifs: s.lifs.map((l) => ({ ...l, buffer: remap.get(l.buffer)!, membrane: l.membrane === null ? null : remap.get(l.membrane)! })),
   }));
   const memory = { input: 0, weights: 0, params: 0, activation: 0, spikes: 0, padded: 0, scratch: 0, counts: 0, logits: 0, outputs: 0, membrane: 0 } as Record<BufferRole, number>;
   for (const b of buffers) memory[b.role] += b.size;

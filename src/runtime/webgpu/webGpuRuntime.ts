@@ -16,7 +16,7 @@ import type { ModelGraph } from '../../model/graph.ts';
 import type { FrameRequest, FrameResult, LayerSpikes } from '../types.ts';
 import type { ModelWeights } from '../../model/weights.ts';
 import { spikeWords, unpackSpikes, type SpikeLayout } from './packing.ts';
-import { buildPlan, type ExecutionPlan, type PlanStep, type RuntimeMode } from './plan.ts';
+import { buildPlan, type ExecutionPlan, type PlanLif, type RuntimeMode } from './plan.ts';
 import { align } from './programInterface.ts';
 import { PipelineCache, recordDispatch, type Dispatch } from './programs.ts';
 import { GpuTaskDecoder, type HeadOutputBuffers } from './taskDecoder.ts';
@@ -66,9 +66,9 @@ export class WebGpuRuntime {
   private readonly dispatches: Dispatch[];
   private readonly resultReadback: Readback;
   private spikeReadback: Readback | null = null;
-  private readonly spikeOffsets: Map<string, { offset: number; bytes: number; step: PlanStep }>;
+  private readonly spikeOffsets: Map<string, { offset: number; bytes: number; lif: PlanLif }>;
   private readonly membraneReadback: Readback | null;
-  private readonly membraneOffsets: Map<string, { offset: number; bytes: number; buffer: number }>;
+  private readonly membraneOffsets: Map<string, { offset: number; bytes: number; buffer: number; from: number }>;
   private readonly querySet: GPUQuerySet | null;
   private readonly queryResolve: GPUBuffer | null;
   private readonly lifNames: Set<string>;
@@ -107,18 +107,18 @@ export class WebGpuRuntime {
     // Spike maps: where each layer's (primary layout) words go in the spike readback buffer.
     this.spikeOffsets = new Map();
     let offset = 0;
-    for (const step of plan.steps) {
-      if (!step.lif?.primary) continue;
-      const bytes = spikeWords(step.lif.layout, T, step.lif.channels, step.lif.positions) * 4;
-      this.spikeOffsets.set(step.lif.name, { offset, bytes, step });
+    for (const lif of plan.steps.flatMap((s) => s.lifs)) {
+      if (!lif.primary) continue;
+      const bytes = spikeWords(lif.layout, T, lif.channels, lif.positions) * 4;
+      this.spikeOffsets.set(lif.name, { offset, bytes, lif });
       offset += align(bytes, 16);
     }
     this.membraneOffsets = new Map();
     let mOffset = 0;
-    for (const step of plan.steps) {
-      if (step.lif?.membrane == null) continue;
-      const bytes = T * step.lif.channels * step.lif.positions * 4;
-      this.membraneOffsets.set(step.lif.name, { offset: mOffset, bytes, buffer: step.lif.membrane });
+    for (const lif of plan.steps.flatMap((s) => s.lifs)) {
+      if (lif.membrane === null) continue;
+      const bytes = T * lif.channels * lif.positions * 4;
+      this.membraneOffsets.set(lif.name, { offset: mOffset, bytes, buffer: lif.membrane, from: lif.membraneOffset });
       mOffset += align(bytes, 16);
     }
     this.membraneReadback = mOffset > 0
@@ -230,14 +230,14 @@ export class WebGpuRuntime {
         pass = enc.beginComputePass(profile ? { timestampWrites: { querySet: this.querySet!, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } } : {});
       }
       recordDispatch(pass, this.dispatches[i]);
-      const copyMap = step.lif?.primary && mapSet.has(step.lif.name);
-      if (profile || copyMap) {
+      const copyMaps = step.lifs.filter((l) => l.primary && mapSet.has(l.name));
+      if (profile || copyMaps.length) {
         pass.end();
         pass = null;
       }
-      if (copyMap) {
-        const o = this.spikeOffsets.get(step.lif!.name)!;
-        enc.copyBufferToBuffer(this.gpuBuffers[step.lif!.buffer], 0, this.spikeReadback!.buffer, o.offset, o.bytes);
+      for (const lif of copyMaps) {
+        const o = this.spikeOffsets.get(lif.name)!;
+        enc.copyBufferToBuffer(this.gpuBuffers[lif.buffer], 0, this.spikeReadback!.buffer, o.offset, o.bytes);
       }
     });
     if (pass) (pass as GPUComputePassEncoder).end();
@@ -256,7 +256,7 @@ export class WebGpuRuntime {
     }
     for (const name of wantMembranes) {
       const m = this.membraneOffsets.get(name)!;
-      enc.copyBufferToBuffer(this.gpuBuffers[m.buffer], 0, this.membraneReadback!.buffer, m.offset, m.bytes);
+      enc.copyBufferToBuffer(this.gpuBuffers[m.buffer], m.from, this.membraneReadback!.buffer, m.offset, m.bytes);
     }
     device.queue.submit([enc.finish()]);
 
@@ -285,7 +285,7 @@ export class WebGpuRuntime {
       const sr = this.spikeReadback!.buffer.getMappedRange();
       for (const name of wantMaps) {
         const o = this.spikeOffsets.get(name)!;
-        const lif = o.step.lif!;
+        const lif = o.lif;
         const words = new Uint32Array(sr.slice(o.offset, o.offset + o.bytes));
         spikeMaps.set(name, unpackSpikes(words, lif.layout as SpikeLayout, T, lif.channels, lif.positions));
       }
