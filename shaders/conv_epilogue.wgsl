@@ -1,4 +1,4 @@
-// Included by the four conv kernels (a line `//@include conv_epilogue`): the accumulator's start
+// Included by the four conv kernels (a line `//@include conv_epilogue`): the input pixel of a tap (convTapPixel), the accumulator's start
 // and the epilogue, in this order:
 //   acc = convBias(v)                      the conv bias of output vec4 v, or 0 without one;
 //   ... the kernel accumulates its taps into acc ...
@@ -27,6 +27,15 @@
 // the uniform field rStepStride.
 
 //@include affine
+
+// The input pixel (row·inW + column) that output pixel (oy, ox) reads at tap (ky, kx), or -1
+// where the tap falls in the zero padding (uniform fields stride, pad, inH, inW).
+fn convTapPixel(oy: u32, ox: u32, ky: u32, kx: u32) -> i32 {
+  let iy = i32(oy * U.stride + ky) - i32(U.pad);
+  let ix = i32(ox * U.stride + kx) - i32(U.pad);
+  if (iy < 0 || iy >= i32(U.inH) || ix < 0 || ix >= i32(U.inW)) { return -1; }
+  return iy * i32(U.inW) + ix;
+}
 
 fn convBias(v: u32) -> vec4f {
   if (U.hasBias != 0u) { return P[v]; }

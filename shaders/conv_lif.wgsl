@@ -5,7 +5,8 @@
 //
 // A thread owns the neurons of whole spike words, for all T steps: per step and per output vec4
 // (4 channels of one pixel, a "unit") it computes the conv (bias, taps, BatchNorm affines,
-// + residual for `residual_lif`; once for a step-invariant conv, convSteps = 1, then kept), stores
+// + residual for `residual_lif`; once for a step-invariant conv, convSteps = 1, then kept; the 8
+// units of a channel word, all at one pixel, in one pass over the input: wordConv), stores
 // the float map when storeConv = 1 (another op reads it), then runs the LIF on it with the
 // membranes v in registers, from v = 0:
 //   h = v + (x − v)·0.5;  s = h ≥ threshold;  v = s ? 0 : h
@@ -24,8 +25,10 @@
 // The including kernel declares the bindings S (u32), counts (atomic u32) and M (f32, membrane
 // h [T][Cout][N] before reset, written when writeMembrane = 1), the uniform fields cout, ov,
 // outH, outW, total, timeSteps, convSteps, storeConv, spikeLayout, countBase, writeMembrane,
-// threshold, and the functions unitConv(t, u) and unitConvResidual(t, u) (the conv of vec4 u.x
-// at pixel u.y, step t, without and with the residual) and unitStore(t, u, x) (its store).
+// threshold, and the functions unitConv(t, u) (the conv of vec4 u.x at pixel u.y, step t),
+// wordConv(t, g0, n) (the convs of vec4s g0 .. g0 + 7 at pixel n, step t, each accumulated in the
+// order unitConv accumulates it; entries for vec4s ≥ ov are not used), unitResidual(t, u, x)
+// (x + the residual at unit u) and unitStore(t, u, x) (its store).
 
 // At most 32 units per thread (token-packed).
 const LIF_UNITS: u32 = 32u;
@@ -104,23 +107,59 @@ fn lifFlush(q: LifThread, t: u32, word: vec4u) {
   if (ones != 0u) { atomicAdd(&counts[U.countBase + t], ones); }
 }
 
+// The conv values of thread q's units at step t, into xs.
+fn lifConvs(t: u32, q: LifThread, xs: ptr<function, array<vec4f, LIF_UNITS>>) {
+  if (q.units == 0u) { return; }
+  if (U.spikeLayout == 1u) {
+    for (var e = 0u; e < q.units; e++) {
+      let u = lifUnit(q, e);
+      if (u.z != 0u) { (*xs)[e] = unitConv(t, u); }
+    }
+  } else {
+    let word = wordConv(t, q.g0, q.n0);
+    for (var e = 0u; e < 8u; e++) { (*xs)[e] = word[e]; }
+  }
+}
+
+// xs + the residual (entry point residual_lif).
+fn lifAddResidual(t: u32, q: LifThread, xs: ptr<function, array<vec4f, LIF_UNITS>>) {
+  for (var e = 0u; e < q.units; e++) {
+    let u = lifUnit(q, e);
+    if (u.z != 0u) { (*xs)[e] = unitResidual(t, u, (*xs)[e]); }
+  }
+}
+
+// Stores xs when another op reads the map.
+fn lifStore(t: u32, q: LifThread, xs: ptr<function, array<vec4f, LIF_UNITS>>) {
+  if (U.storeConv == 0u) { return; }
+  for (var e = 0u; e < q.units; e++) {
+    let u = lifUnit(q, e);
+    if (u.z != 0u) { unitStore(t, u, (*xs)[e]); }
+  }
+}
+
+// Step t of the thread's neurons on xs (membranes v), then its words and counts.
+fn lifStep(t: u32, q: LifThread, xs: ptr<function, array<vec4f, LIF_UNITS>>, v: ptr<function, array<vec4f, LIF_UNITS>>) {
+  var word = vec4u(0u);
+  for (var e = 0u; e < q.units; e++) {
+    let u = lifUnit(q, e);
+    if (u.z == 0u) { continue; }
+    word = lifFire(t, e, u, (*xs)[e], &(*v)[e], word);
+  }
+  lifFlush(q, t, word);
+}
+
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn lif(inv: Invocation) {
   let q = lifThread(threadIndex(inv));
   var v: array<vec4f, LIF_UNITS>;
   var xs: array<vec4f, LIF_UNITS>;
   for (var t = 0u; t < U.timeSteps; t++) {
-    var word = vec4u(0u);
-    for (var e = 0u; e < q.units; e++) {
-      let u = lifUnit(q, e);
-      if (u.z == 0u) { continue; }
-      if (t < U.convSteps) {
-        xs[e] = unitConv(t, u);
-        if (U.storeConv != 0u) { unitStore(t, u, xs[e]); }
-      }
-      word = lifFire(t, e, u, xs[e], &v[e], word);
+    if (t < U.convSteps) {
+      lifConvs(t, q, &xs);
+      lifStore(t, q, &xs);
     }
-    lifFlush(q, t, word);
+    lifStep(t, q, &xs, &v);
   }
 }
 
@@ -130,16 +169,11 @@ fn residual_lif(inv: Invocation) {
   var v: array<vec4f, LIF_UNITS>;
   var xs: array<vec4f, LIF_UNITS>;
   for (var t = 0u; t < U.timeSteps; t++) {
-    var word = vec4u(0u);
-    for (var e = 0u; e < q.units; e++) {
-      let u = lifUnit(q, e);
-      if (u.z == 0u) { continue; }
-      if (t < U.convSteps) {
-        xs[e] = unitConvResidual(t, u);
-        if (U.storeConv != 0u) { unitStore(t, u, xs[e]); }
-      }
-      word = lifFire(t, e, u, xs[e], &v[e], word);
+    if (t < U.convSteps) {
+      lifConvs(t, q, &xs);
+      lifAddResidual(t, q, &xs);
+      lifStore(t, q, &xs);
     }
-    lifFlush(q, t, word);
+    lifStep(t, q, &xs, &v);
   }
 }

@@ -3,7 +3,9 @@
 // RepConvs read as one, siblingMerge.ts): output channel o reads the cin input channels of group
 // o / groupCout (groupCout = cout for an ungrouped conv, a multiple of 4 otherwise).
 // With DW = 1 the input is a depthwise conv computed here (RepConv's 3×3 before its 1×1, on a
-// hardware adapter): this conv is then 1×1 (stride 1, no padding) and its input value at channel
+// hardware adapter; `main` and `residual` then take 8 output vec4s of one pixel a thread, as the
+// fused LIF does, so each depthwise value is computed once per 32 output channels): this conv is
+// then 1×1 (stride 1, no padding) and its input value at channel
 // c, pixel (y, x) is Σ over the dwK×dwK taps (ky outer, kx inner) of fma(X[c][y+ky][x+kx], wdw[c][tap], ·)
 // from 0, on the unpadded dwInH × dwInW map X (the BN-and-pad output): the same operations, in the
 // same order, as dense_dwconv.wgsl without bias or affines, so the result is bit-exact with the
@@ -139,10 +141,47 @@ fn position(idx: u32) -> vec4u {
   return vec4u(ov, ox0, oy, rest / U.outH);
 }
 
+// DW = 1 (COLS = 1): first vec4 of the thread's 8, column, row and step.
+fn wordPosition(idx: u32) -> vec4u {
+  let words = (U.ov + 7u) / 8u;
+  var rest = idx / words;
+  let ox = rest % U.outW; rest = rest / U.outW;
+  let oy = rest % U.outH;
+  return vec4u((idx % words) * 8u, ox, oy, rest / U.outH);
+}
+
+// DW = 1: stores the 8 vec4s from p.x (those < ov) at pixel (p.z, p.y), step p.w.
+fn storeWord(p: vec4u, acc: array<vec4f, 8>) {
+  for (var e = 0u; e < 8u; e++) {
+    if (p.x + e >= U.ov) { break; }
+    var a: array<vec4f, COLS>;
+    a[0] = acc[e];
+    convStoreColumns(p.x + e, p.y, p.z, p.w, U.cout, a);
+  }
+}
+
+// DW = 1: those 8 vec4s + the residual.
+fn addResidualWord(p: vec4u, acc: array<vec4f, 8>) -> array<vec4f, 8> {
+  var sum = acc;
+  for (var e = 0u; e < 8u; e++) {
+    if (p.x + e >= U.ov) { break; }
+    var a: array<vec4f, COLS>;
+    a[0] = acc[e];
+    sum[e] = convAddResidualColumns(p.x + e, p.y, p.z, p.w, U.cout, a)[0];
+  }
+  return sum;
+}
+
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(inv: Invocation) {
   let idx = threadIndex(inv);
   if (idx >= U.total) { return; }
+  if (DW == 1u) {
+    // 8 output vec4s of one pixel a thread: each depthwise value computed once for the 8.
+    let p = wordPosition(idx);
+    storeWord(p, wordConv(p.w, p.x, p.z * U.outW + p.y));
+    return;
+  }
   let p = position(idx);
   convStoreColumns(p.x, p.y, p.z, p.w, U.cout, convolve(p.x, p.y, p.z, p.w));
 }
@@ -151,18 +190,69 @@ fn main(inv: Invocation) {
 fn residual(inv: Invocation) {
   let idx = threadIndex(inv);
   if (idx >= U.total) { return; }
+  if (DW == 1u) {
+    let p = wordPosition(idx);
+    storeWord(p, addResidualWord(p, wordConv(p.w, p.x, p.z * U.outW + p.y)));
+    return;
+  }
   let p = position(idx);
   convStoreColumns(p.x, p.y, p.z, p.w, U.cout, convAddResidualColumns(p.x, p.y, p.z, p.w, U.cout, convolve(p.x, p.y, p.z, p.w)));
 }
 
 // For the fused LIF (conv_lif.wgsl; COLS = 1): the conv of unit u (vec4 u.x at pixel u.y), step
-// t, without and with the residual, and its store.
+// t; the convs of the 8 vec4s from g0 at pixel n in one pass over the input (each input value, or
+// depthwise value with DW = 1, read or computed once for the 8; each vec4's sum in convolve's
+// order; vec4s ≥ ov read valid weights and are not used); x + the residual; the store.
 fn unitConv(t: u32, u: vec3u) -> vec4f {
   return convolve(u.x, u.y % U.outW, u.y / U.outW, t)[0];
 }
 
-fn unitConvResidual(t: u32, u: vec3u) -> vec4f {
-  return convAddResidualColumns(u.x, u.y % U.outW, u.y / U.outW, t, U.cout, convolve(u.x, u.y % U.outW, u.y / U.outW, t))[0];
+fn wordConv(t: u32, g0: u32, n: u32) -> array<vec4f, 8> {
+  let ox = n % U.outW;
+  let oy = n / U.outW;
+  var acc: array<vec4f, 8>;
+  if (U.groupCout != U.cout && U.groupCout % 32u != 0u) {
+    // Groups of other than whole words: the word's vec4s may read different groups.
+    for (var e = 0u; e < 8u; e++) { acc[e] = convolve(min(g0 + e, U.ov - 1u), ox, oy, t)[0]; }
+    return acc;
+  }
+  // The group of the word's vec4s, and its first input channel.
+  let c0 = (g0 * 4u / U.groupCout) * U.cin;
+  for (var e = 0u; e < 8u; e++) { acc[e] = convBias(min(g0 + e, U.ov - 1u)); }
+  if (DW == 1u) {
+    for (var ci = 0u; ci < U.cin; ci++) {
+      let x = vec4f(depthwiseAt(t, c0 + ci, oy, ox));
+      for (var e = 0u; e < 8u; e++) { acc[e] = fma(x, W[ci * U.ov + min(g0 + e, U.ov - 1u)], acc[e]); }
+    }
+  } else {
+    let inPlane = U.inH * U.inW;
+    let maxX = i32(U.inW) - 1;
+    for (var ky = 0u; ky < U.k; ky++) {
+      let iy = i32(oy * U.stride + ky) - i32(U.pad);
+      if (iy < 0 || iy >= i32(U.inH)) { continue; }
+      let row = t * U.xStepStride + c0 * inPlane + u32(iy) * U.inW;
+      for (var kx = 0u; kx < U.k; kx++) {
+        let ix = i32(ox * U.stride + kx) - i32(U.pad);
+        let ok = ix >= 0 && ix <= maxX;
+        var xi = row + u32(clamp(ix, 0, maxX));
+        var wi = (ky * U.k + kx) * U.cin * U.ov;
+        for (var ci = 0u; ci < U.cin; ci++) {
+          let x = vec4f(select(0.0, X[xi], ok));
+          for (var e = 0u; e < 8u; e++) { acc[e] = fma(x, W[wi + min(g0 + e, U.ov - 1u)], acc[e]); }
+          wi += U.ov;
+          xi += inPlane;
+        }
+      }
+    }
+  }
+  for (var e = 0u; e < 8u; e++) { acc[e] = convAffines(acc[e], min(g0 + e, U.ov - 1u), U.ov); }
+  return acc;
+}
+
+fn unitResidual(t: u32, u: vec3u, x: vec4f) -> vec4f {
+  var a: array<vec4f, COLS>;
+  a[0] = x;
+  return convAddResidualColumns(u.x, u.y % U.outW, u.y / U.outW, t, U.cout, a)[0];
 }
 
 fn unitStore(t: u32, u: vec3u, x: vec4f) {

@@ -62,21 +62,15 @@ fn convolve(ov: u32, ox: u32, oy: u32, t: u32) -> vec4f {
   let inPlane = U.inH * U.inW;
   let xBase = t * U.xStepStride;
   var acc = convBias(ov);
-  for (var ky = 0u; ky < U.k; ky++) {
-    let iy = i32(oy * U.stride + ky) - i32(U.pad);
-    if (iy < 0 || iy >= i32(U.inH)) { continue; }
-    for (var kx = 0u; kx < U.k; kx++) {
-      let ix = i32(ox * U.stride + kx) - i32(U.pad);
-      if (ix < 0 || ix >= i32(U.inW)) { continue; }
-      let pix = u32(iy) * U.inW + u32(ix);
-      let wTap = (ky * U.k + kx) * U.cin;
-      for (var cw = 0u; cw < U.cwin; cw++) {
-        var word = X[xBase + cw * inPlane + pix];
-        while (word != 0u) {
-          let b = firstTrailingBit(word);
-          acc += W[(wTap + cw * 32u + b) * U.ov + ov];
-          word &= word - 1u;
-        }
+  for (var tap = 0u; tap < U.k * U.k; tap++) {
+    let pix = convTapPixel(oy, ox, tap / U.k, tap % U.k);
+    if (pix < 0) { continue; }
+    for (var cw = 0u; cw < U.cwin; cw++) {
+      var word = X[xBase + cw * inPlane + u32(pix)];
+      while (word != 0u) {
+        let b = firstTrailingBit(word);
+        acc += W[(tap * U.cin + cw * 32u + b) * U.ov + ov];
+        word &= word - 1u;
       }
     }
   }
@@ -99,14 +93,39 @@ fn residual(inv: Invocation) {
   convStore(convOutputIndex(p.w, p.z, p.y), p.x * 4u, U.cout, convAddResidual(convResidualIndex(p.w, p.z, p.y), p.x * 4u, U.cout, convolve(p.x, p.y, p.z, p.w)));
 }
 
-// For the fused LIF (conv_lif.wgsl): the conv of unit u (vec4 u.x at pixel u.y), step t, without
-// and with the residual, and its store.
+// For the fused LIF (conv_lif.wgsl): the conv of unit u (vec4 u.x at pixel u.y), step t; the
+// convs of the 8 vec4s from g0 at pixel n in one walk over the set bits (each vec4's sum in
+// convolve's order; vec4s ≥ ov read a valid row's weights and are not used); x + the residual;
+// the store.
 fn unitConv(t: u32, u: vec3u) -> vec4f {
   return convolve(u.x, u.y % U.outW, u.y / U.outW, t);
 }
 
-fn unitConvResidual(t: u32, u: vec3u) -> vec4f {
-  return convAddResidual(convResidualIndex(t, u.y / U.outW, u.y % U.outW), u.x * 4u, U.cout, unitConv(t, u));
+fn wordConv(t: u32, g0: u32, n: u32) -> array<vec4f, 8> {
+  let ox = n % U.outW;
+  let oy = n / U.outW;
+  let inPlane = U.inH * U.inW;
+  let xBase = t * U.xStepStride;
+  var acc: array<vec4f, 8>;
+  for (var e = 0u; e < 8u; e++) { acc[e] = convBias(min(g0 + e, U.ov - 1u)); }
+  for (var tap = 0u; tap < U.k * U.k; tap++) {
+    let pix = convTapPixel(oy, ox, tap / U.k, tap % U.k);
+    if (pix < 0) { continue; }
+    for (var cw = 0u; cw < U.cwin; cw++) {
+      var word = X[xBase + cw * inPlane + u32(pix)];
+      while (word != 0u) {
+        let row = (tap * U.cin + cw * 32u + firstTrailingBit(word)) * U.ov;
+        for (var e = 0u; e < 8u; e++) { acc[e] += W[row + min(g0 + e, U.ov - 1u)]; }
+        word &= word - 1u;
+      }
+    }
+  }
+  for (var e = 0u; e < 8u; e++) { acc[e] = convAffines(acc[e], min(g0 + e, U.ov - 1u), U.ov); }
+  return acc;
+}
+
+fn unitResidual(t: u32, u: vec3u, x: vec4f) -> vec4f {
+  return convAddResidual(convResidualIndex(t, u.y / U.outW, u.y % U.outW), u.x * 4u, U.cout, x);
 }
 
 fn unitStore(t: u32, u: vec3u, x: vec4f) {

@@ -50,16 +50,12 @@ fn convolve(cv: u32, ox: u32, oy: u32, t: u32) -> vec4f {
   let shift = (cv * 4u) % 32u;
   let lanes = vec4u(1u, 2u, 4u, 8u);
   var acc = convBias(cv);
-  for (var ky = 0u; ky < U.k; ky++) {
-    let iy = i32(oy * U.stride + ky) - i32(U.pad);
-    if (iy < 0 || iy >= i32(U.inH)) { continue; }
-    for (var kx = 0u; kx < U.k; kx++) {
-      let ix = i32(ox * U.stride + kx) - i32(U.pad);
-      if (ix < 0 || ix >= i32(U.inW)) { continue; }
-      let nib = (X[wordBase + u32(iy) * U.inW + u32(ix)] >> shift) & 15u;
-      if (nib != 0u) {
-        acc += select(vec4f(0.0), W[(ky * U.k + kx) * U.cv + cv], (vec4u(nib) & lanes) != vec4u(0u));
-      }
+  for (var tap = 0u; tap < U.k * U.k; tap++) {
+    let pix = convTapPixel(oy, ox, tap / U.k, tap % U.k);
+    if (pix < 0) { continue; }
+    let nib = (X[wordBase + u32(pix)] >> shift) & 15u;
+    if (nib != 0u) {
+      acc += select(vec4f(0.0), W[tap * U.cv + cv], (vec4u(nib) & lanes) != vec4u(0u));
     }
   }
   return convAffines(acc, cv, U.cv);

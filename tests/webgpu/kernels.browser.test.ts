@@ -377,10 +377,11 @@ describe('dense_conv.wgsl with a depthwise input (DW = 1): RepConv\'s 3×3 compu
   // stored conv, the residual sum, the spikes, counts and membranes of a fused neuron.
   const cases = [
     { c: 37, groups: 1, h: 9, w: 11 }, // 2 channel words, the last partial; 99 pixels
-    { c: 36, groups: 3, h: 5, w: 7 }, // the q/k/v chains merged: 3 groups of 12
+    { c: 36, groups: 3, h: 5, w: 7 }, // the q/k/v chains merged: 3 groups of 12 (a word straddles groups)
+    { c: 96, groups: 3, h: 3, w: 5 }, // 3 groups of one whole word each
   ];
   for (const T of [1, 3]) {
-    test(`T=${T}: entries main, residual, lif, residual_lif; 1 and 4 columns; output firing rates 0, about 50 and 100 %`, async () => {
+    test(`T=${T}: entries main, residual (8 output vec4s a thread), lif, residual_lif, against the unfused pair with 1 and 4 columns; output firing rates 0, about 50 and 100 %`, async () => {
       for (const cs of cases) {
         const { c, groups, h, w } = cs;
         const ph = h + 2, pw = w + 2, cinG = c / groups, N = h * w, per = c * N;

@@ -199,9 +199,10 @@ export function denseConvKernel(s: ConvShape): ProgramCall {
   }
   if (!s.depthwise) {
     if (s.lif && s.cols === 4) throw new Error('a conv with a fused LIF computes one column per output vec4');
-    const cols = s.lif ? 1 : s.cols ?? (s.steps * s.oh * Math.ceil(s.ow / 4) * ov < DENSE_SMALL_LAYER_THREADS ? 1 : 4);
+    // DW = 1: 8 output vec4s of one pixel a thread (wordConv), one column.
+    const cols = s.lif || dw ? 1 : s.cols ?? (s.steps * s.oh * Math.ceil(s.ow / 4) * ov < DENSE_SMALL_LAYER_THREADS ? 1 : 4);
     const outWQ = Math.ceil(s.ow / cols);
-    const threads = s.lif ? lifThreads(s) : s.steps * s.oh * outWQ * ov;
+    const threads = s.lif ? lifThreads(s) : dw ? s.steps * s.oh * s.ow * Math.ceil(ov / 8) : s.steps * s.oh * outWQ * ov;
     return {
       program: { shader: 'dense_conv', entry: convEntry(s), defines: { COLS: cols, DW: dw ? 1 : 0 } },
       uniforms: {
