@@ -1,5 +1,5 @@
 """training/run_schedule.py turns the shipped schedule into the train.py calls the shipped model was
-made with (the nine runs listed in training/README.md, then one reading of the test split), and
+made with (the ten runs listed in training/README.md, then one reading of the test split), and
 refuses malformed schedules.
 
 Run from the project root:  python3 -m unittest discover -s training/tests -v
@@ -38,6 +38,8 @@ class ScheduleTest(unittest.TestCase):
             ['--out', out, *ck, *val, *webcam, '--no-digit-share', '0.15', *data, '--seed', '11', '--stage2-minutes', '70',
              '--threads', '2'],
             ['--out', out, *ck, *val, *webcam, '--no-digit-share', '0.25', *data, '--seed', '12', '--stage2-minutes', '95',
+             '--threads', '2'],
+            ['--out', out, *ck, *val, *webcam, '--no-digit-share', '0.35', *data, '--seed', '13', '--stage2-minutes', '90',
              '--threads', '2'],
         ])
         with open(os.path.join(ROOT, 'training', 'schedules', 'shipped.json')) as f:
