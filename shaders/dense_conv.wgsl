@@ -86,15 +86,11 @@ fn convolve(ov: u32, ox0: u32, oy: u32, t: u32) -> array<vec4f, COLS> {
   var acc: array<vec4f, COLS>;
   for (var p = 0u; p < COLS; p++) { acc[p] = init; }
   if (DW == 1u) {
-    // 1×1 over the depthwise values of this group's channels (columns past outW read 0, unstored).
+    // 1×1 over the depthwise values of this group's channels (DW = 1 runs with COLS = 1).
     let c0 = (ov * 4u / U.groupCout) * U.cin;
     var wi = ov;
     for (var ci = 0u; ci < U.cin; ci++) {
-      let w = W[wi];
-      for (var p = 0u; p < COLS; p++) {
-        let ox = ox0 + p;
-        acc[p] = fma(vec4f(select(0.0, depthwiseAt(t, c0 + ci, oy, min(ox, U.outW - 1u)), ox < U.outW)), w, acc[p]);
-      }
+      acc[0] = fma(vec4f(depthwiseAt(t, c0 + ci, oy, ox0)), W[wi], acc[0]);
       wi += U.ov;
     }
   } else {

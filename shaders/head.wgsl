@@ -91,6 +91,14 @@ fn linear(inv: Invocation) {
   }
 }
 
+// The logits from the sums over T of head 0 (s0) and head 1 (s1): the mean over T, then over the
+// heads when there are two (one rule for `logits` and `classifier`, lane by lane).
+fn meanOverStepsAndHeads(s0: vec4f, s1: vec4f) -> vec4f {
+  var r = s0 / f32(U.steps);
+  if (U.heads > 1u) { r = (r + s1 / f32(U.steps)) / 2.0; }
+  return r;
+}
+
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn logits(inv: Invocation) {
   let o = threadIndex(inv);
@@ -101,9 +109,7 @@ fn logits(inv: Invocation) {
     s0 += bitcast<f32>(X[t * U.outFeatures + o]);
     s1 += W[(t * U.outFeatures + o) / 4u][(t * U.outFeatures + o) % 4u];
   }
-  var r = s0 / f32(U.steps);
-  if (U.heads > 1u) { r = (r + s1 / f32(U.steps)) / 2.0; }
-  O[o] = r;
+  O[o] = meanOverStepsAndHeads(vec4f(s0), vec4f(s1)).x;
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -116,8 +122,7 @@ fn classifier(inv: Invocation) {
     s0 += linearStep(t, ov, 0u);
     if (U.heads > 1u) { s1 += linearStep(t, ov, 1u); }
   }
-  var r = s0 / f32(U.steps);
-  if (U.heads > 1u) { r = (r + s1 / f32(U.steps)) / 2.0; }
+  let r = meanOverStepsAndHeads(s0, s1);
   for (var j = 0u; j < 4u; j++) {
     let o = ov * 4u + j;
     if (o < U.outFeatures) { O[o] = r[j]; }

@@ -145,11 +145,12 @@ export async function runBenchmark(o: BenchOptions, gpu: GPU | undefined = globa
   const timings = new Map<string, StepTiming[]>();
   let spikeLayers: { name: string; onesPerStep: number[]; neuronsPerStep: number }[] = [];
   let planSteps: WebGpuRuntime['plan']['steps'] = [];
-  const software = o.plan === undefined ? !!(info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter : o.plan === 'software';
-  const plan = software ? 'software' as const : 'hardware' as const;
+  // The plan asked for, else the runtime's choice from the adapter (as the app's).
+  const planOption = o.plan === undefined ? {} : { software: o.plan === 'software' };
   for (const mode of ['spike', 'dense'] as const) {
     const backend = `webgpu-${mode}`;
-    const rt = await WebGpuRuntime.create(device, graph, weights, { mode, software });
+    const rt = await WebGpuRuntime.create(device, graph, weights, { mode, ...planOption });
+    const plan = rt.plan.software ? 'software' as const : 'hardware' as const;
     let last = await rt.run(input);
     for (let i = 1; i < warmup; i++) last = await rt.run(input);
     const times: number[] = [];
@@ -163,7 +164,7 @@ export async function runBenchmark(o: BenchOptions, gpu: GPU | undefined = globa
     rt.destroy();
     let gpuTotal: number | null = null;
     if (timestamps) {
-      const prof = await WebGpuRuntime.create(device, graph, weights, { mode, profile: true, software });
+      const prof = await WebGpuRuntime.create(device, graph, weights, { mode, profile: true, ...planOption });
       await prof.run(input);
       const t = (await prof.run(input)).timings!;
       timings.set(backend, t);
@@ -215,7 +216,7 @@ export async function runBenchmark(o: BenchOptions, gpu: GPU | undefined = globa
   if (available.length > 1) {
     const sets: Task[][] = [['classify'], ...available.filter((t) => t !== 'classify').map((t): Task[] => ['classify', t]), available];
     for (const set of sets) {
-      const rt = await WebGpuRuntime.create(device, buildModelGraph(config, h, w, { tasks: set }), weights, { mode: 'spike', software });
+      const rt = await WebGpuRuntime.create(device, buildModelGraph(config, h, w, { tasks: set }), weights, { mode: 'spike', ...planOption });
       for (let i = 0; i < warmup; i++) await rt.run(input);
       const times: number[] = [];
       for (let i = 0; i < frames; i++) {

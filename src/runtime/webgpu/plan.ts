@@ -100,6 +100,8 @@ export interface PlanLif {
 
 export interface ExecutionPlan {
   mode: RuntimeMode;
+  /** Planned for a software adapter (`PlanOptions.software`). */
+  software: boolean;
   timeSteps: number;
   buffers: PlanBuffer[];
   steps: PlanStep[];
@@ -286,8 +288,8 @@ class Planner {
    * On a hardware adapter, a depthwise conv on a real-valued map (no bias, no BatchNorm after it,
    * stride 1, no padding: RepConv's 3×3 after BN-and-pad) whose only reader is a 1×1 conv is
    * computed inside that conv's loop (dense_conv DW = 1): one dispatch and no depthwise map. Each
-   * depthwise value is then computed once per output vec4 instead of once, so a software adapter,
-   * which pays for every operation, keeps the two dispatches.
+   * depthwise value is then computed once per 32 output channels of its group instead of once, so
+   * a software adapter, which pays for every operation, keeps the two dispatches.
    */
   private inlineDepthwise(op: ConvOp): boolean {
     if (this.software || op.groups === 1 || op.groups !== op.inChannels || op.outChannels !== op.inChannels) return false;
@@ -491,19 +493,20 @@ class Planner {
       const { x, op: lead } = chunk[0];
       const { channels: c, positions: n } = this.lifs[this.lifIndex.get(lead.name)!];
       const nAffine = x.affines.length;
-      // The chunk's requested membranes side by side in one buffer.
+      // The chunk's requested membranes side by side in one buffer: each layer's first element, or null.
       const withMembrane = chunk.filter((j) => j.primary && this.membranes.has(j.op.name));
       const membrane = withMembrane.length ? this.buffer('membrane', withMembrane.length * this.T * c * n * 4, `${withMembrane.map((j) => j.op.name).join(', ')} membrane`) : null;
-      const membraneAt = (j: (typeof chunk)[number]) => withMembrane.indexOf(j) * this.T * c * n;
-      const params = this.buffer('params', Math.max(4, chunk.length * 2 * c * nAffine) * 4, `${chunk.map((j) => j.op.name).join(', ')} affines`, () => {
-        const p = new Float32Array(Math.max(4, chunk.length * 2 * c * nAffine));
+      const membraneAt = chunk.map((j) => (withMembrane.includes(j) ? withMembrane.indexOf(j) * this.T * c * n : null));
+      const paramFloats = Math.max(4, chunk.length * 2 * c * nAffine);
+      const params = this.buffer('params', paramFloats * 4, `${chunk.map((j) => j.op.name).join(', ')} affines`, () => {
+        const p = new Float32Array(paramFloats);
         chunk.forEach((j, k) => { if (nAffine) p.set(packLifAffines(c, j.x.affines), k * 2 * c * nAffine); });
         return p;
       });
       const call = lifKernel({
         timeSteps: this.T, channels: c, positions: n, xStepStride: x.steps === 1 ? 0 : x.stepStride, nAffine, threshold: lead.threshold,
-        layers: chunk.map((j) => ({
-          layout: j.layout, xOffset: j.x.offset, membrane: withMembrane.includes(j) ? membraneAt(j) : null,
+        layers: chunk.map((j, k) => ({
+          layout: j.layout, xOffset: j.x.offset, membrane: membraneAt[k],
           countBase: (j.primary ? this.lifIndex.get(j.op.name)! : this.lifCountRows()) * this.T,
         })),
       });
@@ -512,9 +515,9 @@ class Planner {
       spikes.forEach((name, k) => { bindings[name] = k < chunk.length ? chunk[k].buffer : this.scratch(`no spikes ${k}`); });
       this.step({
         name: lead.name, ops: chunk.filter((j) => j.primary).map((j) => j.op.name), ...call, bindings, macs: 0, spikeInputs: [],
-        lifs: chunk.map((j) => ({
+        lifs: chunk.map((j, k) => ({
           name: j.op.name, index: this.lifIndex.get(j.op.name)!, layout: j.layout, buffer: j.buffer, channels: c, positions: n,
-          membrane: withMembrane.includes(j) ? membrane : null, membraneOffset: withMembrane.includes(j) ? membraneAt(j) * 4 : 0, primary: j.primary,
+          membrane: membraneAt[k] === null ? null : membrane, membraneOffset: (membraneAt[k] ?? 0) * 4, primary: j.primary,
         })),
       });
     }
@@ -756,7 +759,7 @@ export function buildPlan(graph: ModelGraph, weights: ModelWeights | null, optio
   const memory = { input: 0, weights: 0, params: 0, activation: 0, spikes: 0, padded: 0, scratch: 0, counts: 0, logits: 0, outputs: 0, membrane: 0 } as Record<BufferRole, number>;
   for (const b of buffers) memory[b.role] += b.size;
   return {
-    mode, timeSteps: graph.config.timeSteps, buffers, steps,
+    mode, software: options.software ?? false, timeSteps: graph.config.timeSteps, buffers, steps,
     input: remap.get(p.input)!, logits: remap.get(p.logits)!, counts: remap.get(p.counts)!,
     classes: graph.shapes.get(graph.output)![0], lifs: p.lifs, memory,
     outputs: p.outputs.map((o) => ({ ...o, buffer: remap.get(o.buffer)! })),
