@@ -39,6 +39,7 @@
 //@include thread
 //@include conv_epilogue
 //@include conv_columns
+//@include word_accumulators
 //@include conv_lif
 
 const COLS: u32 = {{COLS}}u;
@@ -79,18 +80,22 @@ fn depthwiseAt(t: u32, c: u32, y: u32, x: u32) -> f32 {
 }
 
 // The conv at output vec4 ov of COLS pixels from (oy, ox0), step t: bias, taps, fused affines.
-fn convolve(ov: u32, ox0: u32, oy: u32, t: u32) -> array<vec4f, COLS> {
+// The columns accumulate in named vec4s a0..a3 (a1..a3 unused when COLS = 1), not in an array
+// indexed by a loop counter, which SwiftShader keeps in memory (word_accumulators.wgsl); entries
+// ≥ COLS of the returned array are not used.
+fn convolve(ov: u32, ox0: u32, oy: u32, t: u32) -> array<vec4f, 4> {
   let inPlane = U.inH * U.inW;
   let xBase = t * U.xStepStride + (ov * 4u / U.groupCout) * U.cin * inPlane;
-  let init = convBias(ov);
-  var acc: array<vec4f, COLS>;
-  for (var p = 0u; p < COLS; p++) { acc[p] = init; }
+  var a0 = convBias(ov);
+  var a1 = a0;
+  var a2 = a0;
+  var a3 = a0;
   if (DW == 1u) {
     // 1×1 over the depthwise values of this group's channels (DW = 1 runs with COLS = 1).
     let c0 = (ov * 4u / U.groupCout) * U.cin;
     var wi = ov;
     for (var ci = 0u; ci < U.cin; ci++) {
-      acc[0] = fma(vec4f(depthwiseAt(t, c0 + ci, oy, ox0)), W[wi], acc[0]);
+      a0 = fma(vec4f(depthwiseAt(t, c0 + ci, oy, ox0)), W[wi], a0);
       wi += U.ov;
     }
   } else {
@@ -100,19 +105,19 @@ fn convolve(ov: u32, ox0: u32, oy: u32, t: u32) -> array<vec4f, COLS> {
       if (iy < 0 || iy >= i32(U.inH)) { continue; }
       let row = xBase + u32(iy) * U.inW;
       for (var kx = 0u; kx < U.k; kx++) {
-        var cx: array<u32, COLS>;
-        var ok: array<bool, COLS>;
-        for (var p = 0u; p < COLS; p++) {
-          let ix = i32((ox0 + p) * U.stride + kx) - i32(U.pad);
-          ok[p] = ix >= 0 && ix <= maxX;
-          cx[p] = u32(clamp(ix, 0, maxX));
-        }
+        // Input columns of the COLS pixels at this tap; those in the zero padding read column 0 and add 0.
+        let ix = vec4i((vec4u(ox0) + vec4u(0u, 1u, 2u, 3u)) * U.stride + kx) - i32(U.pad);
+        let ok = (ix >= vec4i(0)) & (ix <= vec4i(maxX));
+        let cx = vec4u(clamp(ix, vec4i(0), vec4i(maxX)));
         var wi = (ky * U.k + kx) * U.cin * U.ov + ov;
         var xi = row;
         for (var ci = 0u; ci < U.cin; ci++) {
           let w = W[wi];
-          for (var p = 0u; p < COLS; p++) {
-            acc[p] = fma(vec4f(select(0.0, X[xi + cx[p]], ok[p])), w, acc[p]);
+          a0 = fma(vec4f(select(0.0, X[xi + cx.x], ok.x)), w, a0);
+          if (COLS > 1u) {
+            a1 = fma(vec4f(select(0.0, X[xi + cx.y], ok.y)), w, a1);
+            a2 = fma(vec4f(select(0.0, X[xi + cx.z], ok.z)), w, a2);
+            a3 = fma(vec4f(select(0.0, X[xi + cx.w], ok.w)), w, a3);
           }
           wi += U.ov;
           xi += inPlane;
@@ -123,9 +128,14 @@ fn convolve(ov: u32, ox0: u32, oy: u32, t: u32) -> array<vec4f, COLS> {
   for (var a = 0u; a < U.nAffine; a++) {
     let sc = convScale(a, ov, U.ov);
     let sh = convShift(a, ov, U.ov);
-    for (var p = 0u; p < COLS; p++) { acc[p] = affine4(acc[p], sc, sh); }
+    a0 = affine4(a0, sc, sh);
+    if (COLS > 1u) {
+      a1 = affine4(a1, sc, sh);
+      a2 = affine4(a2, sc, sh);
+      a3 = affine4(a3, sc, sh);
+    }
   }
-  return acc;
+  return array<vec4f, 4>(a0, a1, a2, a3);
 }
 
 // Output vec4, first column, row and step of thread idx.
@@ -150,7 +160,7 @@ fn wordPosition(idx: u32) -> vec4u {
 fn storeWord(p: vec4u, acc: array<vec4f, 8>) {
   for (var e = 0u; e < 8u; e++) {
     if (p.x + e >= U.ov) { break; }
-    var a: array<vec4f, COLS>;
+    var a: array<vec4f, 4>;
     a[0] = acc[e];
     convStoreColumns(p.x + e, p.y, p.z, p.w, U.cout, a);
   }
@@ -161,7 +171,7 @@ fn addResidualWord(p: vec4u, acc: array<vec4f, 8>) -> array<vec4f, 8> {
   var sum = acc;
   for (var e = 0u; e < 8u; e++) {
     if (p.x + e >= U.ov) { break; }
-    var a: array<vec4f, COLS>;
+    var a: array<vec4f, 4>;
     a[0] = acc[e];
     sum[e] = convAddResidualColumns(p.x + e, p.y, p.z, p.w, U.cout, a)[0];
   }
@@ -206,19 +216,19 @@ fn unitConv(t: u32, u: vec3u) -> vec4f {
 fn wordConv(t: u32, g0: u32, n: u32) -> array<vec4f, 8> {
   let ox = n % U.outW;
   let oy = n / U.outW;
-  var acc: array<vec4f, 8>;
   if (U.groupCout != U.cout && U.groupCout % 32u != 0u) {
     // Groups of other than whole words: the word's vec4s may read different groups.
+    var acc: array<vec4f, 8>;
     for (var e = 0u; e < 8u; e++) { acc[e] = convolve(min(g0 + e, U.ov - 1u), ox, oy, t)[0]; }
     return acc;
   }
   // The group of the word's vec4s, and its first input channel.
   let c0 = (g0 * 4u / U.groupCout) * U.cin;
-  for (var e = 0u; e < 8u; e++) { acc[e] = convBias(min(g0 + e, U.ov - 1u)); }
+  let cols = word8Columns(g0);
+  var acc = wordBias(cols);
   if (DW == 1u) {
     for (var ci = 0u; ci < U.cin; ci++) {
-      let x = vec4f(depthwiseAt(t, c0 + ci, oy, ox));
-      for (var e = 0u; e < 8u; e++) { acc[e] = fma(x, W[ci * U.ov + min(g0 + e, U.ov - 1u)], acc[e]); }
+      acc = wordFma(acc, vec4f(depthwiseAt(t, c0 + ci, oy, ox)), ci * U.ov, cols);
     }
   } else {
     let inPlane = U.inH * U.inW;
@@ -233,26 +243,24 @@ fn wordConv(t: u32, g0: u32, n: u32) -> array<vec4f, 8> {
         var xi = row + u32(clamp(ix, 0, maxX));
         var wi = (ky * U.k + kx) * U.cin * U.ov;
         for (var ci = 0u; ci < U.cin; ci++) {
-          let x = vec4f(select(0.0, X[xi], ok));
-          for (var e = 0u; e < 8u; e++) { acc[e] = fma(x, W[wi + min(g0 + e, U.ov - 1u)], acc[e]); }
+          acc = wordFma(acc, vec4f(select(0.0, X[xi], ok)), wi, cols);
           wi += U.ov;
           xi += inPlane;
         }
       }
     }
   }
-  for (var e = 0u; e < 8u; e++) { acc[e] = convAffines(acc[e], min(g0 + e, U.ov - 1u), U.ov); }
-  return acc;
+  return wordAffines(acc, cols);
 }
 
 fn unitResidual(t: u32, u: vec3u, x: vec4f) -> vec4f {
-  var a: array<vec4f, COLS>;
+  var a: array<vec4f, 4>;
   a[0] = x;
   return convAddResidualColumns(u.x, u.y % U.outW, u.y / U.outW, t, U.cout, a)[0];
 }
 
 fn unitStore(t: u32, u: vec3u, x: vec4f) {
-  var acc: array<vec4f, COLS>;
+  var acc: array<vec4f, 4>;
   acc[0] = x;
   convStoreColumns(u.x, u.y % U.outW, u.y / U.outW, t, U.cout, acc);
 }

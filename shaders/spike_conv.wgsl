@@ -26,6 +26,7 @@
 
 //@include thread
 //@include conv_epilogue
+//@include word_accumulators
 //@include conv_lif
 
 struct Uniforms {
@@ -106,22 +107,20 @@ fn wordConv(t: u32, g0: u32, n: u32) -> array<vec4f, 8> {
   let oy = n / U.outW;
   let inPlane = U.inH * U.inW;
   let xBase = t * U.xStepStride;
-  var acc: array<vec4f, 8>;
-  for (var e = 0u; e < 8u; e++) { acc[e] = convBias(min(g0 + e, U.ov - 1u)); }
+  let cols = word8Columns(g0);
+  var acc = wordBias(cols);
   for (var tap = 0u; tap < U.k * U.k; tap++) {
     let pix = convTapPixel(oy, ox, tap / U.k, tap % U.k);
     if (pix < 0) { continue; }
     for (var cw = 0u; cw < U.cwin; cw++) {
       var word = X[xBase + cw * inPlane + u32(pix)];
       while (word != 0u) {
-        let row = (tap * U.cin + cw * 32u + firstTrailingBit(word)) * U.ov;
-        for (var e = 0u; e < 8u; e++) { acc[e] += W[row + min(g0 + e, U.ov - 1u)]; }
+        acc = wordAdd(acc, (tap * U.cin + cw * 32u + firstTrailingBit(word)) * U.ov, cols);
         word &= word - 1u;
       }
     }
   }
-  for (var e = 0u; e < 8u; e++) { acc[e] = convAffines(acc[e], min(g0 + e, U.ov - 1u), U.ov); }
-  return acc;
+  return wordAffines(acc, cols);
 }
 
 fn unitResidual(t: u32, u: vec3u, x: vec4f) -> vec4f {
