@@ -13,7 +13,9 @@
 // Register-tiled, no workgroup memory or barriers: a thread computes 4 output channels (one vec4
 // of weights per input value) × COLS consecutive output pixels of a row (COLS = 4: 16
 // accumulators, each weight load reused 4 times; COLS = 1 for layers too small to fill the GPU
-// otherwise).
+// otherwise). On hardware adapters a 1×1 conv without a fused neuron runs instead as a GEMM tiled
+// in workgroup memory (entry points `gemm`, `gemm_residual`, below; they take the builtins, not
+// an Invocation).
 //
 // Threads: one per (output vec4, group of COLS output columns, output row, step), vec4 index fastest
 // (lanes share the input pixels and read consecutive weights).
@@ -34,7 +36,8 @@
 //
 // Entry points: `main` stores the conv; `residual` stores the conv + R (conv_epilogue.wgsl);
 // `lif` and `residual_lif` (declared in conv_lif.wgsl) run the LIF neuron on that value over the
-// T steps (threads own whole spike words, all steps in the thread; COLS = 1).
+// T steps (threads own whole spike words, all steps in the thread; COLS = 1); `gemm` and
+// `gemm_residual` are `main` and `residual` for a 1×1 conv tiled in workgroup memory (COLS = 1).
 
 //@include thread
 //@include conv_epilogue
@@ -55,6 +58,7 @@ struct Uniforms {
   spikeLayout: u32, countBase: u32, writeMembrane: u32, threshold: f32,
   groupCout: u32,
   dwK: u32, dwInH: u32, dwInW: u32, dwWeights: u32, dwCv: u32,
+  gemmTiles: u32, gemmGroupTiles: u32, gemmPixelTiles: u32,
 }
 
 @group(0) @binding(0) var<uniform> U: Uniforms;
@@ -203,6 +207,145 @@ fn residual(inv: Invocation) {
   }
   let p = position(idx);
   convStoreColumns(p.x, p.y, p.z, p.w, U.cout, convAddResidualColumns(p.x, p.y, p.z, p.w, U.cout, convolve(p.x, p.y, p.z, p.w)));
+}
+
+// ---- Entry points `gemm` and `gemm_residual`: a 1×1 conv (stride 1, no padding; DW = 0 or 1,
+// COLS = 1) as a GEMM tiled in workgroup memory, for hardware adapters.
+// A workgroup computes a tile of 32 output channels (8 vec4s) × 32 pixels of one step: per chunk of
+// GEMM_KC input channels it stages the chunk's input values (with DW = 1 the depthwise values,
+// each computed once per tile) and weights in workgroup memory, then each thread accumulates one
+// output vec4 at 4 consecutive pixels from them. Each output is still fma(x, w, ·) over the input
+// channels in ascending order from the bias, then the affines: convolve's arithmetic in its order,
+// so the result is bit-exact with `main` / `residual`.
+// Threads: 64 per workgroup, one workgroup per (channel tile, pixel tile, step), channel tile
+// fastest (gemmTiles = the channel tiles, gemmGroupTiles of them per group; gemmPixelTiles the
+// pixel tiles; total = 64 · tiles). A tile lies in one group: a group of 360 channels has 12
+// tiles, the last of 8 channels.
+
+const GEMM_KC: u32 = 16u;
+const_assert WORKGROUP_SIZE == 64u;
+// The chunk's inputs: [GEMM_KC][8 pixel quads] vec4 (4 consecutive pixels each).
+var<workgroup> gemmX: array<vec4f, 128>;
+// The chunk's weights: [GEMM_KC][8 output vec4s].
+var<workgroup> gemmW: array<vec4f, 128>;
+
+struct GemmTile {
+  t: u32,
+  // First pixel (flattened row · outW + column) and first output vec4 of the tile.
+  n0: u32,
+  v0: u32,
+  // One past the last output vec4 of the tile's group (tiles do not straddle groups).
+  vEnd: u32,
+  // The group's first input channel.
+  c0: u32,
+}
+
+// The workgroup's index in dispatch order, from the builtins workgroup_id and num_workgroups
+// alone: uniform in the workgroup, so barriers may follow a return that depends on it (the
+// entry points take these builtins apart, not as an Invocation, whose local index is not uniform).
+fn gemmWorkgroup(workgroup: vec3u, workgroups: vec3u) -> u32 {
+  return workgroup.y * workgroups.x + workgroup.x;
+}
+
+fn gemmTile(wg: u32) -> GemmTile {
+  let ct = wg % U.gemmTiles;
+  let rest = wg / U.gemmTiles;
+  let group = ct / U.gemmGroupTiles;
+  let groupVecs = (U.groupCout + 3u) / 4u;
+  let v0 = group * groupVecs + (ct % U.gemmGroupTiles) * 8u;
+  return GemmTile(rest / U.gemmPixelTiles, (rest % U.gemmPixelTiles) * 32u, v0, min((group + 1u) * groupVecs, U.ov), group * U.cin);
+}
+
+// Input value of channel c (of X, or of the depthwise map with DW = 1) at pixel n, step t; 0 past the map.
+fn gemmInput(t: u32, c: u32, n: u32) -> f32 {
+  let N = U.outH * U.outW;
+  if (n >= N) { return 0.0; }
+  if (DW == 1u) { return depthwiseAt(t, c, n / U.outW, n % U.outW); }
+  return X[t * U.xStepStride + c * U.inH * U.inW + n];
+}
+
+// Thread `lid` stages input channel k0 + lid / 4, pixels 8·(lid % 4) .. + 7, and weight columns
+// v0 + 2·(lid % 4) .. + 1 of that channel (clamped to the group's last column; unused past it).
+fn gemmStage(tile: GemmTile, k0: u32, lid: u32) {
+  let ci = lid / 4u;
+  let q = lid % 4u;
+  var xv = array<f32, 8>();
+  let k = k0 + ci;
+  if (k < U.cin) {
+    let n = tile.n0 + q * 8u;
+    xv = array<f32, 8>(gemmInput(tile.t, tile.c0 + k, n), gemmInput(tile.t, tile.c0 + k, n + 1u),
+                       gemmInput(tile.t, tile.c0 + k, n + 2u), gemmInput(tile.t, tile.c0 + k, n + 3u),
+                       gemmInput(tile.t, tile.c0 + k, n + 4u), gemmInput(tile.t, tile.c0 + k, n + 5u),
+                       gemmInput(tile.t, tile.c0 + k, n + 6u), gemmInput(tile.t, tile.c0 + k, n + 7u));
+    let row = k * U.ov;
+    gemmW[ci * 8u + q * 2u] = W[row + min(tile.v0 + q * 2u, tile.vEnd - 1u)];
+    gemmW[ci * 8u + q * 2u + 1u] = W[row + min(tile.v0 + q * 2u + 1u, tile.vEnd - 1u)];
+  }
+  gemmX[ci * 8u + q * 2u] = vec4f(xv[0], xv[1], xv[2], xv[3]);
+  gemmX[ci * 8u + q * 2u + 1u] = vec4f(xv[4], xv[5], xv[6], xv[7]);
+}
+
+// The tile's conv at output vec4 tile.v0 + lid % 8, pixels tile.n0 + 4·(lid / 8) .. + 3 (a0..a3),
+// after the affines.
+fn gemmConvolve(tile: GemmTile, lid: u32) -> array<vec4f, 4> {
+  let cv = lid % 8u;
+  let pq = lid / 8u;
+  let v = min(tile.v0 + cv, tile.vEnd - 1u);
+  var a0 = convBias(v);
+  var a1 = a0;
+  var a2 = a0;
+  var a3 = a0;
+  for (var k0 = 0u; k0 < U.cin; k0 += GEMM_KC) {
+    workgroupBarrier();
+    gemmStage(tile, k0, lid);
+    workgroupBarrier();
+    let kc = min(GEMM_KC, U.cin - k0);
+    for (var ci = 0u; ci < kc; ci++) {
+      let w = gemmW[ci * 8u + cv];
+      let x = gemmX[ci * 8u + pq];
+      a0 = fma(vec4f(x.x), w, a0);
+      a1 = fma(vec4f(x.y), w, a1);
+      a2 = fma(vec4f(x.z), w, a2);
+      a3 = fma(vec4f(x.w), w, a3);
+    }
+  }
+  return array<vec4f, 4>(convAffines(a0, v, U.ov), convAffines(a1, v, U.ov), convAffines(a2, v, U.ov), convAffines(a3, v, U.ov));
+}
+
+// The thread's share of its workgroup's tile: output vec4 v at `count` (0 to 4) pixels from n0,
+// step t, values acc (after the affines).
+struct GemmOutput { t: u32, v: u32, n0: u32, count: u32, acc: array<vec4f, 4> }
+
+fn gemmRun(workgroup: vec3u, workgroups: vec3u, lid: u32) -> GemmOutput {
+  var o: GemmOutput;
+  let wg = gemmWorkgroup(workgroup, workgroups);
+  if (wg * WORKGROUP_SIZE >= U.total) { return o; }
+  let tile = gemmTile(wg);
+  o.acc = gemmConvolve(tile, lid);
+  o.t = tile.t;
+  o.v = tile.v0 + lid % 8u;
+  o.n0 = tile.n0 + (lid / 8u) * 4u;
+  if (o.v < tile.vEnd && o.n0 < U.outH * U.outW) { o.count = min(4u, U.outH * U.outW - o.n0); }
+  return o;
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn gemm(@builtin(workgroup_id) workgroup: vec3u, @builtin(num_workgroups) workgroups: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let o = gemmRun(workgroup, workgroups, lid);
+  for (var j = 0u; j < o.count; j++) {
+    let n = o.n0 + j;
+    convStore(convOutputIndex(o.t, n / U.outW, n % U.outW), o.v * 4u, U.cout, o.acc[j]);
+  }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn gemm_residual(@builtin(workgroup_id) workgroup: vec3u, @builtin(num_workgroups) workgroups: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let o = gemmRun(workgroup, workgroups, lid);
+  for (var j = 0u; j < o.count; j++) {
+    let n = o.n0 + j;
+    let r = convAddResidual(convResidualIndex(o.t, n / U.outW, n % U.outW), o.v * 4u, U.cout, o.acc[j]);
+    convStore(convOutputIndex(o.t, n / U.outW, n % U.outW), o.v * 4u, U.cout, r);
+  }
 }
 
 // For the fused LIF (conv_lif.wgsl; COLS = 1): the conv of unit u (vec4 u.x at pixel u.y), step

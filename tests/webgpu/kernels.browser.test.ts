@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { seededNormal, seededRandom } from '../../src/runtime/cpu/randomWeights.ts';
 import { add, batchNorm, batchNormAffine, conv2d, lif, linear, spatialMean, spikeAttention, type BatchNormParams } from '../../src/runtime/cpu/ops.ts';
 import {
-  addKernel, attentionKernel, classifierKernel, denseConvKernel, denseOutput, lifKernel, linearKernel,
+  addKernel, attentionKernel, classifierKernel, denseConvKernel, denseOutput, gemmFits, lifKernel, linearKernel,
   logitsKernel, spatialMeanKernel, spikeConvKernel, type ConvLif, type ConvShape,
 } from '../../src/runtime/webgpu/kernels.ts';
 import {
@@ -461,6 +461,87 @@ describe('dense_conv.wgsl with a depthwise input (DW = 1): RepConv\'s 3×3 compu
       }
     });
   }
+});
+
+describe('dense_conv.wgsl entries gemm, gemm_residual: a 1×1 conv as a GEMM tiled in workgroup memory (hardware adapters)', () => {
+  // The tiled GEMM against the register-tiled entries main / residual on the same inputs: every
+  // stored float bit-identical (including the sign of zero), with and without a depthwise input.
+  // Input channels past a chunk of 16, output channels past a tile of 32 and pixels past a tile
+  // of 32 all occur, and a padded output map.
+  interface GemmCase { cin: number; cout: number; groups: number; h: number; w: number; dw: boolean; outPad: number }
+  const cases: GemmCase[] = [
+    { cin: 37, cout: 19, groups: 1, h: 9, w: 11, dw: false, outPad: 0 }, // 3 chunks (the last of 5), 1 partial tile, 99 pixels
+    { cin: 16, cout: 70, groups: 1, h: 5, w: 7, dw: false, outPad: 1 }, // 3 channel tiles, the last partial; padded output
+    { cin: 48, cout: 96, groups: 3, h: 4, w: 9, dw: false, outPad: 0 }, // grouped: 3 groups of 16 → 32
+    { cin: 60, cout: 120, groups: 3, h: 5, w: 7, dw: false, outPad: 0 }, // 3 groups of 20 → 40: 2 tiles a group, the second of 8 channels
+    { cin: 96, cout: 96, groups: 3, h: 3, w: 5, dw: true, outPad: 0 }, // q/k/v merged with their depthwise 3×3 (groups of one tile)
+    { cin: 36, cout: 36, groups: 3, h: 5, w: 6, dw: true, outPad: 0 }, // groups of 12 channels: a tile of 3 vec4s each
+    { cin: 40, cout: 40, groups: 1, h: 6, w: 7, dw: true, outPad: 0 }, // depthwise input, 40 channels: 2 tiles, 3 chunks
+  ];
+  for (const T of [1, 3]) {
+    test(`T=${T}: bit-identical to main and residual, with and without a depthwise input; bias, 2 affines`, async () => {
+      for (const cc of cases) {
+        const { cin, cout, groups, h, w, dw } = cc;
+        const cinG = cin / groups, N = h * w;
+        const ph = h + 2, pw = w + 2;
+        const xLen = dw ? T * cin * ph * pw : T * cin * N;
+        const x = randomNormal(xLen, 1, 0.2);
+        const weight = randomNormal(cout * cinG, 1 / Math.sqrt(cinG));
+        const bias = randomNormal(cout, 0.3);
+        const affines = [randomBn(cout), randomBn(cout)].map((bn) => batchNormAffine(bn));
+        const packed = packConvWeights(weight, cout, cinG, 1);
+        let wAll = packed;
+        if (dw) {
+          wAll = new Float32Array(packed.length + 9 * roundUp4(cin));
+          wAll.set(packed);
+          wAll.set(packDepthwiseWeights(randomNormal(cin * 9, 1 / 3), cin, 3), packed.length);
+        }
+        const out = denseOutput(cout, h, w, cc.outPad);
+        const outLen = T * out.stepStride;
+        const per = cout * N;
+        const bufs = { X: storageBuffer(device, x), W: storageBuffer(device, wAll), P: storageBuffer(device, packEpilogue(cout, bias, affines)) };
+        for (const residual of cc.outPad ? [false] : [false, true]) {
+          const R = storageBuffer(device, randomNormal(T * per, 0.5));
+          const run = async (gemm: boolean) => {
+            const shape: ConvShape = {
+              cin, h, w, cout, oh: h, ow: w, kernel: 1, stride: 1, pad: 0, depthwise: false, steps: T,
+              ...(groups > 1 ? { groups } : {}), hasBias: true, nAffine: 2, out, gemm,
+              xStepStride: dw ? cin * ph * pw : cin * N,
+              ...(dw ? { depthwiseInput: { kernel: 3, h: ph, w: pw, channels: cin, weightsAt: packed.length / 4 } } : {}),
+              ...(residual ? { residual: { stepStride: per } } : {}),
+            };
+            const call = denseConvKernel(shape);
+            expect(call.program.entry).toBe(gemm ? (residual ? 'gemm_residual' : 'gemm') : (residual ? 'residual' : 'main'));
+            const O = storageBuffer(device, new Float32Array(outLen).fill(7));
+            await runKernel(device, cache, call, { ...bufs, O, ...(residual ? { R } : {}) });
+            const o = f32(await readBuffer(device, O, outLen * 4));
+            O.destroy();
+            return o;
+          };
+          const what = `${JSON.stringify(cc)} residual ${residual}`;
+          const reference = await run(false);
+          const tiled = await run(true);
+          expect(tiled.length, what).toBe(reference.length);
+          let differing = 0;
+          for (let i = 0; i < tiled.length; i++) if (!Object.is(tiled[i], reference[i])) differing++;
+          expect(differing, what).toBe(0);
+          // The interior was written (not the fill value), the padding was not.
+          expect(reference.filter((v) => v === 7).length, what).toBe(outLen - T * per);
+          R.destroy();
+        }
+        Object.values(bufs).forEach((b) => b.destroy());
+      }
+    });
+  }
+  test('gemmFits: 1×1, stride 1, no padding, not depthwise, no fused neuron', () => {
+    const base = { kernel: 1, stride: 1, pad: 0, depthwise: false };
+    expect(gemmFits(base)).toBe(true);
+    expect(gemmFits({ ...base, depthwise: true })).toBe(false);
+    expect(gemmFits({ ...base, pad: 1 })).toBe(false);
+    expect(gemmFits({ ...base, kernel: 3 })).toBe(false);
+    expect(gemmFits({ ...base, stride: 2 })).toBe(false);
+    expect(gemmFits({ ...base, lif: { timeSteps: 1, layout: 'channel', storeConv: false, countBase: 0, writeMembrane: false, threshold: 1 } })).toBe(false);
+  });
 });
 
 describe('attention.wgsl: spike-driven attention (kᵀv in workgroup memory, then q·kᵀv)', () => {

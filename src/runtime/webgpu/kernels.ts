@@ -107,6 +107,11 @@ export interface ConvShape {
   /** Dense kernels: output columns per thread (4, or 1 for small layers); default by size. */
   cols?: 1 | 4;
   /**
+   * dense_conv only: run as a GEMM tiled in workgroup memory (entry points `gemm`,
+   * `gemm_residual`), for hardware adapters; the conv must be `gemmFits`.
+   */
+  gemm?: boolean;
+  /**
    * A residual added in the epilogue (entry point `residual`, binding R): an unpadded
    * `[S][Cout][oh][ow]` map with this step stride (0 broadcasts one step). The output must be unpadded.
    */
@@ -186,6 +191,18 @@ export function spikeConvKernel(s: ConvShape): ProgramCall {
   };
 }
 
+/** Output channels and pixels of one `gemm` workgroup's tile. */
+const GEMM_TILE_CHANNELS = 32;
+const GEMM_TILE_PIXELS = 32;
+
+/**
+ * Whether dense_conv's tiled GEMM can run a conv: 1×1, stride 1, no padding, not depthwise, no
+ * fused neuron (tiles of 32 output channels, never straddling groups).
+ */
+export function gemmFits(s: Pick<ConvShape, 'kernel' | 'stride' | 'pad' | 'depthwise' | 'lif'>): boolean {
+  return s.kernel === 1 && s.stride === 1 && s.pad === 0 && !s.depthwise && !s.lif;
+}
+
 /** `dense_conv.wgsl` / `dense_dwconv.wgsl`: register-tiled conv over f32 maps. */
 export function denseConvKernel(s: ConvShape): ProgramCall {
   const ov = Math.ceil(s.cout / 4);
@@ -197,6 +214,21 @@ export function denseConvKernel(s: ConvShape): ProgramCall {
   if (dw && (s.depthwise || s.kernel !== 1 || s.stride !== 1 || s.pad !== 0 || dw.h !== s.h + dw.kernel - 1 || dw.w !== s.w + dw.kernel - 1 || dw.channels !== s.cin)) {
     throw new Error('dense_conv: a depthwise input feeds a 1×1 conv (stride 1, no padding) of its output size and channels');
   }
+  const dwFields = {
+    dwK: dw?.kernel ?? 0, dwInH: dw?.h ?? 0, dwInW: dw?.w ?? 0, dwWeights: dw?.weightsAt ?? 0, dwCv: dw ? Math.ceil(dw.channels / 4) : 0,
+  };
+  if (s.gemm) {
+    if (!gemmFits(s)) throw new Error('dense_conv gemm: a 1×1 conv (stride 1, no padding, no fused neuron)');
+    const gemmGroupTiles = Math.ceil(s.cout / groups / GEMM_TILE_CHANNELS);
+    const gemmTiles = groups * gemmGroupTiles;
+    const gemmPixelTiles = Math.ceil((s.oh * s.ow) / GEMM_TILE_PIXELS);
+    const threads = s.steps * gemmPixelTiles * gemmTiles * programInterface('dense_conv').entry('gemm').workgroupSize;
+    return {
+      program: { shader: 'dense_conv', entry: s.residual ? 'gemm_residual' : 'gemm', defines: { COLS: 1, DW: dw ? 1 : 0 } },
+      uniforms: { ...convFields(s, threads), cin: s.cin / groups, cout: s.cout, ov, groupCout: s.cout / groups, ...dwFields, gemmTiles, gemmGroupTiles, gemmPixelTiles },
+      threads,
+    };
+  }
   if (!s.depthwise) {
     if (s.lif && s.cols === 4) throw new Error('a conv with a fused LIF computes one column per output vec4');
     // DW = 1: 8 output vec4s of one pixel a thread (wordConv), one column.
@@ -206,8 +238,7 @@ export function denseConvKernel(s: ConvShape): ProgramCall {
     return {
       program: { shader: 'dense_conv', entry: convEntry(s), defines: { COLS: cols, DW: dw ? 1 : 0 } },
       uniforms: {
-        ...convFields(s, threads), cin: s.cin / groups, cout: s.cout, ov, outWQ, groupCout: s.cout / groups,
-        dwK: dw?.kernel ?? 0, dwInH: dw?.h ?? 0, dwInW: dw?.w ?? 0, dwWeights: dw?.weightsAt ?? 0, dwCv: dw ? Math.ceil(dw.channels / 4) : 0,
+        ...convFields(s, threads), cin: s.cin / groups, cout: s.cout, ov, outWQ, groupCout: s.cout / groups, ...dwFields,
       },
       threads,
     };

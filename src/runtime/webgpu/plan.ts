@@ -41,7 +41,7 @@ import type { ConvOp, LifOp, ModelGraph, Op, Shape3, UpsampleOp } from '../../mo
 import { batchNormAffine } from '../../model/layerMath.ts';
 import type { ModelWeights } from '../../model/weights.ts';
 import {
-  addKernel, attentionKernel, classifierKernel, denseConvKernel, denseOutput, LIF_MAX_LAYERS, lifKernel, linearKernel,
+  addKernel, attentionKernel, classifierKernel, denseConvKernel, denseOutput, gemmFits, LIF_MAX_LAYERS, lifKernel, linearKernel,
   logitsKernel, spatialMeanKernel, spikeConvKernel, upsampleKernel, type ConvShape, type ProgramCall,
 } from './kernels.ts';
 import {
@@ -300,6 +300,15 @@ class Planner {
     return pw.kind === 'conv' && pw.kernel === 1 && pw.stride === 1 && pw.pad === 0 && (pw.groups === 1 || pw.groups !== pw.inChannels);
   }
 
+  /**
+   * On a hardware adapter, a dense 1×1 conv without a fused neuron runs as dense_conv's GEMM tiled
+   * in workgroup memory (`gemmFits`); a software adapter, where barriers are costly, keeps the
+   * register-tiled kernel.
+   */
+  private tiledGemm(shape: ConvShape): boolean {
+    return !this.software && gemmFits(shape);
+  }
+
   /** Depthwise convs computed in the 1×1 conv reading them, by their output. */
   private readonly inlined = new Map<string, ConvOp>();
 
@@ -413,11 +422,11 @@ class Planner {
       call = spikeConvKernel({ ...shape, xStepStride: Math.ceil(cin / 32) * h * w });
     } else if (spikeIn) {
       xBuf = this.spikes(op.inputs[0], 'dense');
-      call = denseConvKernel({ ...shape, xStepStride: cin * h * w });
+      call = denseConvKernel({ ...shape, gemm: this.tiledGemm(shape), xStepStride: cin * h * w });
     } else {
       const x = this.real(dw ? dw.inputs[0] : op.inputs[0]);
       xBuf = x.buffer;
-      call = denseConvKernel({ ...shape, xStepStride: x.steps === 1 ? 0 : x.stepStride });
+      call = denseConvKernel({ ...shape, gemm: this.tiledGemm(shape), xStepStride: x.steps === 1 ? 0 : x.stepStride });
     }
     const bindings: Record<string, number> = { X: xBuf, W: wBuf, P: pBuf, O: outBuf };
     if (residual) bindings.R = residual.value.buffer;
