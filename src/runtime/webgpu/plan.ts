@@ -29,7 +29,9 @@
  *  - the linear classifier (and head_kd) and the mean over T of the logits are one dispatch
  *    (head.wgsl `classifier`).
  *  - a conv whose input is spikes uses an event-driven kernel (`spike`) in `spike` mode; real
- *    inputs, and every conv in `dense` mode, use the register-tiled dense kernels.
+ *    inputs, and every conv in `dense` mode, use the register-tiled dense kernels; on a hardware
+ *    adapter a dense 1×1 conv without a fused neuron runs as dense_conv's GEMM tiled in
+ *    workgroup memory (`gemm`, `gemm_residual`; see tiledGemm).
  *  - a neuron runs over all T steps in one dispatch; its spikes are stored in the layouts its
  *    readers need: channel-packed bits for convs, the head and q, token-packed bits for k and v,
  *    0/1 f32 in `dense` mode.
