@@ -478,14 +478,18 @@ describe('dense_conv.wgsl entries gemm, gemm_residual: a 1×1 conv as a GEMM til
     { cin: 36, cout: 36, groups: 3, h: 5, w: 6, dw: true, outPad: 0 }, // groups of 12 channels: a tile of 3 vec4s each
     { cin: 40, cout: 40, groups: 1, h: 6, w: 7, dw: true, outPad: 0 }, // depthwise input, 40 channels: 2 tiles, 3 chunks
   ];
+  // Inputs: real values, or (dense mode's spike maps, without a depthwise input) 0/1 at firing
+  // rates 0, 5, 50 and 100 %.
+  const inputs: (number | 'real')[] = ['real', ...RATES];
   for (const T of [1, 3]) {
-    test(`T=${T}: bit-identical to main and residual, with and without a depthwise input; bias, 2 affines`, async () => {
-      for (const cc of cases) {
+    test(`T=${T}: bit-identical to main and residual, with and without a depthwise input; bias, 2 affines; real inputs and 0/1 inputs at firing rates 0, 5, 50, 100 %`, async () => {
+      for (const cc of cases) for (const input of inputs) {
+        if (input !== 'real' && cc.dw) continue;
         const { cin, cout, groups, h, w, dw } = cc;
         const cinG = cin / groups, N = h * w;
         const ph = h + 2, pw = w + 2;
         const xLen = dw ? T * cin * ph * pw : T * cin * N;
-        const x = randomNormal(xLen, 1, 0.2);
+        const x = input === 'real' ? randomNormal(xLen, 1, 0.2) : Float32Array.from(randomSpikes(xLen, input));
         const weight = randomNormal(cout * cinG, 1 / Math.sqrt(cinG));
         const bias = randomNormal(cout, 0.3);
         const affines = [randomBn(cout), randomBn(cout)].map((bn) => batchNormAffine(bn));
@@ -518,7 +522,7 @@ describe('dense_conv.wgsl entries gemm, gemm_residual: a 1×1 conv as a GEMM til
             O.destroy();
             return o;
           };
-          const what = `${JSON.stringify(cc)} residual ${residual}`;
+          const what = `${JSON.stringify(cc)} input ${input} residual ${residual}`;
           const reference = await run(false);
           const tiled = await run(true);
           expect(tiled.length, what).toBe(reference.length);
