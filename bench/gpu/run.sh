@@ -6,6 +6,7 @@
 # runtime in spike and dense mode on 15M and 55M at 224×224 (T = 1; 55M also T = 4) and the
 # built-in digits model at 128×128, with dispatches, per-layer GPU time and the layer sweep.
 # Writes gpu-bench.json and gpu-bench.log to $OUT (copy the JSON to bench/results/).
+# PLAN=software|hardware forces a plan (default: the adapter's); FRAMES and BENCHES override the rest.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-/tmp/gpu-bench-out}
@@ -20,6 +21,6 @@ export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
 xz -dc .gpu/node.xz > /tmp/gpu-node/node && chmod +x /tmp/gpu-node/node
 [ -f .gpu/node_modules/webgpu/dist/linux-x64/dawn.node ] || xz -dc .gpu/dawn.node.xz > .gpu/node_modules/webgpu/dist/linux-x64/dawn.node
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$OUT/gpu-bench.log"
-/tmp/gpu-node/node .gpu/node-bench.mjs --frames ${FRAMES:-30} \
+/tmp/gpu-node/node .gpu/node-bench.mjs --frames ${FRAMES:-30} ${PLAN:+--plan $PLAN} \
   ${BENCHES:---bench 15M@224x224 --bench 55M@224x224 --bench 55M@224x224:T4 --bench public/models/digits-tiny.safetensors@128x128} \
   --json "$OUT/gpu-bench.json" 2>&1 | tee -a "$OUT/gpu-bench.log"

@@ -11,6 +11,8 @@
  *   --no-parity   skip the parity check
  *   --no-sweep    skip the layer sweep
  *   --dawn OPT    a Dawn option for create() (e.g. backend=vulkan), repeatable
+ *   --plan P      the WebGPU plan for parity and benchmark: `software` or `hardware` (default: the
+ *                 adapter's, as the app picks it)
  *   --ort DIR     also run ONNX Runtime Web (webgpu and wasm providers) on the same model and
  *                 device; DIR holds onnxruntime-web's .wasm/.mjs files (its dist folder)
  */
@@ -29,9 +31,9 @@ import type { OrtModule } from '../runtime/onnx/onnxRuntimeBackend.ts';
 
 Object.assign(globalThis, globals);
 
-interface ParityRow { model: string; T: number; mode: string; spikes: number; differing: number; firstDiffering: string | null; maxLogitDiff: number; sameTop1: boolean }
+interface ParityRow { model: string; T: number; mode: string; plan: 'software' | 'hardware'; spikes: number; differing: number; firstDiffering: string | null; maxLogitDiff: number; sameTop1: boolean }
 
-async function parity(gpu: GPU): Promise<ParityRow[]> {
+async function parity(gpu: GPU, planOption: { software?: boolean }): Promise<ParityRow[]> {
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   const device = await adapter!.requestDevice();
   const rows: ParityRow[] = [];
@@ -47,7 +49,7 @@ async function parity(gpu: GPU): Promise<ParityRow[]> {
     const input = randomSmoothImage(3, h, w, 4);
     const cpu = new CpuReferenceRuntime(graph, weights).run(input, { spikeMaps: 'all' });
     for (const mode of ['spike', 'dense'] as const) {
-      const rt = await WebGpuRuntime.create(device, graph, weights, { mode });
+      const rt = await WebGpuRuntime.create(device, graph, weights, { mode, ...planOption });
       const r = await rt.run(input, { spikeMaps: 'all' });
       let spikes = 0, differing = 0;
       let first: string | null = null;
@@ -61,7 +63,7 @@ async function parity(gpu: GPU): Promise<ParityRow[]> {
       let maxLogitDiff = 0;
       cpu.logits.forEach((v, i) => { maxLogitDiff = Math.max(maxLogitDiff, Math.abs(v - r.logits[i])); });
       const top = (x: Float32Array) => x.indexOf(Math.max(...x));
-      const row = { model: `${name} ${h}x${w}`, T, mode, spikes, differing, firstDiffering: first, maxLogitDiff, sameTop1: top(cpu.logits) === top(r.logits) };
+      const row = { model: `${name} ${h}x${w}`, T, mode, plan: rt.plan.software ? 'software' as const : 'hardware' as const, spikes, differing, firstDiffering: first, maxLogitDiff, sameTop1: top(cpu.logits) === top(r.logits) };
       console.log(JSON.stringify(row));
       rows.push(row);
       rt.destroy();
@@ -76,6 +78,7 @@ async function main(): Promise<void> {
   let json: string | null = null, frames = 20, doParity = true;
   let ortDir: string | null = null;
   let sweep = true;
+  let plan: 'software' | 'hardware' | undefined;
   const benches: string[] = [];
   const dawn: string[] = [];
   for (let i = 0; i < args.length; i++) {
@@ -87,6 +90,10 @@ async function main(): Promise<void> {
     else if (a === '--no-sweep') sweep = false;
     else if (a === '--dawn') dawn.push(args[++i]);
     else if (a === '--ort') ortDir = args[++i];
+    else if (a === '--plan') {
+      plan = args[++i] as 'software' | 'hardware';
+      if (plan !== 'software' && plan !== 'hardware') throw new Error('--plan is software or hardware');
+    }
     else throw new Error(`unknown argument ${a}`);
   }
   if (!benches.length) benches.push('tiny@128x128');
@@ -104,7 +111,7 @@ async function main(): Promise<void> {
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   console.log('adapter:', JSON.stringify({ vendor: adapter?.info.vendor, architecture: adapter?.info.architecture, description: adapter?.info.description }));
   const out: { parity: ParityRow[]; benches: BenchResult[] } = { parity: [], benches: [] };
-  if (doParity) out.parity = await parity(gpu);
+  if (doParity) out.parity = await parity(gpu, plan === undefined ? {} : { software: plan === 'software' });
   for (const spec of benches) {
     const m = /^([\w./-]+)@(\d+)x(\d+)(?::T(\d+))?$/.exec(spec);
     if (!m) throw new Error(`--bench ${spec}: expected NAME@HxW[:TN]`);
@@ -113,7 +120,7 @@ async function main(): Promise<void> {
     if (!dims && !file) throw new Error(`unknown model ${m[1]}`);
     const t0 = performance.now();
     const model = file ? { modelBytes: new Uint8Array(readFileSync(file)), modelName: basename(file) } : {};
-    const r = await runBenchmark({ ...model, dims, classes: 1000, timeSteps: m[4] ? Number(m[4]) : file ? undefined : 1, size: [Number(m[2]), Number(m[3])], frames, warmup: 3, sweepRepeat: 10, sweepRates: sweep ? undefined : [] }, gpu, ort);
+    const r = await runBenchmark({ ...model, dims, classes: 1000, timeSteps: m[4] ? Number(m[4]) : file ? undefined : 1, size: [Number(m[2]), Number(m[3])], frames, warmup: 3, sweepRepeat: 10, sweepRates: sweep ? undefined : [], plan }, gpu, ort);
     console.log(`bench ${spec}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     for (const run of r.runs) console.log(`  ${run.backend}: median ${run.ms_per_frame.median.toFixed(2)} ms, min ${run.ms_per_frame.min.toFixed(2)} ms, GPU ${run.gpu_ms_total?.toFixed(2)} ms, ×${run.ratio_to_webgpu_spike?.toFixed(2)} of webgpu-spike, ${run.spikes} spikes, ${run.dispatches ?? '?'} dispatches${run.threads === null ? '' : `, ${run.threads} threads`}`);
     for (const f of r.failed) console.log(`  ${f.backend}: did not run: ${f.error}`);
