@@ -36,8 +36,9 @@
 //
 // Entry points: `main` stores the conv; `residual` stores the conv + R (conv_epilogue.wgsl);
 // `lif` and `residual_lif` (declared in conv_lif.wgsl) run the LIF neuron on that value over the
-// T steps (threads own whole spike words, all steps in the thread; COLS = 1); `gemm` and
-// `gemm_residual` are `main` and `residual` for a 1×1 conv tiled in workgroup memory (COLS = 1).
+// T steps (threads own whole spike words, all steps in the thread; COLS = 1); `gemm`,
+// `gemm_residual`, `gemm_lif` and `gemm_residual_lif` are those four for a 1×1 conv tiled in
+// workgroup memory (COLS = 1).
 
 //@include thread
 //@include conv_epilogue
@@ -228,6 +229,8 @@ const_assert WORKGROUP_SIZE == 64u;
 var<workgroup> gemmX: array<vec4f, 128>;
 // The chunk's weights: [GEMM_KC][8 output vec4s].
 var<workgroup> gemmW: array<vec4f, 128>;
+// gemm_lif, channel-packed spikes: the tile's spike word at each of its 32 pixels.
+var<workgroup> gemmWords: array<atomic<u32>, 32>;
 
 struct GemmTile {
   t: u32,
@@ -345,6 +348,112 @@ fn gemm_residual(@builtin(workgroup_id) workgroup: vec3u, @builtin(num_workgroup
     let n = o.n0 + j;
     let r = convAddResidual(convResidualIndex(o.t, n / U.outW, n % U.outW), o.v * 4u, U.cout, o.acc[j]);
     convStore(convOutputIndex(o.t, n / U.outW, n % U.outW), o.v * 4u, U.cout, r);
+  }
+}
+
+// ---- Entry points `gemm_lif` and `gemm_residual_lif`: `lif` and `residual_lif` (conv_lif.wgsl)
+// for a 1×1 conv as the tiled GEMM. A workgroup owns its tile for all T steps: per step it computes
+// the tile's conv (t < convSteps; then kept), adds the residual, stores the map when storeConv = 1,
+// and each thread runs the LIF on its vec4 at its 4 pixels with the membranes in registers,
+// lif.wgsl's f32 operations (h = v + (x − v)·0.5; s = h ≥ threshold; v = s ? 0 : h). Spikes:
+// dense 0/1 f32 (spikeLayout 2) from each thread; channel-packed (0) through workgroup memory, the
+// tile's 8 vec4s being one 32-channel word (tiles start at a multiple of 8 vec4s: groupCout a
+// multiple of 32, or no groups): each thread ORs its 4 bits into the word of each of its pixels,
+// then 32 threads write the words and count them. Not for token-packed spikes.
+// Threads: 64 per workgroup, one workgroup per (channel tile, pixel tile); total = 64 · tiles.
+// The two entry points repeat their step loop: one shared function adding the residual would make
+// `gemm_lif` use the binding R too (an entry point uses every binding its functions name).
+
+// The conv's values of the thread's 4 pixels stored (storeConv = 1; pixels and vec4s in range).
+fn gemmStoreConv(tile: GemmTile, lid: u32, x: array<vec4f, 4>) {
+  let v = tile.v0 + lid % 8u;
+  let n0 = tile.n0 + (lid / 8u) * 4u;
+  if (U.storeConv == 0u || v >= tile.vEnd) { return; }
+  for (var j = 0u; j < 4u; j++) {
+    let n = n0 + j;
+    if (n >= U.outH * U.outW) { break; }
+    convStore(convOutputIndex(tile.t, n / U.outW, n % U.outW), v * 4u, U.cout, x[j]);
+  }
+}
+
+// Step t of the neurons of the thread's vec4 at its 4 pixels on the conv values x (membranes v):
+// membranes M (writeMembrane = 1), spikes S and the step's count.
+fn gemmFire(tile: GemmTile, lid: u32, t: u32, x: array<vec4f, 4>, v: ptr<function, array<vec4f, 4>>) {
+  let cv = lid % 8u;
+  let vec = tile.v0 + cv;
+  let n0 = tile.n0 + (lid / 8u) * 4u;
+  let N = U.outH * U.outW;
+  let C = U.cout;
+  if (lid < 32u) { atomicStore(&gemmWords[lid], 0u); }
+  workgroupBarrier();
+  var ones = 0u;
+  for (var j = 0u; j < 4u; j++) {
+    let n = n0 + j;
+    let h = (*v)[j] + (x[j] - (*v)[j]) * 0.5;
+    let fire = h >= vec4f(U.threshold);
+    (*v)[j] = select(h, vec4f(0.0), fire);
+    if (vec >= tile.vEnd || n >= N) { continue; }
+    var bits = 0u;
+    for (var i = 0u; i < 4u; i++) {
+      let c = vec * 4u + i;
+      if (c >= C) { break; }
+      if (U.writeMembrane != 0u) { M[(t * C + c) * N + n] = h[i]; }
+      if (U.spikeLayout == 2u) { S[(t * C + c) * N + n] = bitcast<u32>(select(0.0, 1.0, fire[i])); }
+      bits |= select(0u, 1u << i, fire[i]);
+    }
+    if (U.spikeLayout == 2u) {
+      ones += countOneBits(bits);
+    } else if (bits != 0u) {
+      atomicOr(&gemmWords[(lid / 8u) * 4u + j], bits << (4u * cv));
+    }
+  }
+  if (ones != 0u) { atomicAdd(&counts[U.countBase + t], ones); }
+  workgroupBarrier();
+  if (U.spikeLayout == 0u && lid < 32u && tile.n0 + lid < N) {
+    let word = atomicLoad(&gemmWords[lid]);
+    S[(t * ((C + 31u) / 32u) + tile.v0 / 8u) * N + tile.n0 + lid] = word;
+    if (word != 0u) { atomicAdd(&counts[U.countBase + t], countOneBits(word)); }
+  }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn gemm_lif(@builtin(workgroup_id) workgroup: vec3u, @builtin(num_workgroups) workgroups: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let wg = gemmWorkgroup(workgroup, workgroups);
+  if (wg * WORKGROUP_SIZE >= U.total) { return; }
+  var tile = gemmTile(wg);
+  var x: array<vec4f, 4>;
+  var v: array<vec4f, 4>;
+  for (var t = 0u; t < U.timeSteps; t++) {
+    if (t < U.convSteps) {
+      tile.t = t;
+      x = gemmConvolve(tile, lid);
+      gemmStoreConv(tile, lid, x);
+    }
+    gemmFire(tile, lid, t, x, &v);
+  }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn gemm_residual_lif(@builtin(workgroup_id) workgroup: vec3u, @builtin(num_workgroups) workgroups: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let wg = gemmWorkgroup(workgroup, workgroups);
+  if (wg * WORKGROUP_SIZE >= U.total) { return; }
+  var tile = gemmTile(wg);
+  var x: array<vec4f, 4>;
+  var v: array<vec4f, 4>;
+  for (var t = 0u; t < U.timeSteps; t++) {
+    if (t < U.convSteps) {
+      tile.t = t;
+      x = gemmConvolve(tile, lid);
+      // + the residual at the thread's pixels (those in the map).
+      let n0 = tile.n0 + (lid / 8u) * 4u;
+      for (var j = 0u; j < 4u; j++) {
+        let n = n0 + j;
+        if (n >= U.outH * U.outW) { break; }
+        x[j] = convAddResidual(convResidualIndex(t, n / U.outW, n % U.outW), (tile.v0 + lid % 8u) * 4u, U.cout, x[j]);
+      }
+      gemmStoreConv(tile, lid, x);
+    }
+    gemmFire(tile, lid, t, x, &v);
   }
 }
 

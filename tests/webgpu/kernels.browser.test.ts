@@ -478,6 +478,15 @@ describe('dense_conv.wgsl entries gemm, gemm_residual: a 1×1 conv as a GEMM til
     { cin: 36, cout: 36, groups: 3, h: 5, w: 6, dw: true, outPad: 0 }, // groups of 12 channels: a tile of 3 vec4s each
     { cin: 40, cout: 40, groups: 1, h: 6, w: 7, dw: true, outPad: 0 }, // depthwise input, 40 channels: 2 tiles, 3 chunks
   ];
+  // The 1×1's packed weights, followed with a depthwise input by random 3×3 depthwise weights (W).
+  const gemmWeights = (cc: GemmCase, weight: Float32Array) => {
+    const packed = packConvWeights(weight, cc.cout, cc.cin / cc.groups, 1);
+    if (!cc.dw) return { packed, wAll: packed };
+    const wAll = new Float32Array(packed.length + 9 * roundUp4(cc.cin));
+    wAll.set(packed);
+    wAll.set(packDepthwiseWeights(randomNormal(cc.cin * 9, 1 / 3), cc.cin, 3), packed.length);
+    return { packed, wAll };
+  };
   // Inputs: real values, or (dense mode's spike maps, without a depthwise input) 0/1 at firing
   // rates 0, 5, 50 and 100 %.
   const inputs: (number | 'real')[] = ['real', ...RATES];
@@ -493,13 +502,7 @@ describe('dense_conv.wgsl entries gemm, gemm_residual: a 1×1 conv as a GEMM til
         const weight = randomNormal(cout * cinG, 1 / Math.sqrt(cinG));
         const bias = randomNormal(cout, 0.3);
         const affines = [randomBn(cout), randomBn(cout)].map((bn) => batchNormAffine(bn));
-        const packed = packConvWeights(weight, cout, cinG, 1);
-        let wAll = packed;
-        if (dw) {
-          wAll = new Float32Array(packed.length + 9 * roundUp4(cin));
-          wAll.set(packed);
-          wAll.set(packDepthwiseWeights(randomNormal(cin * 9, 1 / 3), cin, 3), packed.length);
-        }
+        const { packed, wAll } = gemmWeights(cc, weight);
         const out = denseOutput(cout, h, w, cc.outPad);
         const outLen = T * out.stepStride;
         const per = cout * N;
@@ -537,14 +540,90 @@ describe('dense_conv.wgsl entries gemm, gemm_residual: a 1×1 conv as a GEMM til
       }
     });
   }
-  test('gemmFits: 1×1, stride 1, no padding, not depthwise, no fused neuron', () => {
-    const base = { kernel: 1, stride: 1, pad: 0, depthwise: false };
+  // gemm_lif / gemm_residual_lif against lif / residual_lif (the register-tiled kernel, itself
+  // tested against the CPU reference above): spikes, counts, membranes and the stored map, every
+  // bit; channel-packed (a tile's 8 vec4s one spike word, the last one partial) and dense spikes.
+  const lifCases: GemmCase[] = [
+    { cin: 37, cout: 19, groups: 1, h: 9, w: 11, dw: false, outPad: 0 },
+    { cin: 16, cout: 70, groups: 1, h: 5, w: 7, dw: false, outPad: 0 },
+    { cin: 96, cout: 96, groups: 3, h: 3, w: 5, dw: true, outPad: 0 },
+    { cin: 40, cout: 40, groups: 1, h: 6, w: 7, dw: true, outPad: 0 },
+  ];
+  for (const T of [1, 3]) {
+    test(`T=${T}: gemm_lif and gemm_residual_lif bit-identical to lif and residual_lif: channel-packed and dense spikes, membranes, stored map; input firing rates 0, 5, 50, 100 % and real`, async () => {
+      let fired = 0, neurons = 0;
+      for (const cc of lifCases) for (const input of inputs) {
+        if (input !== 'real' && cc.dw) continue;
+        const { cin, cout, groups, h, w, dw } = cc;
+        const cinG = cin / groups, N = h * w, per = cout * N;
+        const ph = h + 2, pw = w + 2;
+        // A step-invariant real input (one conv step, the neuron over T) where T > 1 and no depthwise.
+        const steps = T > 1 && input === 'real' && !dw && cc.cout === 70 ? 1 : T;
+        const xLen = dw ? steps * cin * ph * pw : steps * cin * N;
+        const x = input === 'real' ? randomNormal(xLen, 1, 0.2) : Float32Array.from(randomSpikes(xLen, input));
+        const weight = randomNormal(cout * cinG, 2 / Math.sqrt(cinG));
+        const bias = randomNormal(cout, 0.3, 0.5);
+        const affines = [randomBn(cout)].map((bn) => batchNormAffine(bn));
+        const { packed, wAll } = gemmWeights(cc, weight);
+        const bufs = { X: storageBuffer(device, x), W: storageBuffer(device, wAll), P: storageBuffer(device, packEpilogue(cout, bias, affines)) };
+        const R = storageBuffer(device, randomNormal(steps * per, 0.5));
+        for (const layout of ['channel', 'dense'] as SpikeLayout[]) {
+          for (const [residual, store, membrane, threshold] of [[false, true, true, 1], [true, false, true, 0.5], [true, true, false, 1]] as const) {
+            const words = spikeWords(layout, T, cout, N);
+            const run = async (gemm: boolean) => {
+              const b = { O: storageBuffer(device, steps * per * 4), S: storageBuffer(device, words * 4), counts: storageBuffer(device, new Uint32Array(2 * T)), M: storageBuffer(device, T * per * 4) };
+              const shape: ConvShape = {
+                cin, h, w, cout, oh: h, ow: w, kernel: 1, stride: 1, pad: 0, depthwise: false, steps,
+                ...(groups > 1 ? { groups } : {}), hasBias: true, nAffine: 1, out: denseOutput(cout, h, w), gemm,
+                xStepStride: steps === 1 ? 0 : dw ? cin * ph * pw : cin * N,
+                ...(dw ? { depthwiseInput: { kernel: 3, h: ph, w: pw, channels: cin, weightsAt: packed.length / 4 } } : {}),
+                ...(residual ? { residual: { stepStride: steps === 1 ? 0 : per } } : {}),
+                lif: { timeSteps: T, layout, storeConv: store, countBase: T, writeMembrane: membrane, threshold },
+              };
+              const call = denseConvKernel(shape);
+              expect(call.program.entry).toBe(`${gemm ? 'gemm_' : ''}${residual ? 'residual_lif' : 'lif'}`);
+              await runKernel(device, cache, call, { ...bufs, ...b, ...(residual ? { R } : {}) });
+              const out = {
+                conv: Array.from(f32(await readBuffer(device, b.O, steps * per * 4))), spikes: Array.from(u32(await readBuffer(device, b.S, words * 4))),
+                counts: Array.from(u32(await readBuffer(device, b.counts, 2 * T * 4))), membrane: Array.from(f32(await readBuffer(device, b.M, T * per * 4))),
+              };
+              Object.values(b).forEach((buf) => buf.destroy());
+              return out;
+            };
+            const what = `${JSON.stringify(cc)} input ${input} steps ${steps} ${layout} residual ${residual} store ${store} membrane ${membrane}`;
+            const reference = await run(false);
+            const tiled = await run(true);
+            expect(tiled.spikes, what).toEqual(reference.spikes);
+            expect(tiled.counts, what).toEqual(reference.counts);
+            expect(tiled.counts.slice(0, T).every((n) => n === 0), what).toBe(true); // other rows untouched
+            expect(tiled.membrane.every((v, i) => Object.is(v, reference.membrane[i])), what).toBe(true);
+            expect(tiled.conv.every((v, i) => Object.is(v, reference.conv[i])), what).toBe(true);
+            fired += reference.counts.reduce((a, n) => a + n, 0);
+            neurons += T * per;
+          }
+        }
+        R.destroy();
+        Object.values(bufs).forEach((b) => b.destroy());
+      }
+      // Neither silent nor saturated overall.
+      expect(fired / neurons).toBeGreaterThan(0.05);
+      expect(fired / neurons).toBeLessThan(0.95);
+    });
+  }
+  test('gemmFits: 1×1, stride 1, no padding, not depthwise; a fused neuron not token-packed, on groups of whole words', () => {
+    const base = { kernel: 1, stride: 1, pad: 0, depthwise: false, cout: 96 };
+    const lif = (layout: SpikeLayout) => ({ timeSteps: 1, layout, storeConv: false, countBase: 0, writeMembrane: false, threshold: 1 });
     expect(gemmFits(base)).toBe(true);
+    expect(gemmFits({ ...base, groups: 2 })).toBe(true); // 48 channels a group: tiles of 32 and 16
     expect(gemmFits({ ...base, depthwise: true })).toBe(false);
     expect(gemmFits({ ...base, pad: 1 })).toBe(false);
     expect(gemmFits({ ...base, kernel: 3 })).toBe(false);
     expect(gemmFits({ ...base, stride: 2 })).toBe(false);
-    expect(gemmFits({ ...base, lif: { timeSteps: 1, layout: 'channel', storeConv: false, countBase: 0, writeMembrane: false, threshold: 1 } })).toBe(false);
+    expect(gemmFits({ ...base, lif: lif('channel') })).toBe(true);
+    expect(gemmFits({ ...base, lif: lif('dense') })).toBe(true);
+    expect(gemmFits({ ...base, lif: lif('token') })).toBe(false);
+    expect(gemmFits({ ...base, groups: 3, lif: lif('channel') })).toBe(true);
+    expect(gemmFits({ ...base, groups: 2, lif: lif('channel') })).toBe(false);
   });
 });
 
