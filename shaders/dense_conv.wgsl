@@ -13,9 +13,9 @@
 // Register-tiled, no workgroup memory or barriers: a thread computes 4 output channels (one vec4
 // of weights per input value) × COLS consecutive output pixels of a row (COLS = 4: 16
 // accumulators, each weight load reused 4 times; COLS = 1 for layers too small to fill the GPU
-// otherwise). On hardware adapters a 1×1 conv without a fused neuron runs instead as a GEMM tiled
-// in workgroup memory (entry points `gemm`, `gemm_residual`, below; they take the builtins, not
-// an Invocation).
+// otherwise). On hardware adapters a 1×1 conv runs instead as a GEMM tiled in workgroup memory,
+// with or without a fused neuron (entry points `gemm`, `gemm_residual`, `gemm_lif`,
+// `gemm_residual_lif`, below; they take the builtins, not an Invocation).
 //
 // Threads: one per (output vec4, group of COLS output columns, output row, step), vec4 index fastest
 // (lanes share the input pixels and read consecutive weights).

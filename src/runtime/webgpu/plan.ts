@@ -30,8 +30,8 @@
  *    (head.wgsl `classifier`).
  *  - a conv whose input is spikes uses an event-driven kernel (`spike`) in `spike` mode; real
  *    inputs, and every conv in `dense` mode, use the register-tiled dense kernels; on a hardware
- *    adapter a dense 1×1 conv without a fused neuron runs as dense_conv's GEMM tiled in
- *    workgroup memory (`gemm`, `gemm_residual`; see tiledGemm).
+ *    adapter a dense 1×1 conv runs as dense_conv's GEMM tiled in workgroup memory (`gemm`,
+ *    `gemm_residual`, `gemm_lif`, `gemm_residual_lif`; see tiledGemm).
  *  - a neuron runs over all T steps in one dispatch; its spikes are stored in the layouts its
  *    readers need: channel-packed bits for convs, the head and q, token-packed bits for k and v,
  *    0/1 f32 in `dense` mode.
@@ -303,9 +303,9 @@ class Planner {
   }
 
   /**
-   * On a hardware adapter, a dense 1×1 conv without a fused neuron runs as dense_conv's GEMM tiled
-   * in workgroup memory (`gemmFits`); a software adapter, where barriers are costly, keeps the
-   * register-tiled kernel.
+   * On a hardware adapter, a dense 1×1 conv runs as dense_conv's GEMM tiled in workgroup memory,
+   * with its neuron if one is fused (`gemmFits`); a software adapter, where barriers are costly,
+   * keeps the register-tiled kernels.
    */
   private tiledGemm(shape: ConvShape): boolean {
     return !this.software && gemmFits(shape);
