@@ -315,60 +315,32 @@ fn gemmConvolve(tile: GemmTile, lid: u32) -> array<vec4f, 4> {
   return array<vec4f, 4>(convAffines(a0, v, U.ov), convAffines(a1, v, U.ov), convAffines(a2, v, U.ov), convAffines(a3, v, U.ov));
 }
 
-// The thread's share of its workgroup's tile: output vec4 v at `count` (0 to 4) pixels from n0,
-// step t, values acc (after the affines).
-struct GemmOutput { t: u32, v: u32, n0: u32, count: u32, acc: array<vec4f, 4> }
-
-fn gemmRun(workgroup: vec3u, workgroups: vec3u, lid: u32) -> GemmOutput {
-  var o: GemmOutput;
-  let wg = gemmWorkgroup(workgroup, workgroups);
-  if (wg * WORKGROUP_SIZE >= U.total) { return o; }
-  let tile = gemmTile(wg);
-  o.acc = gemmConvolve(tile, lid);
-  o.t = tile.t;
-  o.v = tile.v0 + lid % 8u;
-  o.n0 = tile.n0 + (lid / 8u) * 4u;
-  if (o.v < tile.vEnd && o.n0 < U.outH * U.outW) { o.count = min(4u, U.outH * U.outW - o.n0); }
-  return o;
+// The thread's output vec4 and its first pixel in the tile (it holds that vec4 at 4 pixels).
+fn gemmVec(tile: GemmTile, lid: u32) -> u32 {
+  return tile.v0 + lid % 8u;
 }
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn gemm(@builtin(workgroup_id) workgroup: vec3u, @builtin(num_workgroups) workgroups: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let o = gemmRun(workgroup, workgroups, lid);
-  for (var j = 0u; j < o.count; j++) {
-    let n = o.n0 + j;
-    convStore(convOutputIndex(o.t, n / U.outW, n % U.outW), o.v * 4u, U.cout, o.acc[j]);
+fn gemmPixel(tile: GemmTile, lid: u32) -> u32 {
+  return tile.n0 + (lid / 8u) * 4u;
+}
+
+// x + the residual at the thread's pixels in the map (conv_epilogue.wgsl's add).
+fn gemmAddResidual(tile: GemmTile, lid: u32, x: array<vec4f, 4>) -> array<vec4f, 4> {
+  var r = x;
+  let n0 = gemmPixel(tile, lid);
+  for (var j = 0u; j < 4u; j++) {
+    let n = n0 + j;
+    if (n >= U.outH * U.outW) { break; }
+    r[j] = convAddResidual(convResidualIndex(tile.t, n / U.outW, n % U.outW), gemmVec(tile, lid) * 4u, U.cout, x[j]);
   }
+  return r;
 }
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn gemm_residual(@builtin(workgroup_id) workgroup: vec3u, @builtin(num_workgroups) workgroups: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let o = gemmRun(workgroup, workgroups, lid);
-  for (var j = 0u; j < o.count; j++) {
-    let n = o.n0 + j;
-    let r = convAddResidual(convResidualIndex(o.t, n / U.outW, n % U.outW), o.v * 4u, U.cout, o.acc[j]);
-    convStore(convOutputIndex(o.t, n / U.outW, n % U.outW), o.v * 4u, U.cout, r);
-  }
-}
-
-// ---- Entry points `gemm_lif` and `gemm_residual_lif`: `lif` and `residual_lif` (conv_lif.wgsl)
-// for a 1×1 conv as the tiled GEMM. A workgroup owns its tile for all T steps: per step it computes
-// the tile's conv (t < convSteps; then kept), adds the residual, stores the map when storeConv = 1,
-// and each thread runs the LIF on its vec4 at its 4 pixels with the membranes in registers,
-// lif.wgsl's f32 operations (h = v + (x − v)·0.5; s = h ≥ threshold; v = s ? 0 : h). Spikes:
-// dense 0/1 f32 (spikeLayout 2) from each thread; channel-packed (0) through workgroup memory, the
-// tile's 8 vec4s being one 32-channel word (tiles start at a multiple of 8 vec4s: groupCout a
-// multiple of 32, or no groups): each thread ORs its 4 bits into the word of each of its pixels,
-// then 32 threads write the words and count them. Not for token-packed spikes.
-// Threads: 64 per workgroup, one workgroup per (channel tile, pixel tile); total = 64 · tiles.
-// The two entry points repeat their step loop: one shared function adding the residual would make
-// `gemm_lif` use the binding R too (an entry point uses every binding its functions name).
-
-// The conv's values of the thread's 4 pixels stored (storeConv = 1; pixels and vec4s in range).
-fn gemmStoreConv(tile: GemmTile, lid: u32, x: array<vec4f, 4>) {
-  let v = tile.v0 + lid % 8u;
-  let n0 = tile.n0 + (lid / 8u) * 4u;
-  if (U.storeConv == 0u || v >= tile.vEnd) { return; }
+// Stores x at the thread's pixels in the map, if its vec4 is in the tile's group.
+fn gemmStore(tile: GemmTile, lid: u32, x: array<vec4f, 4>) {
+  let v = gemmVec(tile, lid);
+  if (v >= tile.vEnd) { return; }
+  let n0 = gemmPixel(tile, lid);
   for (var j = 0u; j < 4u; j++) {
     let n = n0 + j;
     if (n >= U.outH * U.outW) { break; }
@@ -376,42 +348,60 @@ fn gemmStoreConv(tile: GemmTile, lid: u32, x: array<vec4f, 4>) {
   }
 }
 
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn gemm(@builtin(workgroup_id) workgroup: vec3u, @builtin(num_workgroups) workgroups: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let wg = gemmWorkgroup(workgroup, workgroups);
+  if (wg * WORKGROUP_SIZE >= U.total) { return; }
+  let tile = gemmTile(wg);
+  gemmStore(tile, lid, gemmConvolve(tile, lid));
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn gemm_residual(@builtin(workgroup_id) workgroup: vec3u, @builtin(num_workgroups) workgroups: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let wg = gemmWorkgroup(workgroup, workgroups);
+  if (wg * WORKGROUP_SIZE >= U.total) { return; }
+  let tile = gemmTile(wg);
+  gemmStore(tile, lid, gemmAddResidual(tile, lid, gemmConvolve(tile, lid)));
+}
+
+// ---- Entry points `gemm_lif` and `gemm_residual_lif`: `lif` and `residual_lif` (conv_lif.wgsl)
+// for a 1×1 conv as the tiled GEMM. A workgroup owns its tile for all T steps: per step it computes
+// the tile's conv (t < convSteps; then kept), adds the residual, stores the map when storeConv = 1,
+// and each thread runs conv_lif.wgsl's lifFire (lif.wgsl's f32 operations) on its vec4 at its 4
+// pixels with the membranes in registers. Spikes: dense 0/1 f32 (spikeLayout 2) written by
+// lifFire; channel-packed (0) through workgroup memory, the tile's 8 vec4s being one 32-channel
+// word (tiles start at a multiple of 8 vec4s: groupCout a multiple of 32, or no groups): each
+// thread ORs its 4 bits into the word of each of its pixels, then 32 threads write the words and
+// count them. Not for token-packed spikes.
+// Threads: 64 per workgroup, one workgroup per (channel tile, pixel tile); total = 64 · tiles.
+// The two entry points repeat their step loop: one shared function adding the residual would make
+// `gemm_lif` use the binding R too (an entry point uses every binding its functions name).
+
 // Step t of the neurons of the thread's vec4 at its 4 pixels on the conv values x (membranes v):
 // membranes M (writeMembrane = 1), spikes S and the step's count.
 fn gemmFire(tile: GemmTile, lid: u32, t: u32, x: array<vec4f, 4>, v: ptr<function, array<vec4f, 4>>) {
-  let cv = lid % 8u;
-  let vec = tile.v0 + cv;
-  let n0 = tile.n0 + (lid / 8u) * 4u;
+  let vec = gemmVec(tile, lid);
+  let n0 = gemmPixel(tile, lid);
   let N = U.outH * U.outW;
-  let C = U.cout;
   if (lid < 32u) { atomicStore(&gemmWords[lid], 0u); }
   workgroupBarrier();
   var ones = 0u;
   for (var j = 0u; j < 4u; j++) {
     let n = n0 + j;
-    let h = (*v)[j] + (x[j] - (*v)[j]) * 0.5;
-    let fire = h >= vec4f(U.threshold);
-    (*v)[j] = select(h, vec4f(0.0), fire);
     if (vec >= tile.vEnd || n >= N) { continue; }
-    var bits = 0u;
-    for (var i = 0u; i < 4u; i++) {
-      let c = vec * 4u + i;
-      if (c >= C) { break; }
-      if (U.writeMembrane != 0u) { M[(t * C + c) * N + n] = h[i]; }
-      if (U.spikeLayout == 2u) { S[(t * C + c) * N + n] = bitcast<u32>(select(0.0, 1.0, fire[i])); }
-      bits |= select(0u, 1u << i, fire[i]);
-    }
+    // The unit's 4 spike bits (channels vec·4 + i), from lifFire's word as unit 0.
+    let bits = lifFire(t, 0u, vec3u(vec, n, 1u), x[j], &(*v)[j], vec4u(0u)).x;
     if (U.spikeLayout == 2u) {
       ones += countOneBits(bits);
     } else if (bits != 0u) {
-      atomicOr(&gemmWords[(lid / 8u) * 4u + j], bits << (4u * cv));
+      atomicOr(&gemmWords[(lid / 8u) * 4u + j], bits << (4u * (lid % 8u)));
     }
   }
   if (ones != 0u) { atomicAdd(&counts[U.countBase + t], ones); }
   workgroupBarrier();
   if (U.spikeLayout == 0u && lid < 32u && tile.n0 + lid < N) {
     let word = atomicLoad(&gemmWords[lid]);
-    S[(t * ((C + 31u) / 32u) + tile.v0 / 8u) * N + tile.n0 + lid] = word;
+    S[(t * ((U.cout + 31u) / 32u) + tile.v0 / 8u) * N + tile.n0 + lid] = word;
     if (word != 0u) { atomicAdd(&counts[U.countBase + t], countOneBits(word)); }
   }
 }
@@ -427,7 +417,7 @@ fn gemm_lif(@builtin(workgroup_id) workgroup: vec3u, @builtin(num_workgroups) wo
     if (t < U.convSteps) {
       tile.t = t;
       x = gemmConvolve(tile, lid);
-      gemmStoreConv(tile, lid, x);
+      if (U.storeConv != 0u) { gemmStore(tile, lid, x); }
     }
     gemmFire(tile, lid, t, x, &v);
   }
@@ -443,15 +433,8 @@ fn gemm_residual_lif(@builtin(workgroup_id) workgroup: vec3u, @builtin(num_workg
   for (var t = 0u; t < U.timeSteps; t++) {
     if (t < U.convSteps) {
       tile.t = t;
-      x = gemmConvolve(tile, lid);
-      // + the residual at the thread's pixels (those in the map).
-      let n0 = tile.n0 + (lid / 8u) * 4u;
-      for (var j = 0u; j < 4u; j++) {
-        let n = n0 + j;
-        if (n >= U.outH * U.outW) { break; }
-        x[j] = convAddResidual(convResidualIndex(t, n / U.outW, n % U.outW), (tile.v0 + lid % 8u) * 4u, U.cout, x[j]);
-      }
-      gemmStoreConv(tile, lid, x);
+      x = gemmAddResidual(tile, lid, gemmConvolve(tile, lid));
+      if (U.storeConv != 0u) { gemmStore(tile, lid, x); }
     }
     gemmFire(tile, lid, t, x, &v);
   }

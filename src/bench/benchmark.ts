@@ -120,6 +120,16 @@ async function loadBenchModel(o: BenchOptions): Promise<{ config: ModelConfig; w
   return { config, weights: randomModelWeights(config, { seed: 1 }), name: `random-calibrated-${dims.join('-')}` };
 }
 
+/** The runtime's plan options for a plan asked for by name; none given: the runtime picks from the adapter. */
+export function planOptions(plan?: 'software' | 'hardware'): { software?: boolean } {
+  return plan === undefined ? {} : { software: plan === 'software' };
+}
+
+/** The name of the plan a runtime was built with. */
+export function planName(plan: { software: boolean }): 'software' | 'hardware' {
+  return plan.software ? 'software' : 'hardware';
+}
+
 export async function runBenchmark(o: BenchOptions, gpu: GPU | undefined = globalThis.navigator?.gpu, ort?: OrtModule): Promise<BenchResult> {
   const adapter = await gpu?.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) throw new Error('no WebGPU adapter');
@@ -146,11 +156,11 @@ export async function runBenchmark(o: BenchOptions, gpu: GPU | undefined = globa
   let spikeLayers: { name: string; onesPerStep: number[]; neuronsPerStep: number }[] = [];
   let planSteps: WebGpuRuntime['plan']['steps'] = [];
   // The plan asked for, else the runtime's choice from the adapter (as the app's).
-  const planOption = o.plan === undefined ? {} : { software: o.plan === 'software' };
+  const planOption = planOptions(o.plan);
   for (const mode of ['spike', 'dense'] as const) {
     const backend = `webgpu-${mode}`;
     const rt = await WebGpuRuntime.create(device, graph, weights, { mode, ...planOption });
-    const plan = rt.plan.software ? 'software' as const : 'hardware' as const;
+    const plan = planName(rt.plan);
     let last = await rt.run(input);
     for (let i = 1; i < warmup; i++) last = await rt.run(input);
     const times: number[] = [];

@@ -25,7 +25,7 @@ import { buildModelGraph } from '../model/graph.ts';
 import { randomModelWeights, randomSmoothImage } from '../runtime/cpu/randomWeights.ts';
 import { CpuReferenceRuntime } from '../runtime/cpu/cpuReferenceRuntime.ts';
 import { WebGpuRuntime } from '../runtime/webgpu/webGpuRuntime.ts';
-import { runBenchmark, type BenchResult } from './benchmark.ts';
+import { planName, planOptions, runBenchmark, type BenchResult } from './benchmark.ts';
 import { installNodeWebGpu } from '../runtime/webgpu/nodeWebGpu.ts';
 import type { OrtModule } from '../runtime/onnx/onnxRuntimeBackend.ts';
 
@@ -63,7 +63,7 @@ async function parity(gpu: GPU, planOption: { software?: boolean }): Promise<Par
       let maxLogitDiff = 0;
       cpu.logits.forEach((v, i) => { maxLogitDiff = Math.max(maxLogitDiff, Math.abs(v - r.logits[i])); });
       const top = (x: Float32Array) => x.indexOf(Math.max(...x));
-      const row = { model: `${name} ${h}x${w}`, T, mode, plan: rt.plan.software ? 'software' as const : 'hardware' as const, spikes, differing, firstDiffering: first, maxLogitDiff, sameTop1: top(cpu.logits) === top(r.logits) };
+      const row = { model: `${name} ${h}x${w}`, T, mode, plan: planName(rt.plan), spikes, differing, firstDiffering: first, maxLogitDiff, sameTop1: top(cpu.logits) === top(r.logits) };
       console.log(JSON.stringify(row));
       rows.push(row);
       rt.destroy();
@@ -111,7 +111,7 @@ async function main(): Promise<void> {
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   console.log('adapter:', JSON.stringify({ vendor: adapter?.info.vendor, architecture: adapter?.info.architecture, description: adapter?.info.description }));
   const out: { parity: ParityRow[]; benches: BenchResult[] } = { parity: [], benches: [] };
-  if (doParity) out.parity = await parity(gpu, plan === undefined ? {} : { software: plan === 'software' });
+  if (doParity) out.parity = await parity(gpu, planOptions(plan));
   for (const spec of benches) {
     const m = /^([\w./-]+)@(\d+)x(\d+)(?::T(\d+))?$/.exec(spec);
     if (!m) throw new Error(`--bench ${spec}: expected NAME@HxW[:TN]`);

@@ -108,7 +108,8 @@ export interface ConvShape {
   cols?: 1 | 4;
   /**
    * dense_conv only: run as a GEMM tiled in workgroup memory (entry points `gemm`,
-   * `gemm_residual`), for hardware adapters; the conv must be `gemmFits`.
+   * `gemm_residual`, `gemm_lif`, `gemm_residual_lif`), for hardware adapters; the conv must be
+   * `gemmFits`.
    */
   gemm?: boolean;
   /**
@@ -229,7 +230,7 @@ export function denseConvKernel(s: ConvShape): ProgramCall {
     // With the neuron a workgroup runs all steps of its tile.
     const threads = (s.lif ? 1 : s.steps) * gemmPixelTiles * gemmTiles * programInterface('dense_conv').entry('gemm').workgroupSize;
     return {
-      program: { shader: 'dense_conv', entry: convEntry(s) === 'main' ? 'gemm' : `gemm_${convEntry(s)}`, defines: { COLS: 1, DW: dw ? 1 : 0 } },
+      program: { shader: 'dense_conv', entry: s.lif || s.residual ? `gemm_${convEntry(s)}` : 'gemm', defines: { COLS: 1, DW: dw ? 1 : 0 } },
       uniforms: { ...convFields(s, threads), cin: s.cin / groups, cout: s.cout, ov, groupCout: s.cout / groups, ...dwFields, gemmTiles, gemmGroupTiles, gemmPixelTiles },
       threads,
     };
