@@ -13,9 +13,10 @@
 // Register-tiled, no workgroup memory or barriers: a thread computes 4 output channels (one vec4
 // of weights per input value) × COLS consecutive output pixels of a row (COLS = 4: 16
 // accumulators, each weight load reused 4 times; COLS = 1 for layers too small to fill the GPU
-// otherwise). On hardware adapters a 1×1 conv runs instead as a GEMM tiled in workgroup memory,
-// with or without a fused neuron (entry points `gemm`, `gemm_residual`, `gemm_lif`,
-// `gemm_residual_lif`, below; they take the builtins, not an Invocation).
+// otherwise). On hardware adapters a conv that is not depthwise (the stem, RepConv's 1×1s, every
+// conv of the dense baseline) runs instead as a GEMM tiled in workgroup memory, with or without a
+// fused neuron (entry points `gemm`, `gemm_residual`, `gemm_lif`, `gemm_residual_lif`, below; they
+// take the builtins, not an Invocation).
 //
 // Threads: one per (output vec4, group of COLS output columns, output row, step), vec4 index fastest
 // (lanes share the input pixels and read consecutive weights).
@@ -37,8 +38,8 @@
 // Entry points: `main` stores the conv; `residual` stores the conv + R (conv_epilogue.wgsl);
 // `lif` and `residual_lif` (declared in conv_lif.wgsl) run the LIF neuron on that value over the
 // T steps (threads own whole spike words, all steps in the thread; COLS = 1); `gemm`,
-// `gemm_residual`, `gemm_lif` and `gemm_residual_lif` are those four for a 1×1 conv tiled in
-// workgroup memory (COLS = 1).
+// `gemm_residual`, `gemm_lif` and `gemm_residual_lif` are those four as a GEMM tiled in workgroup
+// memory (COLS = 1).
 
 //@include thread
 //@include conv_epilogue
@@ -210,14 +211,19 @@ fn residual(inv: Invocation) {
   convStoreColumns(p.x, p.y, p.z, p.w, U.cout, convAddResidualColumns(p.x, p.y, p.z, p.w, U.cout, convolve(p.x, p.y, p.z, p.w)));
 }
 
-// ---- Entry points `gemm` and `gemm_residual`: a 1×1 conv (stride 1, no padding; DW = 0 or 1,
-// COLS = 1) as a GEMM tiled in workgroup memory, for hardware adapters.
-// A workgroup computes a tile of 32 output channels (8 vec4s) × 32 pixels of one step: per chunk of
-// GEMM_KC input channels it stages the chunk's input values (with DW = 1 the depthwise values,
-// each computed once per tile) and weights in workgroup memory, then each thread accumulates one
-// output vec4 at 4 consecutive pixels from them. Each output is still fma(x, w, ·) over the input
-// channels in ascending order from the bias, then the affines: convolve's arithmetic in its order,
-// so the result is bit-exact with `main` / `residual`.
+// ---- Entry points `gemm` and `gemm_residual`: a conv (any kernel, stride and padding, not
+// depthwise; DW = 0 or 1, COLS = 1) as a GEMM tiled in workgroup memory, for hardware adapters.
+// The GEMM's inner dimension runs over the taps and input channels in convolve's order:
+// kk = (ky·k + kx)·cin + channel, which is also the row of W (a 1×1 conv: kk = channel).
+// A workgroup computes a tile of 32 output channels (8 vec4s) × 32 pixels (flattened row · outW +
+// column) of one step: per chunk of GEMM_KC values of kk it stages the chunk's input values (with
+// DW = 1 the depthwise values, each computed once per tile; past the map's columns 0, as convolve
+// reads them) and weights in workgroup memory, then each thread accumulates one output vec4 at 4
+// consecutive pixels from them. Each output is still fma(x, w, ·) over kk in ascending order from
+// the bias, then the affines: convolve's arithmetic in its order, so the result is bit-exact with
+// `main` / `residual`. Taps whose input row lies outside the map are skipped, not added as 0, as
+// convolve skips them (fma(0, w, -0) is +0 for w ≥ 0: adding would change the sign of a zero):
+// gemmRows marks, per staged value, the pixels whose row is inside.
 // Threads: 64 per workgroup, one workgroup per (channel tile, pixel tile, step), channel tile
 // fastest (gemmTiles = the channel tiles, gemmGroupTiles of them per group; gemmPixelTiles the
 // pixel tiles; total = 64 · tiles). A tile lies in one group: a group of 360 channels has 12
@@ -229,6 +235,9 @@ const_assert WORKGROUP_SIZE == 64u;
 var<workgroup> gemmX: array<vec4f, 128>;
 // The chunk's weights: [GEMM_KC][8 output vec4s].
 var<workgroup> gemmW: array<vec4f, 128>;
+// Padded convs (pad > 0): [GEMM_KC][8 pixel quads], bit j set where pixel j of the quad reads a row
+// of the map at that kk (its fma is done); clear where convolve skips the tap.
+var<workgroup> gemmRows: array<u32, 128>;
 // gemm_lif, channel-packed spikes: the tile's spike word at each of its 32 pixels.
 var<workgroup> gemmWords: array<atomic<u32>, 32>;
 
@@ -259,33 +268,56 @@ fn gemmTile(wg: u32) -> GemmTile {
   return GemmTile(rest / U.gemmPixelTiles, (rest % U.gemmPixelTiles) * 32u, v0, min((group + 1u) * groupVecs, U.ov), group * U.cin);
 }
 
-// Input value of channel c (of X, or of the depthwise map with DW = 1) at pixel n, step t; 0 past the map.
-fn gemmInput(t: u32, c: u32, n: u32) -> f32 {
-  let N = U.outH * U.outW;
-  if (n >= N) { return 0.0; }
-  if (DW == 1u) { return depthwiseAt(t, c, n / U.outW, n % U.outW); }
-  return X[t * U.xStepStride + c * U.inH * U.inW + n];
+// The GEMM's inner dimension: taps × input channels of a group.
+fn gemmDepth() -> u32 {
+  return U.k * U.k * U.cin;
 }
 
-// Thread `lid` stages input channel k0 + lid / 4, pixels 8·(lid % 4) .. + 7, and weight columns
-// v0 + 2·(lid % 4) .. + 1 of that channel (clamped to the group's last column; unused past it).
+// The input at kk of the group from channel c0, pixel n, step t (x: the value; y: 1 where its row is
+// inside the map, so the fma is done, else 0). Past the map's columns x is 0 (as convolve reads
+// it); past the last pixel, 0.
+fn gemmInput(t: u32, c0: u32, kk: u32, n: u32) -> vec2f {
+  let N = U.outH * U.outW;
+  if (n >= N) { return vec2f(0.0, 1.0); }
+  if (DW == 1u) { return vec2f(depthwiseAt(t, c0 + kk, n / U.outW, n % U.outW), 1.0); }
+  if (U.k == 1u && U.stride == 1u && U.pad == 0u) { return vec2f(X[t * U.xStepStride + (c0 + kk) * N + n], 1.0); }
+  let tap = kk / U.cin;
+  let c = c0 + kk % U.cin;
+  let iy = i32((n / U.outW) * U.stride + tap / U.k) - i32(U.pad);
+  let ix = i32((n % U.outW) * U.stride + tap % U.k) - i32(U.pad);
+  if (iy < 0 || iy >= i32(U.inH)) { return vec2f(0.0); }
+  if (ix < 0 || ix >= i32(U.inW)) { return vec2f(0.0, 1.0); }
+  return vec2f(X[t * U.xStepStride + (c * U.inH + u32(iy)) * U.inW + u32(ix)], 1.0);
+}
+
+// Thread `lid` stages kk = k0 + lid / 4 at pixels 8·(lid % 4) .. + 7 (and their rows' marks), and
+// weight columns v0 + 2·(lid % 4) .. + 1 of that kk (clamped to the group's last column; unused
+// past it).
 fn gemmStage(tile: GemmTile, k0: u32, lid: u32) {
   let ci = lid / 4u;
   let q = lid % 4u;
-  var xv = array<f32, 8>();
+  var xv = array<vec2f, 8>();
   let k = k0 + ci;
-  if (k < U.cin) {
+  if (k < gemmDepth()) {
     let n = tile.n0 + q * 8u;
-    xv = array<f32, 8>(gemmInput(tile.t, tile.c0 + k, n), gemmInput(tile.t, tile.c0 + k, n + 1u),
-                       gemmInput(tile.t, tile.c0 + k, n + 2u), gemmInput(tile.t, tile.c0 + k, n + 3u),
-                       gemmInput(tile.t, tile.c0 + k, n + 4u), gemmInput(tile.t, tile.c0 + k, n + 5u),
-                       gemmInput(tile.t, tile.c0 + k, n + 6u), gemmInput(tile.t, tile.c0 + k, n + 7u));
+    xv = array<vec2f, 8>(gemmInput(tile.t, tile.c0, k, n), gemmInput(tile.t, tile.c0, k, n + 1u),
+                         gemmInput(tile.t, tile.c0, k, n + 2u), gemmInput(tile.t, tile.c0, k, n + 3u),
+                         gemmInput(tile.t, tile.c0, k, n + 4u), gemmInput(tile.t, tile.c0, k, n + 5u),
+                         gemmInput(tile.t, tile.c0, k, n + 6u), gemmInput(tile.t, tile.c0, k, n + 7u));
     let row = k * U.ov;
     gemmW[ci * 8u + q * 2u] = W[row + min(tile.v0 + q * 2u, tile.vEnd - 1u)];
     gemmW[ci * 8u + q * 2u + 1u] = W[row + min(tile.v0 + q * 2u + 1u, tile.vEnd - 1u)];
   }
-  gemmX[ci * 8u + q * 2u] = vec4f(xv[0], xv[1], xv[2], xv[3]);
-  gemmX[ci * 8u + q * 2u + 1u] = vec4f(xv[4], xv[5], xv[6], xv[7]);
+  gemmX[ci * 8u + q * 2u] = vec4f(xv[0].x, xv[1].x, xv[2].x, xv[3].x);
+  gemmX[ci * 8u + q * 2u + 1u] = vec4f(xv[4].x, xv[5].x, xv[6].x, xv[7].x);
+  if (U.pad != 0u) {
+    gemmRows[ci * 8u + q * 2u] = gemmRowBits(xv[0].y, xv[1].y, xv[2].y, xv[3].y);
+    gemmRows[ci * 8u + q * 2u + 1u] = gemmRowBits(xv[4].y, xv[5].y, xv[6].y, xv[7].y);
+  }
+}
+
+fn gemmRowBits(a: f32, b: f32, c: f32, d: f32) -> u32 {
+  return u32(a) | (u32(b) << 1u) | (u32(c) << 2u) | (u32(d) << 3u);
 }
 
 // The tile's conv at output vec4 tile.v0 + lid % 8, pixels tile.n0 + 4·(lid / 8) .. + 3 (a0..a3),
@@ -298,18 +330,32 @@ fn gemmConvolve(tile: GemmTile, lid: u32) -> array<vec4f, 4> {
   var a1 = a0;
   var a2 = a0;
   var a3 = a0;
-  for (var k0 = 0u; k0 < U.cin; k0 += GEMM_KC) {
+  let depth = gemmDepth();
+  for (var k0 = 0u; k0 < depth; k0 += GEMM_KC) {
     workgroupBarrier();
     gemmStage(tile, k0, lid);
     workgroupBarrier();
-    let kc = min(GEMM_KC, U.cin - k0);
-    for (var ci = 0u; ci < kc; ci++) {
-      let w = gemmW[ci * 8u + cv];
-      let x = gemmX[ci * 8u + pq];
-      a0 = fma(vec4f(x.x), w, a0);
-      a1 = fma(vec4f(x.y), w, a1);
-      a2 = fma(vec4f(x.z), w, a2);
-      a3 = fma(vec4f(x.w), w, a3);
+    let kc = min(GEMM_KC, depth - k0);
+    if (U.pad == 0u) {
+      for (var ci = 0u; ci < kc; ci++) {
+        let w = gemmW[ci * 8u + cv];
+        let x = gemmX[ci * 8u + pq];
+        a0 = fma(vec4f(x.x), w, a0);
+        a1 = fma(vec4f(x.y), w, a1);
+        a2 = fma(vec4f(x.z), w, a2);
+        a3 = fma(vec4f(x.w), w, a3);
+      }
+    } else {
+      // Padded: a pixel's fma only where its row is inside the map (gemmRows).
+      for (var ci = 0u; ci < kc; ci++) {
+        let w = gemmW[ci * 8u + cv];
+        let x = gemmX[ci * 8u + pq];
+        let r = gemmRows[ci * 8u + pq];
+        a0 = select(a0, fma(vec4f(x.x), w, a0), (r & 1u) != 0u);
+        a1 = select(a1, fma(vec4f(x.y), w, a1), (r & 2u) != 0u);
+        a2 = select(a2, fma(vec4f(x.z), w, a2), (r & 4u) != 0u);
+        a3 = select(a3, fma(vec4f(x.w), w, a3), (r & 8u) != 0u);
+      }
     }
   }
   return array<vec4f, 4>(convAffines(a0, v, U.ov), convAffines(a1, v, U.ov), convAffines(a2, v, U.ov), convAffines(a3, v, U.ov));
@@ -365,7 +411,7 @@ fn gemm_residual(@builtin(workgroup_id) workgroup: vec3u, @builtin(num_workgroup
 }
 
 // ---- Entry points `gemm_lif` and `gemm_residual_lif`: `lif` and `residual_lif` (conv_lif.wgsl)
-// for a 1×1 conv as the tiled GEMM. A workgroup owns its tile for all T steps: per step it computes
+// for a conv as the tiled GEMM. A workgroup owns its tile for all T steps: per step it computes
 // the tile's conv (t < convSteps; then kept), adds the residual, stores the map when storeConv = 1,
 // and each thread runs conv_lif.wgsl's lifFire (lif.wgsl's f32 operations) on its vec4 at its 4
 // pixels with the membranes in registers. Spikes: dense 0/1 f32 (spikeLayout 2) written by

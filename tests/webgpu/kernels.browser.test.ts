@@ -463,12 +463,21 @@ describe('dense_conv.wgsl with a depthwise input (DW = 1): RepConv\'s 3×3 compu
   }
 });
 
-describe('dense_conv.wgsl entries gemm, gemm_residual: a 1×1 conv as a GEMM tiled in workgroup memory (hardware adapters)', () => {
+describe('dense_conv.wgsl entries gemm, gemm_residual: a conv as a GEMM tiled in workgroup memory (hardware adapters)', () => {
   // The tiled GEMM against the register-tiled entries main / residual on the same inputs: every
   // stored float bit-identical (including the sign of zero), with and without a depthwise input.
   // Input channels past a chunk of 16, output channels past a tile of 32 and pixels past a tile
-  // of 32 all occur, and a padded output map.
-  interface GemmCase { cin: number; cout: number; groups: number; h: number; w: number; dw: boolean; outPad: number }
+  // of 32 all occur, and a padded output map; 1×1 convs, and (`conv`) the stem's 7×7 stride 2 and
+  // 3×3 convs with and without padding, strided and grouped.
+  interface GemmCase {
+    cin: number; cout: number; groups: number; h: number; w: number; dw: boolean; outPad: number;
+    conv?: { k: number; s: number; p: number };
+  }
+  const geometry = (cc: GemmCase) => {
+    const { k, s: stride, p } = cc.conv ?? { k: 1, s: 1, p: 0 };
+    const oh = Math.floor((cc.h + 2 * p - k) / stride) + 1, ow = Math.floor((cc.w + 2 * p - k) / stride) + 1;
+    return { k, stride, p, oh, ow };
+  };
   const cases: GemmCase[] = [
     { cin: 37, cout: 19, groups: 1, h: 9, w: 11, dw: false, outPad: 0 }, // 3 chunks (the last of 5), 1 partial tile, 99 pixels
     { cin: 16, cout: 70, groups: 1, h: 5, w: 7, dw: false, outPad: 1 }, // 3 channel tiles, the last partial; padded output
@@ -477,10 +486,14 @@ describe('dense_conv.wgsl entries gemm, gemm_residual: a 1×1 conv as a GEMM til
     { cin: 96, cout: 96, groups: 3, h: 3, w: 5, dw: true, outPad: 0 }, // q/k/v merged with their depthwise 3×3 (groups of one tile)
     { cin: 36, cout: 36, groups: 3, h: 5, w: 6, dw: true, outPad: 0 }, // groups of 12 channels: a tile of 3 vec4s each
     { cin: 40, cout: 40, groups: 1, h: 6, w: 7, dw: true, outPad: 0 }, // depthwise input, 40 channels: 2 tiles, 3 chunks
+    { cin: 3, cout: 16, groups: 1, h: 19, w: 23, dw: false, outPad: 0, conv: { k: 7, s: 2, p: 3 } }, // the stem: 147 taps × channels, 10×12 pixels
+    { cin: 20, cout: 40, groups: 1, h: 6, w: 7, dw: false, outPad: 1, conv: { k: 3, s: 1, p: 1 } }, // 3×3 padded, padded output
+    { cin: 32, cout: 64, groups: 2, h: 7, w: 9, dw: false, outPad: 0, conv: { k: 3, s: 2, p: 1 } }, // 3×3 stride 2, grouped
+    { cin: 8, cout: 12, groups: 1, h: 5, w: 6, dw: false, outPad: 0, conv: { k: 3, s: 1, p: 0 } }, // 3×3 without padding
   ];
   // The 1×1's packed weights, followed with a depthwise input by random 3×3 depthwise weights (W).
   const gemmWeights = (cc: GemmCase, weight: Float32Array) => {
-    const packed = packConvWeights(weight, cc.cout, cc.cin / cc.groups, 1);
+    const packed = packConvWeights(weight, cc.cout, cc.cin / cc.groups, geometry(cc).k);
     if (!cc.dw) return { packed, wAll: packed };
     const wAll = new Float32Array(packed.length + 9 * roundUp4(cc.cin));
     wAll.set(packed);
@@ -495,15 +508,16 @@ describe('dense_conv.wgsl entries gemm, gemm_residual: a 1×1 conv as a GEMM til
       for (const cc of cases) for (const input of inputs) {
         if (input !== 'real' && cc.dw) continue;
         const { cin, cout, groups, h, w, dw } = cc;
-        const cinG = cin / groups, N = h * w;
+        const { k, stride, p, oh, ow } = geometry(cc);
+        const cinG = cin / groups, N = oh * ow;
         const ph = h + 2, pw = w + 2;
-        const xLen = dw ? T * cin * ph * pw : T * cin * N;
+        const xLen = dw ? T * cin * ph * pw : T * cin * h * w;
         const x = input === 'real' ? randomNormal(xLen, 1, 0.2) : Float32Array.from(randomSpikes(xLen, input));
-        const weight = randomNormal(cout * cinG, 1 / Math.sqrt(cinG));
+        const weight = randomNormal(cout * cinG * k * k, 1 / Math.sqrt(cinG * k * k));
         const bias = randomNormal(cout, 0.3);
         const affines = [randomBn(cout), randomBn(cout)].map((bn) => batchNormAffine(bn));
         const { packed, wAll } = gemmWeights(cc, weight);
-        const out = denseOutput(cout, h, w, cc.outPad);
+        const out = denseOutput(cout, oh, ow, cc.outPad);
         const outLen = T * out.stepStride;
         const per = cout * N;
         const bufs = { X: storageBuffer(device, x), W: storageBuffer(device, wAll), P: storageBuffer(device, packEpilogue(cout, bias, affines)) };
@@ -511,9 +525,9 @@ describe('dense_conv.wgsl entries gemm, gemm_residual: a 1×1 conv as a GEMM til
           const R = storageBuffer(device, randomNormal(T * per, 0.5));
           const run = async (gemm: boolean) => {
             const shape: ConvShape = {
-              cin, h, w, cout, oh: h, ow: w, kernel: 1, stride: 1, pad: 0, depthwise: false, steps: T,
+              cin, h, w, cout, oh, ow, kernel: k, stride, pad: p, depthwise: false, steps: T,
               ...(groups > 1 ? { groups } : {}), hasBias: true, nAffine: 2, out, gemm,
-              xStepStride: dw ? cin * ph * pw : cin * N,
+              xStepStride: dw ? cin * ph * pw : cin * h * w,
               ...(dw ? { depthwiseInput: { kernel: 3, h: ph, w: pw, channels: cin, weightsAt: packed.length / 4 } } : {}),
               ...(residual ? { residual: { stepStride: per } } : {}),
             };
@@ -548,6 +562,8 @@ describe('dense_conv.wgsl entries gemm, gemm_residual: a 1×1 conv as a GEMM til
     { cin: 16, cout: 70, groups: 1, h: 5, w: 7, dw: false, outPad: 0 },
     { cin: 96, cout: 96, groups: 3, h: 3, w: 5, dw: true, outPad: 0 },
     { cin: 40, cout: 40, groups: 1, h: 6, w: 7, dw: true, outPad: 0 },
+    { cin: 3, cout: 32, groups: 1, h: 19, w: 23, dw: false, outPad: 0, conv: { k: 7, s: 2, p: 3 } },
+    { cin: 20, cout: 40, groups: 1, h: 6, w: 7, dw: false, outPad: 0, conv: { k: 3, s: 1, p: 1 } },
   ];
   for (const T of [1, 3]) {
     test(`T=${T}: gemm_lif and gemm_residual_lif bit-identical to lif and residual_lif: channel-packed and dense spikes, membranes, stored map; input firing rates 0, 5, 50, 100 % and real`, async () => {
@@ -555,13 +571,15 @@ describe('dense_conv.wgsl entries gemm, gemm_residual: a 1×1 conv as a GEMM til
       for (const cc of lifCases) for (const input of inputs) {
         if (input !== 'real' && cc.dw) continue;
         const { cin, cout, groups, h, w, dw } = cc;
-        const cinG = cin / groups, N = h * w, per = cout * N;
+        const { k, stride, p, oh, ow } = geometry(cc);
+        const cinG = cin / groups, N = oh * ow, per = cout * N;
         const ph = h + 2, pw = w + 2;
-        // A step-invariant real input (one conv step, the neuron over T) where T > 1 and no depthwise.
-        const steps = T > 1 && input === 'real' && !dw && cc.cout === 70 ? 1 : T;
-        const xLen = dw ? steps * cin * ph * pw : steps * cin * N;
+        // A step-invariant real input (one conv step, the neuron over T) where T > 1 and no
+        // depthwise: the 70-channel 1×1, and the stem, whose input is the image.
+        const steps = T > 1 && input === 'real' && !dw && (cc.cout === 70 || k === 7) ? 1 : T;
+        const xLen = dw ? steps * cin * ph * pw : steps * cin * h * w;
         const x = input === 'real' ? randomNormal(xLen, 1, 0.2) : Float32Array.from(randomSpikes(xLen, input));
-        const weight = randomNormal(cout * cinG, 2 / Math.sqrt(cinG));
+        const weight = randomNormal(cout * cinG * k * k, 2 / Math.sqrt(cinG * k * k));
         const bias = randomNormal(cout, 0.3, 0.5);
         const affines = [randomBn(cout)].map((bn) => batchNormAffine(bn));
         const { packed, wAll } = gemmWeights(cc, weight);
@@ -573,9 +591,9 @@ describe('dense_conv.wgsl entries gemm, gemm_residual: a 1×1 conv as a GEMM til
             const run = async (gemm: boolean) => {
               const b = { O: storageBuffer(device, steps * per * 4), S: storageBuffer(device, words * 4), counts: storageBuffer(device, new Uint32Array(2 * T)), M: storageBuffer(device, T * per * 4) };
               const shape: ConvShape = {
-                cin, h, w, cout, oh: h, ow: w, kernel: 1, stride: 1, pad: 0, depthwise: false, steps,
-                ...(groups > 1 ? { groups } : {}), hasBias: true, nAffine: 1, out: denseOutput(cout, h, w), gemm,
-                xStepStride: steps === 1 ? 0 : dw ? cin * ph * pw : cin * N,
+                cin, h, w, cout, oh, ow, kernel: k, stride, pad: p, depthwise: false, steps,
+                ...(groups > 1 ? { groups } : {}), hasBias: true, nAffine: 1, out: denseOutput(cout, oh, ow), gemm,
+                xStepStride: steps === 1 ? 0 : dw ? cin * ph * pw : cin * h * w,
                 ...(dw ? { depthwiseInput: { kernel: 3, h: ph, w: pw, channels: cin, weightsAt: packed.length / 4 } } : {}),
                 ...(residual ? { residual: { stepStride: steps === 1 ? 0 : per } } : {}),
                 lif: { timeSteps: T, layout, storeConv: store, countBase: T, writeMembrane: membrane, threshold },
@@ -610,15 +628,44 @@ describe('dense_conv.wgsl entries gemm, gemm_residual: a 1×1 conv as a GEMM til
       expect(fired / neurons).toBeLessThan(0.95);
     });
   }
-  test('gemmFits: 1×1, stride 1, no padding, not depthwise; a fused neuron not token-packed, on groups of whole words', () => {
+  test('taps in the padding rows are skipped, not added as zeros: the sign of a zero sum survives as in main', async () => {
+    // The stem on a black image with biases of -0: taps reading padding rows have weights ≥ 0
+    // (fma(0, w, -0) would give +0), the others < 0 (fma(0, w, -0) = -0). main skips those rows,
+    // so the border rows' outputs are -0; a GEMM that added the padding as zeros would store +0.
+    const cc: GemmCase = { cin: 3, cout: 16, groups: 1, h: 19, w: 23, dw: false, outPad: 0, conv: { k: 7, s: 2, p: 3 } };
+    const { k, stride, p, oh, ow } = geometry(cc);
+    const weight = new Float32Array(cc.cout * cc.cin * k * k).map((_, i) => (Math.floor((i % (k * k)) / k) < p ? 0.5 : -0.5));
+    const bufs = {
+      X: storageBuffer(device, new Float32Array(cc.cin * cc.h * cc.w)), W: storageBuffer(device, gemmWeights(cc, weight).wAll),
+      P: storageBuffer(device, packEpilogue(cc.cout, new Float32Array(cc.cout).fill(-0), [])),
+    };
+    const run = async (gemm: boolean) => {
+      const call = denseConvKernel({
+        cin: cc.cin, h: cc.h, w: cc.w, cout: cc.cout, oh, ow, kernel: k, stride, pad: p, depthwise: false, steps: 1,
+        hasBias: true, nAffine: 0, out: denseOutput(cc.cout, oh, ow), gemm, xStepStride: 0,
+      });
+      const O = storageBuffer(device, new Float32Array(cc.cout * oh * ow).fill(7));
+      await runKernel(device, cache, call, { ...bufs, O });
+      const o = f32(await readBuffer(device, O, cc.cout * oh * ow * 4));
+      O.destroy();
+      return o;
+    };
+    const reference = await run(false);
+    const tiled = await run(true);
+    const negativeZeros = reference.filter((v) => Object.is(v, -0)).length;
+    expect(negativeZeros).toBeGreaterThan(0);
+    expect(negativeZeros).toBeLessThan(reference.length); // +0 where a padding row is read
+    expect(tiled.filter((v, i) => !Object.is(v, reference[i])).length).toBe(0);
+    Object.values(bufs).forEach((b) => b.destroy());
+  });
+  test('gemmFits: any conv but a depthwise one; a fused neuron not token-packed, on groups of whole words', () => {
     const base = { kernel: 1, stride: 1, pad: 0, depthwise: false, cout: 96 };
     const lif = (layout: SpikeLayout) => ({ timeSteps: 1, layout, storeConv: false, countBase: 0, writeMembrane: false, threshold: 1 });
     expect(gemmFits(base)).toBe(true);
     expect(gemmFits({ ...base, groups: 2 })).toBe(true); // 48 channels a group: tiles of 32 and 16
     expect(gemmFits({ ...base, depthwise: true })).toBe(false);
-    expect(gemmFits({ ...base, pad: 1 })).toBe(false);
-    expect(gemmFits({ ...base, kernel: 3 })).toBe(false);
-    expect(gemmFits({ ...base, stride: 2 })).toBe(false);
+    expect(gemmFits({ ...base, kernel: 7, stride: 2, pad: 3 })).toBe(true);
+    expect(gemmFits({ ...base, kernel: 3, pad: 1, lif: lif('channel') })).toBe(true);
     expect(gemmFits({ ...base, lif: lif('channel') })).toBe(true);
     expect(gemmFits({ ...base, lif: lif('dense') })).toBe(true);
     expect(gemmFits({ ...base, lif: lif('token') })).toBe(false);

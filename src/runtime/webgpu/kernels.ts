@@ -197,12 +197,12 @@ const GEMM_TILE_CHANNELS = 32;
 const GEMM_TILE_PIXELS = 32;
 
 /**
- * Whether dense_conv's tiled GEMM can run a conv: 1×1, stride 1, no padding, not depthwise (tiles
- * of 32 output channels, never straddling groups); with a fused neuron (`gemm_lif`), spikes not
- * token-packed and each tile one 32-channel spike word (no groups, or groups of whole words).
+ * Whether dense_conv's tiled GEMM can run a conv: any kernel, stride and padding, not depthwise
+ * (tiles of 32 output channels, never straddling groups); with a fused neuron (`gemm_lif`), spikes
+ * not token-packed and each tile one 32-channel spike word (no groups, or groups of whole words).
  */
-export function gemmFits(s: Pick<ConvShape, 'kernel' | 'stride' | 'pad' | 'depthwise' | 'lif' | 'groups' | 'cout'>): boolean {
-  if (s.kernel !== 1 || s.stride !== 1 || s.pad !== 0 || s.depthwise) return false;
+export function gemmFits(s: Pick<ConvShape, 'depthwise' | 'lif' | 'groups' | 'cout'>): boolean {
+  if (s.depthwise) return false;
   if (!s.lif) return true;
   const groups = s.groups ?? 1;
   return s.lif.layout !== 'token' && (groups === 1 || (s.cout / groups) % GEMM_TILE_CHANNELS === 0);
@@ -223,7 +223,7 @@ export function denseConvKernel(s: ConvShape): ProgramCall {
     dwK: dw?.kernel ?? 0, dwInH: dw?.h ?? 0, dwInW: dw?.w ?? 0, dwWeights: dw?.weightsAt ?? 0, dwCv: dw ? Math.ceil(dw.channels / 4) : 0,
   };
   if (s.gemm) {
-    if (!gemmFits(s)) throw new Error('dense_conv gemm: a 1×1 conv (stride 1, no padding; with a fused neuron, not token-packed and groups of whole spike words)');
+    if (!gemmFits(s)) throw new Error('dense_conv gemm: a conv that is not depthwise (with a fused neuron: spikes not token-packed, groups of whole spike words)');
     const gemmGroupTiles = Math.ceil(s.cout / groups / GEMM_TILE_CHANNELS);
     const gemmTiles = groups * gemmGroupTiles;
     const gemmPixelTiles = Math.ceil((s.oh * s.ow) / GEMM_TILE_PIXELS);

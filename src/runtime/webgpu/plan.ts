@@ -30,7 +30,8 @@
  *    (head.wgsl `classifier`).
  *  - a conv whose input is spikes uses an event-driven kernel (`spike`) in `spike` mode; real
  *    inputs, and every conv in `dense` mode, use the register-tiled dense kernels; on a hardware
- *    adapter a dense 1×1 conv runs as dense_conv's GEMM tiled in workgroup memory (`gemm`,
+ *    adapter every dense conv but the depthwise ones (the stem, RepConv's 1×1s, and in `dense`
+ *    mode the convs on spikes) runs as dense_conv's GEMM tiled in workgroup memory (`gemm`,
  *    `gemm_residual`, `gemm_lif`, `gemm_residual_lif`; see tiledGemm).
  *  - a neuron runs over all T steps in one dispatch; its spikes are stored in the layouts its
  *    readers need: channel-packed bits for convs, the head and q, token-packed bits for k and v,
@@ -303,9 +304,9 @@ class Planner {
   }
 
   /**
-   * On a hardware adapter, a dense 1×1 conv runs as dense_conv's GEMM tiled in workgroup memory,
-   * with its neuron if one is fused (`gemmFits`); a software adapter, where barriers are costly,
-   * keeps the register-tiled kernels.
+   * On a hardware adapter, a dense conv that is not depthwise runs as dense_conv's GEMM tiled in
+   * workgroup memory, with its neuron if one is fused (`gemmFits`); a software adapter, where
+   * barriers are costly, keeps the register-tiled kernels.
    */
   private tiledGemm(shape: ConvShape): boolean {
     return !this.software && gemmFits(shape);
