@@ -441,14 +441,22 @@ def evaluate_sets(classify: Callable[[np.ndarray], np.ndarray], split: str, n: i
 NO_DIGIT = 10  # the class index of "no digit" in a model trained with it
 
 
+SMALL_FRAMINGS = ('framing-small', 'framing-35')
+
+
 def webcam_training_sample(index: int, seed: int, no_digit_share: float = 0.1, printed_share: float = 0.2,
-                           stroke_share: float = 0.15) -> Tuple[np.ndarray, int]:
+                           stroke_share: float = 0.15, small_share: float = 0.0) -> Tuple[np.ndarray, int]:
     """A training sample of the webcam recipe: a frame under a random framing (or centred), of an
     MNIST train digit outside the validation pool, a stroke digit or a digit in a training font;
-    with probability `no_digit_share` a non-digit frame labelled NO_DIGIT. Seeds never meet the
-    evaluation sets' (`TRAIN_SPLIT`)."""
+    with probability `no_digit_share` a non-digit frame labelled NO_DIGIT. With probability
+    `small_share` the framing is one of SMALL_FRAMINGS (the digit 25-40% of the frame) before the
+    usual draw; at 0 no extra number is drawn, so earlier recipes' samples stay as they were. Seeds
+    never meet the evaluation sets' (`TRAIN_SPLIT`)."""
     rng = np.random.default_rng([seed, TRAIN_SPLIT, index])
-    framing = FRAMINGS[int(rng.integers(len(FRAMINGS)))] if rng.random() < 0.7 else 'centred'
+    if small_share > 0 and rng.random() < small_share:
+        framing = SMALL_FRAMINGS[int(rng.integers(len(SMALL_FRAMINGS)))]
+    else:
+        framing = FRAMINGS[int(rng.integers(len(FRAMINGS)))] if rng.random() < 0.7 else 'centred'
     r = rng.random()
     if r < no_digit_share:
         return centre_square(webcam_frame(rng, non_digit_alpha(rng), framing)), NO_DIGIT

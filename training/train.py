@@ -23,6 +23,7 @@ import argparse
 import functools
 import json
 import math
+import re
 import time
 from typing import Dict, List
 
@@ -97,6 +98,11 @@ def parse_args(argv=None):
                          'classes gets the new class added to its head')
     ap.add_argument('--no-digit-share', type=float, default=0.1,
                     help="share of non-digit frames in the webcam classification set (with --no-digit-class)")
+    ap.add_argument('--small-framing-share', type=float, default=0.0,
+                    help='share of webcam classification frames drawn with the digit 25-40%% of the frame '
+                         '(generalization.SMALL_FRAMINGS) before the usual framing draw')
+    ap.add_argument('--cls-data-seed', type=int, default=5,
+                    help='seed of the webcam classification set (5: the set earlier phases trained on)')
     ap.add_argument('--eval-generalization', type=int, default=0, metavar='N',
                     help='also measure the evaluation sets of generalization.py (N samples per set) on the '
                          "evaluation split at the end of the run (metrics.json → generalization.<split>)")
@@ -186,12 +192,26 @@ def make_val_cls_set(split, n, log):
     return stack_samples(data.map_samples(_val_digit, n), data.CLS_SIZE)
 
 
+def webcam_split_name(no_digit_share: float, small_share: float, seed: int) -> str:
+    """The cache name of a webcam classification set; the options at their defaults add nothing,
+    so earlier phases find their sets under the names they had."""
+    return ('train' + (f'-no-digit-{no_digit_share:g}' if no_digit_share else '')
+            + (f'-small-{small_share:g}' if small_share else '') + (f'-seed-{seed}' if seed != 5 else ''))
+
+
+def webcam_split_options(split: str) -> dict:
+    """webcam_training_sample's options from a webcam_split_name."""
+    opts = dict(re.findall(r'-(no-digit|small|seed)-([0-9.]+)', split))
+    return {'seed': int(opts.get('seed', 5)), 'no_digit_share': float(opts.get('no-digit', 0)),
+            'small_share': float(opts.get('small', 0))}
+
+
 @cached
 def make_webcam_cls_set(split, n, log):
-    """The webcam recipe's classification training set: `split` is 'train' (digits only) or
-    'train-no-digit-<share>' (that share of non-digit frames, class generalization.NO_DIGIT)."""
-    share = float(split[len('train-no-digit-'):]) if split.startswith('train-no-digit-') else 0.0
-    fn = functools.partial(generalization.webcam_training_sample, seed=5, no_digit_share=share)
+    """The webcam recipe's classification training set: `split` is webcam_split_name's
+    'train[-no-digit-<share>][-small-<share>][-seed-<seed>]' (a share of non-digit frames, class
+    generalization.NO_DIGIT; a share of small framings; a data seed other than 5)."""
+    fn = functools.partial(generalization.webcam_training_sample, **webcam_split_options(split))
     return stack_samples(data.map_samples(fn, n), data.CLS_SIZE)
 
 
@@ -512,7 +532,7 @@ def main(argv=None):
     if a.no_digit_class and a.cls_data != 'webcam':
         raise SystemExit('--no-digit-class needs --cls-data webcam (the non-digit frames come from there)')
     if a.cls_data == 'webcam':
-        split = f'train-no-digit-{a.no_digit_share:g}' if a.no_digit_class else 'train'
+        split = webcam_split_name(a.no_digit_share if a.no_digit_class else 0.0, a.small_framing_share, a.cls_data_seed)
         cls_tr = make_webcam_cls_set(split, a.cls_train, log)
     else:
         cls_tr = make_cls_set('train', a.cls_train, log)

@@ -54,6 +54,19 @@ class GeneralizationSetsTest(unittest.TestCase):
                 self.assertGreater(a.shape[0], 40)
                 self.assertGreater(a.mean(), 0.05)
 
+    def test_small_framing_share_draws_small_digits(self):
+        def ink(share):  # mean share of pixels darker than 60% of the frame's median
+            fractions = []
+            for i in range(40):
+                img, _ = g.webcam_training_sample(i, seed=5, no_digit_share=0, small_share=share)
+                x = img.astype(np.float64).mean(-1)
+                fractions.append((x < 0.6 * np.median(x)).mean())
+            return float(np.mean(fractions))
+        self.assertLess(ink(1.0), 0.6 * ink(0.0))
+        a, la = g.webcam_training_sample(7, seed=5, no_digit_share=0.2)
+        b, lb = g.webcam_training_sample(7, seed=5, no_digit_share=0.2, small_share=0.0)
+        self.assertTrue(np.array_equal(a, b) and la == lb)
+
     def test_non_digit_frames_have_no_label(self):
         _, labels = g.eval_set('non-digit', 'val', 16)
         self.assertTrue((labels == -1).all())

@@ -56,6 +56,15 @@ class DataTest(unittest.TestCase):
         _, test_labels = data.load_mnist('test')
         self.assertEqual(data.classification_sample('test', 7)[1], int(test_labels[7]))
 
+    def test_webcam_set_names(self):
+        # The defaults add nothing to the name, so earlier phases' cached sets keep their names.
+        self.assertEqual(train.webcam_split_name(0.35, 0.0, 5), 'train-no-digit-0.35')
+        self.assertEqual(train.webcam_split_name(0.0, 0.0, 5), 'train')
+        for opts in ((0.35, 0.3, 6), (0.0, 0.25, 5), (0.15, 0.0, 11)):
+            name = train.webcam_split_name(*opts)
+            self.assertEqual(train.webcam_split_options(name),
+                             {'no_digit_share': opts[0], 'small_share': opts[1], 'seed': opts[2]}, name)
+
 
 class TrainingSmokeTest(unittest.TestCase):
     def test_signal_init_makes_blocks_identities(self):
