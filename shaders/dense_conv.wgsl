@@ -15,8 +15,8 @@
 // accumulators, each weight load reused 4 times; COLS = 1 for layers too small to fill the GPU
 // otherwise). On hardware adapters a conv that is not depthwise (the stem, RepConv's 1×1s, every
 // conv of the dense baseline) runs instead as a GEMM tiled in workgroup memory, with or without a
-// fused neuron (entry points `gemm`, `gemm_residual`, `gemm_lif`, `gemm_residual_lif`, below; they
-// take the builtins, not an Invocation).
+// fused neuron (conv_tile.wgsl's entry points `tile`, `tile_residual`, `tile_lif`,
+// `tile_residual_lif`, with tileConv below).
 //
 // Threads: one per (output vec4, group of COLS output columns, output row, step), vec4 index fastest
 // (lanes share the input pixels and read consecutive weights).
@@ -37,15 +37,16 @@
 //
 // Entry points: `main` stores the conv; `residual` stores the conv + R (conv_epilogue.wgsl);
 // `lif` and `residual_lif` (declared in conv_lif.wgsl) run the LIF neuron on that value over the
-// T steps (threads own whole spike words, all steps in the thread; COLS = 1); `gemm`,
-// `gemm_residual`, `gemm_lif` and `gemm_residual_lif` are those four as a GEMM tiled in workgroup
-// memory (COLS = 1).
+// T steps (threads own whole spike words, all steps in the thread; COLS = 1); `tile`,
+// `tile_residual`, `tile_lif` and `tile_residual_lif` (conv_tile.wgsl) are those four as a GEMM
+// tiled in workgroup memory (COLS = 1).
 
 //@include thread
 //@include conv_epilogue
 //@include conv_columns
 //@include word_accumulators
 //@include conv_lif
+//@include conv_tile
 
 const COLS: u32 = {{COLS}}u;
 const DW: u32 = {{DW}}u;
@@ -60,7 +61,7 @@ struct Uniforms {
   spikeLayout: u32, countBase: u32, writeMembrane: u32, threshold: f32,
   groupCout: u32,
   dwK: u32, dwInH: u32, dwInW: u32, dwWeights: u32, dwCv: u32,
-  gemmTiles: u32, gemmGroupTiles: u32, gemmPixelTiles: u32,
+  tiles: u32, groupTiles: u32, pixelTiles: u32,
 }
 
 @group(0) @binding(0) var<uniform> U: Uniforms;
@@ -211,26 +212,21 @@ fn residual(inv: Invocation) {
   convStoreColumns(p.x, p.y, p.z, p.w, U.cout, convAddResidualColumns(p.x, p.y, p.z, p.w, U.cout, convolve(p.x, p.y, p.z, p.w)));
 }
 
-// ---- Entry points `gemm` and `gemm_residual`: a conv (any kernel, stride and padding, not
-// depthwise; DW = 0 or 1, COLS = 1) as a GEMM tiled in workgroup memory, for hardware adapters.
+// ---- The tiled conv (conv_tile.wgsl; entry points `tile`, `tile_residual`, `tile_lif`,
+// `tile_residual_lif`) as a GEMM: any kernel, stride and padding, not depthwise; DW = 0 or 1,
+// COLS = 1; for hardware adapters.
 // The GEMM's inner dimension runs over the taps and input channels in convolve's order:
 // kk = (ky·k + kx)·cin + channel, which is also the row of W (a 1×1 conv: kk = channel).
-// A workgroup computes a tile of 32 output channels (8 vec4s) × 32 pixels (flattened row · outW +
-// column) of one step: per chunk of GEMM_KC values of kk it stages the chunk's input values (with
-// DW = 1 the depthwise values, each computed once per tile; past the map's columns 0, as convolve
-// reads them) and weights in workgroup memory, then each thread accumulates one output vec4 at 4
-// consecutive pixels from them. Each output is still fma(x, w, ·) over kk in ascending order from
-// the bias, then the affines: convolve's arithmetic in its order, so the result is bit-exact with
-// `main` / `residual`. Taps whose input row lies outside the map are skipped, not added as 0, as
-// convolve skips them (fma(0, w, -0) is +0 for w ≥ 0: adding would change the sign of a zero):
-// gemmRows marks, per staged value, the pixels whose row is inside.
-// Threads: 64 per workgroup, one workgroup per (channel tile, pixel tile, step), channel tile
-// fastest (gemmTiles = the channel tiles, gemmGroupTiles of them per group; gemmPixelTiles the
-// pixel tiles; total = 64 · tiles). A tile lies in one group: a group of 360 channels has 12
-// tiles, the last of 8 channels.
+// Per chunk of GEMM_KC values of kk the workgroup stages the chunk's input values at its 32 pixels
+// (with DW = 1 the depthwise values, each computed once per tile; past the map's columns 0, as
+// convolve reads them) and weights in workgroup memory, then each thread accumulates its output
+// vec4 at 4 consecutive pixels from them. Each output is still fma(x, w, ·) over kk in ascending
+// order from the bias, then the affines: convolve's arithmetic in its order, so the result is
+// bit-exact with `main` / `residual`. Taps whose input row lies outside the map are skipped, not
+// added as 0, as convolve skips them (fma(0, w, -0) is +0 for w ≥ 0: adding would change the sign
+// of a zero): gemmRows marks, per staged value, the pixels whose row is inside.
 
 const GEMM_KC: u32 = 16u;
-const_assert WORKGROUP_SIZE == 64u;
 // The chunk's inputs: [GEMM_KC][8 pixel quads] vec4 (4 consecutive pixels each).
 var<workgroup> gemmX: array<vec4f, 128>;
 // The chunk's weights: [GEMM_KC][8 output vec4s].
@@ -238,35 +234,6 @@ var<workgroup> gemmW: array<vec4f, 128>;
 // Padded convs (pad > 0): [GEMM_KC][8 pixel quads], bit j set where pixel j of the quad reads a row
 // of the map at that kk (its fma is done); clear where convolve skips the tap.
 var<workgroup> gemmRows: array<u32, 128>;
-// gemm_lif, channel-packed spikes: the tile's spike word at each of its 32 pixels.
-var<workgroup> gemmWords: array<atomic<u32>, 32>;
-
-struct GemmTile {
-  t: u32,
-  // First pixel (flattened row · outW + column) and first output vec4 of the tile.
-  n0: u32,
-  v0: u32,
-  // One past the last output vec4 of the tile's group (tiles do not straddle groups).
-  vEnd: u32,
-  // The group's first input channel.
-  c0: u32,
-}
-
-// The workgroup's index in dispatch order, from the builtins workgroup_id and num_workgroups
-// alone: uniform in the workgroup, so barriers may follow a return that depends on it (the
-// entry points take these builtins apart, not as an Invocation, whose local index is not uniform).
-fn gemmWorkgroup(workgroup: vec3u, workgroups: vec3u) -> u32 {
-  return workgroup.y * workgroups.x + workgroup.x;
-}
-
-fn gemmTile(wg: u32) -> GemmTile {
-  let ct = wg % U.gemmTiles;
-  let rest = wg / U.gemmTiles;
-  let group = ct / U.gemmGroupTiles;
-  let groupVecs = (U.groupCout + 3u) / 4u;
-  let v0 = group * groupVecs + (ct % U.gemmGroupTiles) * 8u;
-  return GemmTile(rest / U.gemmPixelTiles, (rest % U.gemmPixelTiles) * 32u, v0, min((group + 1u) * groupVecs, U.ov), group * U.cin);
-}
 
 // The GEMM's inner dimension: taps × input channels of a group.
 fn gemmDepth() -> u32 {
@@ -293,7 +260,7 @@ fn gemmInput(t: u32, c0: u32, kk: u32, n: u32) -> vec2f {
 // Thread `lid` stages kk = k0 + lid / 4 at pixels 8·(lid % 4) .. + 7 (and their rows' marks), and
 // weight columns v0 + 2·(lid % 4) .. + 1 of that kk (clamped to the group's last column; unused
 // past it).
-fn gemmStage(tile: GemmTile, k0: u32, lid: u32) {
+fn gemmStage(tile: ConvTile, k0: u32, lid: u32) {
   let ci = lid / 4u;
   let q = lid % 4u;
   var xv = array<vec2f, 8>();
@@ -321,15 +288,11 @@ fn gemmRowBits(a: f32, b: f32, c: f32, d: f32) -> u32 {
 }
 
 // The tile's conv at output vec4 tile.v0 + lid % 8, pixels tile.n0 + 4·(lid / 8) .. + 3 (a0..a3),
-// after the affines.
-fn gemmConvolve(tile: GemmTile, lid: u32) -> array<vec4f, 4> {
+// after the affines (conv_tile.wgsl's tileConv).
+fn tileConv(tile: ConvTile, lid: u32) -> array<vec4f, 4> {
   let cv = lid % 8u;
   let pq = lid / 8u;
-  let v = min(tile.v0 + cv, tile.vEnd - 1u);
-  var a0 = convBias(v);
-  var a1 = a0;
-  var a2 = a0;
-  var a3 = a0;
+  var a = tileBias(tile, lid);
   let depth = gemmDepth();
   for (var k0 = 0u; k0 < depth; k0 += GEMM_KC) {
     workgroupBarrier();
@@ -340,10 +303,10 @@ fn gemmConvolve(tile: GemmTile, lid: u32) -> array<vec4f, 4> {
       for (var ci = 0u; ci < kc; ci++) {
         let w = gemmW[ci * 8u + cv];
         let x = gemmX[ci * 8u + pq];
-        a0 = fma(vec4f(x.x), w, a0);
-        a1 = fma(vec4f(x.y), w, a1);
-        a2 = fma(vec4f(x.z), w, a2);
-        a3 = fma(vec4f(x.w), w, a3);
+        a[0u] = fma(vec4f(x.x), w, a[0u]);
+        a[1u] = fma(vec4f(x.y), w, a[1u]);
+        a[2u] = fma(vec4f(x.z), w, a[2u]);
+        a[3u] = fma(vec4f(x.w), w, a[3u]);
       }
     } else {
       // Padded: a pixel's fma only where its row is inside the map (gemmRows).
@@ -351,139 +314,14 @@ fn gemmConvolve(tile: GemmTile, lid: u32) -> array<vec4f, 4> {
         let w = gemmW[ci * 8u + cv];
         let x = gemmX[ci * 8u + pq];
         let r = gemmRows[ci * 8u + pq];
-        a0 = select(a0, fma(vec4f(x.x), w, a0), (r & 1u) != 0u);
-        a1 = select(a1, fma(vec4f(x.y), w, a1), (r & 2u) != 0u);
-        a2 = select(a2, fma(vec4f(x.z), w, a2), (r & 4u) != 0u);
-        a3 = select(a3, fma(vec4f(x.w), w, a3), (r & 8u) != 0u);
+        a[0u] = select(a[0u], fma(vec4f(x.x), w, a[0u]), (r & 1u) != 0u);
+        a[1u] = select(a[1u], fma(vec4f(x.y), w, a[1u]), (r & 2u) != 0u);
+        a[2u] = select(a[2u], fma(vec4f(x.z), w, a[2u]), (r & 4u) != 0u);
+        a[3u] = select(a[3u], fma(vec4f(x.w), w, a[3u]), (r & 8u) != 0u);
       }
     }
   }
-  return array<vec4f, 4>(convAffines(a0, v, U.ov), convAffines(a1, v, U.ov), convAffines(a2, v, U.ov), convAffines(a3, v, U.ov));
-}
-
-// The thread's output vec4 and its first pixel in the tile (it holds that vec4 at 4 pixels).
-fn gemmVec(tile: GemmTile, lid: u32) -> u32 {
-  return tile.v0 + lid % 8u;
-}
-
-fn gemmPixel(tile: GemmTile, lid: u32) -> u32 {
-  return tile.n0 + (lid / 8u) * 4u;
-}
-
-// x + the residual at the thread's pixels in the map (conv_epilogue.wgsl's add).
-fn gemmAddResidual(tile: GemmTile, lid: u32, x: array<vec4f, 4>) -> array<vec4f, 4> {
-  var r = x;
-  let n0 = gemmPixel(tile, lid);
-  for (var j = 0u; j < 4u; j++) {
-    let n = n0 + j;
-    if (n >= U.outH * U.outW) { break; }
-    r[j] = convAddResidual(convResidualIndex(tile.t, n / U.outW, n % U.outW), gemmVec(tile, lid) * 4u, U.cout, x[j]);
-  }
-  return r;
-}
-
-// Stores x at the thread's pixels in the map, if its vec4 is in the tile's group.
-fn gemmStore(tile: GemmTile, lid: u32, x: array<vec4f, 4>) {
-  let v = gemmVec(tile, lid);
-  if (v >= tile.vEnd) { return; }
-  let n0 = gemmPixel(tile, lid);
-  for (var j = 0u; j < 4u; j++) {
-    let n = n0 + j;
-    if (n >= U.outH * U.outW) { break; }
-    convStore(convOutputIndex(tile.t, n / U.outW, n % U.outW), v * 4u, U.cout, x[j]);
-  }
-}
-
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn gemm(@builtin(workgroup_id) workgroup: vec3u, @builtin(num_workgroups) workgroups: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let wg = gemmWorkgroup(workgroup, workgroups);
-  if (wg * WORKGROUP_SIZE >= U.total) { return; }
-  let tile = gemmTile(wg);
-  gemmStore(tile, lid, gemmConvolve(tile, lid));
-}
-
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn gemm_residual(@builtin(workgroup_id) workgroup: vec3u, @builtin(num_workgroups) workgroups: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let wg = gemmWorkgroup(workgroup, workgroups);
-  if (wg * WORKGROUP_SIZE >= U.total) { return; }
-  let tile = gemmTile(wg);
-  gemmStore(tile, lid, gemmAddResidual(tile, lid, gemmConvolve(tile, lid)));
-}
-
-// ---- Entry points `gemm_lif` and `gemm_residual_lif`: `lif` and `residual_lif` (conv_lif.wgsl)
-// for a conv as the tiled GEMM. A workgroup owns its tile for all T steps: per step it computes
-// the tile's conv (t < convSteps; then kept), adds the residual, stores the map when storeConv = 1,
-// and each thread runs conv_lif.wgsl's lifFire (lif.wgsl's f32 operations) on its vec4 at its 4
-// pixels with the membranes in registers. Spikes: dense 0/1 f32 (spikeLayout 2) written by
-// lifFire; channel-packed (0) through workgroup memory, the tile's 8 vec4s being one 32-channel
-// word (tiles start at a multiple of 8 vec4s: groupCout a multiple of 32, or no groups): each
-// thread ORs its 4 bits into the word of each of its pixels, then 32 threads write the words and
-// count them. Not for token-packed spikes.
-// Threads: 64 per workgroup, one workgroup per (channel tile, pixel tile); total = 64 · tiles.
-// The two entry points repeat their step loop: one shared function adding the residual would make
-// `gemm_lif` use the binding R too (an entry point uses every binding its functions name).
-
-// Step t of the neurons of the thread's vec4 at its 4 pixels on the conv values x (membranes v):
-// membranes M (writeMembrane = 1), spikes S and the step's count.
-fn gemmFire(tile: GemmTile, lid: u32, t: u32, x: array<vec4f, 4>, v: ptr<function, array<vec4f, 4>>) {
-  let vec = gemmVec(tile, lid);
-  let n0 = gemmPixel(tile, lid);
-  let N = U.outH * U.outW;
-  if (lid < 32u) { atomicStore(&gemmWords[lid], 0u); }
-  workgroupBarrier();
-  var ones = 0u;
-  for (var j = 0u; j < 4u; j++) {
-    let n = n0 + j;
-    if (vec >= tile.vEnd || n >= N) { continue; }
-    // The unit's 4 spike bits (channels vec·4 + i), from lifFire's word as unit 0.
-    let bits = lifFire(t, 0u, vec3u(vec, n, 1u), x[j], &(*v)[j], vec4u(0u)).x;
-    if (U.spikeLayout == 2u) {
-      ones += countOneBits(bits);
-    } else if (bits != 0u) {
-      atomicOr(&gemmWords[(lid / 8u) * 4u + j], bits << (4u * (lid % 8u)));
-    }
-  }
-  if (ones != 0u) { atomicAdd(&counts[U.countBase + t], ones); }
-  workgroupBarrier();
-  if (U.spikeLayout == 0u && lid < 32u && tile.n0 + lid < N) {
-    let word = atomicLoad(&gemmWords[lid]);
-    S[(t * ((U.cout + 31u) / 32u) + tile.v0 / 8u) * N + tile.n0 + lid] = word;
-    if (word != 0u) { atomicAdd(&counts[U.countBase + t], countOneBits(word)); }
-  }
-}
-
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn gemm_lif(@builtin(workgroup_id) workgroup: vec3u, @builtin(num_workgroups) workgroups: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let wg = gemmWorkgroup(workgroup, workgroups);
-  if (wg * WORKGROUP_SIZE >= U.total) { return; }
-  var tile = gemmTile(wg);
-  var x: array<vec4f, 4>;
-  var v: array<vec4f, 4>;
-  for (var t = 0u; t < U.timeSteps; t++) {
-    if (t < U.convSteps) {
-      tile.t = t;
-      x = gemmConvolve(tile, lid);
-      if (U.storeConv != 0u) { gemmStore(tile, lid, x); }
-    }
-    gemmFire(tile, lid, t, x, &v);
-  }
-}
-
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn gemm_residual_lif(@builtin(workgroup_id) workgroup: vec3u, @builtin(num_workgroups) workgroups: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let wg = gemmWorkgroup(workgroup, workgroups);
-  if (wg * WORKGROUP_SIZE >= U.total) { return; }
-  var tile = gemmTile(wg);
-  var x: array<vec4f, 4>;
-  var v: array<vec4f, 4>;
-  for (var t = 0u; t < U.timeSteps; t++) {
-    if (t < U.convSteps) {
-      tile.t = t;
-      x = gemmAddResidual(tile, lid, gemmConvolve(tile, lid));
-      if (U.storeConv != 0u) { gemmStore(tile, lid, x); }
-    }
-    gemmFire(tile, lid, t, x, &v);
-  }
+  return tileAffines(tile, lid, a);
 }
 
 // For the fused LIF (conv_lif.wgsl; COLS = 1): the conv of unit u (vec4 u.x at pixel u.y), step

@@ -22,12 +22,15 @@
 //
 // Entry points: `main` stores the conv; `residual` stores the conv + R (conv_epilogue.wgsl);
 // `lif` and `residual_lif` (declared in conv_lif.wgsl) run the LIF neuron on that value over the
-// T steps (threads own whole spike words, all steps in the thread).
+// T steps (threads own whole spike words, all steps in the thread); `tile`, `tile_residual`,
+// `tile_lif` and `tile_residual_lif` (conv_tile.wgsl, with tileConv below) are those four tiled
+// in workgroup memory, for hardware adapters.
 
 //@include thread
 //@include conv_epilogue
 //@include word_accumulators
 //@include conv_lif
+//@include conv_tile
 
 struct Uniforms {
   cin: u32, cwin: u32, inH: u32, inW: u32,
@@ -37,6 +40,7 @@ struct Uniforms {
   outPlaneStride: u32, outRowStride: u32, outOffset: u32, rStepStride: u32,
   timeSteps: u32, convSteps: u32, storeConv: u32,
   spikeLayout: u32, countBase: u32, writeMembrane: u32, threshold: f32,
+  groupCout: u32, tiles: u32, groupTiles: u32, pixelTiles: u32,
 }
 
 @group(0) @binding(0) var<uniform> U: Uniforms;
@@ -129,4 +133,68 @@ fn unitResidual(t: u32, u: vec3u, x: vec4f) -> vec4f {
 
 fn unitStore(t: u32, u: vec3u, x: vec4f) {
   convStore(convOutputIndex(t, u.y / U.outW, u.y % U.outW), u.x * 4u, U.cout, x);
+}
+
+// ---- The tiled conv (conv_tile.wgsl's entry points), event-driven: a workgroup's tile is 32
+// output channels × 32 pixels; per tap and 32-channel input word it stages the word at each of
+// the tile's 32 pixels (0 where the tap falls in the padding: nothing is added, as convolve skips
+// the tap) and the word's 32 rows of the tile's weights in workgroup memory. A thread (output vec4
+// lid % 8 at the 4 pixels of quad lid / 8) walks the set bits of the OR of its 4 pixels' words,
+// once for the 4, and adds the bit's weight vec4 to each pixel whose word has it (select: no
+// multiplication, and a pixel without the spike keeps its sum as it was). Per pixel the weights
+// are added in convolve's order (tap, word, bit ascending) from the bias, so the result is
+// bit-identical to `main`; the 8 threads of a quad share its words, so their bit loops agree.
+
+// The chunk's input words: [32 pixels].
+var<workgroup> tileX: array<u32, 32>;
+// The chunk's weights: [32 input channels][8 output vec4s].
+var<workgroup> tileW: array<vec4f, 256>;
+
+// Thread `lid` stages the word at pixel lid (lid < 32) and 4 of the 256 weight vec4s of tap `tap`,
+// input word cw (clamped to the tile's last vec4; channels past cin read as 0, never added).
+fn tileStage(tile: ConvTile, tap: u32, cw: u32, lid: u32) {
+  if (lid < 32u) {
+    let n = tile.n0 + lid;
+    var word = 0u;
+    if (n < U.outH * U.outW) {
+      let pix = convTapPixel(n / U.outW, n % U.outW, tap / U.k, tap % U.k);
+      if (pix >= 0) { word = X[tile.t * U.xStepStride + cw * U.inH * U.inW + u32(pix)]; }
+    }
+    tileX[lid] = word;
+  }
+  for (var e = lid; e < 256u; e += WORKGROUP_SIZE) {
+    let c = cw * 32u + e / 8u;
+    var w = vec4f(0.0);
+    if (c < U.cin) { w = W[(tap * U.cin + c) * U.ov + min(tile.v0 + e % 8u, tile.vEnd - 1u)]; }
+    tileW[e] = w;
+  }
+}
+
+fn tileConv(tile: ConvTile, lid: u32) -> array<vec4f, 4> {
+  let cv = lid % 8u;
+  let pq = lid / 8u;
+  var a = tileBias(tile, lid);
+  for (var tap = 0u; tap < U.k * U.k; tap++) {
+    for (var cw = 0u; cw < U.cwin; cw++) {
+      workgroupBarrier();
+      tileStage(tile, tap, cw, lid);
+      workgroupBarrier();
+      let x0 = tileX[pq * 4u];
+      let x1 = tileX[pq * 4u + 1u];
+      let x2 = tileX[pq * 4u + 2u];
+      let x3 = tileX[pq * 4u + 3u];
+      var any = x0 | x1 | x2 | x3;
+      while (any != 0u) {
+        let b = firstTrailingBit(any);
+        let bit = 1u << b;
+        let w = tileW[b * 8u + cv];
+        a[0u] = select(a[0u], a[0u] + w, (x0 & bit) != 0u);
+        a[1u] = select(a[1u], a[1u] + w, (x1 & bit) != 0u);
+        a[2u] = select(a[2u], a[2u] + w, (x2 & bit) != 0u);
+        a[3u] = select(a[3u], a[3u] + w, (x3 & bit) != 0u);
+        any &= any - 1u;
+      }
+    }
+  }
+  return tileAffines(tile, lid, a);
 }

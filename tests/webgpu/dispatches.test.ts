@@ -80,7 +80,7 @@ describe('dispatches per frame', () => {
         const unfused = unfusedDispatches(graph, mode);
         const adds = graph.ops.filter((op) => op.kind === 'add').length;
         const lifs = graph.ops.filter((op) => op.kind === 'lif').length;
-        const addSteps = plan.steps.filter((s) => ['residual', 'residual_lif', 'gemm_residual', 'gemm_residual_lif'].includes(s.program.entry));
+        const addSteps = plan.steps.filter((s) => ['residual', 'residual_lif', 'tile_residual', 'tile_residual_lif'].includes(s.program.entry));
         const fusedAdds = new Set(addSteps.flatMap((s) => s.ops.filter((name) => graph.ops.find((op) => op.name === name)!.kind === 'add')));
         const neuronSteps = plan.steps.filter((s) => s.lifs.length && s.program.shader !== 'lif');
         // Sibling RepConvs planned as one (q, k, v of each attention): dispatches with the same
@@ -104,12 +104,14 @@ describe('dispatches per frame', () => {
         const repConvDepthwise = new Set(graph.ops.filter((op) => op.kind === 'conv' && op.name.endsWith('.0.body.2.0')).map((op) => branchless(op.name))).size;
         expect(repConvDepthwise).toBe(2 * attentions);
         expect(inlined).toBe(software ? 0 : repConvDepthwise);
-        // On a hardware adapter, the dense 1×1 convs run as the tiled GEMM (dense_conv gemm…), among
-        // them every 1×1 that computes RepConv's depthwise inside, with or without a fused neuron.
-        const gemmSteps = plan.steps.filter((s) => s.program.entry.startsWith('gemm'));
-        expect(gemmSteps.length > 0).toBe(!software);
-        for (const s of gemmSteps) expect(s.program.shader).toBe('dense_conv');
-        if (!software) expect(plan.steps.filter((s) => s.program.defines.DW === 1).every((s) => s.program.entry.startsWith('gemm'))).toBe(true);
+        // On a hardware adapter every conv but the depthwise ones runs tiled in workgroup memory
+        // (conv_tile.wgsl: dense_conv's GEMM, spike_conv's event-driven tile), among them every
+        // 1×1 that computes RepConv's depthwise inside, with or without a fused neuron; a software
+        // adapter runs none tiled.
+        const convSteps = plan.steps.filter((s) => s.program.shader === 'dense_conv' || s.program.shader === 'spike_conv');
+        const tiledSteps = convSteps.filter((s) => s.program.entry.startsWith('tile'));
+        expect(tiledSteps.length).toBe(software ? 0 : convSteps.length);
+        expect(tiledSteps.some((s) => s.program.shader === 'spike_conv')).toBe(!software && mode === 'spike');
         const expected = fusibleNeurons(graph, mode, fusedAdds, mergedConvs);
         console.log(`${m.name} ${mode}: ${plan.steps.length} dispatches (unfused ${unfused}; ${fusedAdds.size} of ${adds} adds and ${neuronSteps.length} of ${lifs} neurons fused into convs, attention in one step each) ${JSON.stringify(byKernel(plan))}`);
         expect(fusedAdds.size).toBe(addSteps.length);

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { seededNormal, seededRandom } from '../../src/runtime/cpu/randomWeights.ts';
 import { add, batchNorm, batchNormAffine, conv2d, lif, linear, spatialMean, spikeAttention, type BatchNormParams } from '../../src/runtime/cpu/ops.ts';
 import {
-  addKernel, attentionKernel, classifierKernel, denseConvKernel, denseOutput, gemmFits, lifKernel, linearKernel,
+  addKernel, attentionKernel, classifierKernel, denseConvKernel, denseOutput, tileFits, lifKernel, linearKernel,
   logitsKernel, spatialMeanKernel, spikeConvKernel, type ConvLif, type ConvShape,
 } from '../../src/runtime/webgpu/kernels.ts';
 import {
@@ -463,7 +463,7 @@ describe('dense_conv.wgsl with a depthwise input (DW = 1): RepConv\'s 3×3 compu
   }
 });
 
-describe('dense_conv.wgsl entries gemm, gemm_residual: a conv as a GEMM tiled in workgroup memory (hardware adapters)', () => {
+describe('dense_conv.wgsl tiled (conv_tile.wgsl entries tile, tile_residual, tile_lif, tile_residual_lif): a conv as a GEMM in workgroup memory (hardware adapters)', () => {
   // The tiled GEMM against the register-tiled entries main / residual on the same inputs: every
   // stored float bit-identical (including the sign of zero), with and without a depthwise input.
   // Input channels past a chunk of 16, output channels past a tile of 32 and pixels past a tile
@@ -523,16 +523,16 @@ describe('dense_conv.wgsl entries gemm, gemm_residual: a conv as a GEMM tiled in
         const bufs = { X: storageBuffer(device, x), W: storageBuffer(device, wAll), P: storageBuffer(device, packEpilogue(cout, bias, affines)) };
         for (const residual of cc.outPad ? [false] : [false, true]) {
           const R = storageBuffer(device, randomNormal(T * per, 0.5));
-          const run = async (gemm: boolean) => {
+          const run = async (tiled: boolean) => {
             const shape: ConvShape = {
               cin, h, w, cout, oh, ow, kernel: k, stride, pad: p, depthwise: false, steps: T,
-              ...(groups > 1 ? { groups } : {}), hasBias: true, nAffine: 2, out, gemm,
+              ...(groups > 1 ? { groups } : {}), hasBias: true, nAffine: 2, out, tiled,
               xStepStride: dw ? cin * ph * pw : cin * h * w,
               ...(dw ? { depthwiseInput: { kernel: 3, h: ph, w: pw, channels: cin, weightsAt: packed.length / 4 } } : {}),
               ...(residual ? { residual: { stepStride: per } } : {}),
             };
             const call = denseConvKernel(shape);
-            expect(call.program.entry).toBe(gemm ? (residual ? 'gemm_residual' : 'gemm') : (residual ? 'residual' : 'main'));
+            expect(call.program.entry).toBe(tiled ? (residual ? 'tile_residual' : 'tile') : (residual ? 'residual' : 'main'));
             const O = storageBuffer(device, new Float32Array(outLen).fill(7));
             await runKernel(device, cache, call, { ...bufs, O, ...(residual ? { R } : {}) });
             const o = f32(await readBuffer(device, O, outLen * 4));
@@ -554,7 +554,7 @@ describe('dense_conv.wgsl entries gemm, gemm_residual: a conv as a GEMM tiled in
       }
     });
   }
-  // gemm_lif / gemm_residual_lif against lif / residual_lif (the register-tiled kernel, itself
+  // tile_lif / tile_residual_lif against lif / residual_lif (the register-tiled kernel, itself
   // tested against the CPU reference above): spikes, counts, membranes and the stored map, every
   // bit; channel-packed (a tile's 8 vec4s one spike word, the last one partial) and dense spikes.
   const lifCases: GemmCase[] = [
@@ -566,7 +566,7 @@ describe('dense_conv.wgsl entries gemm, gemm_residual: a conv as a GEMM tiled in
     { cin: 20, cout: 40, groups: 1, h: 6, w: 7, dw: false, outPad: 0, conv: { k: 3, s: 1, p: 1 } },
   ];
   for (const T of [1, 3]) {
-    test(`T=${T}: gemm_lif and gemm_residual_lif bit-identical to lif and residual_lif: channel-packed and dense spikes, membranes, stored map; input firing rates 0, 5, 50, 100 % and real`, async () => {
+    test(`T=${T}: tile_lif and tile_residual_lif bit-identical to lif and residual_lif: channel-packed and dense spikes, membranes, stored map; input firing rates 0, 5, 50, 100 % and real`, async () => {
       let fired = 0, neurons = 0;
       for (const cc of lifCases) for (const input of inputs) {
         if (input !== 'real' && cc.dw) continue;
@@ -588,18 +588,18 @@ describe('dense_conv.wgsl entries gemm, gemm_residual: a conv as a GEMM tiled in
         for (const layout of ['channel', 'dense'] as SpikeLayout[]) {
           for (const [residual, store, membrane, threshold] of [[false, true, true, 1], [true, false, true, 0.5], [true, true, false, 1]] as const) {
             const words = spikeWords(layout, T, cout, N);
-            const run = async (gemm: boolean) => {
+            const run = async (tiled: boolean) => {
               const b = { O: storageBuffer(device, steps * per * 4), S: storageBuffer(device, words * 4), counts: storageBuffer(device, new Uint32Array(2 * T)), M: storageBuffer(device, T * per * 4) };
               const shape: ConvShape = {
                 cin, h, w, cout, oh, ow, kernel: k, stride, pad: p, depthwise: false, steps,
-                ...(groups > 1 ? { groups } : {}), hasBias: true, nAffine: 1, out: denseOutput(cout, oh, ow), gemm,
+                ...(groups > 1 ? { groups } : {}), hasBias: true, nAffine: 1, out: denseOutput(cout, oh, ow), tiled,
                 xStepStride: steps === 1 ? 0 : dw ? cin * ph * pw : cin * h * w,
                 ...(dw ? { depthwiseInput: { kernel: 3, h: ph, w: pw, channels: cin, weightsAt: packed.length / 4 } } : {}),
                 ...(residual ? { residual: { stepStride: steps === 1 ? 0 : per } } : {}),
                 lif: { timeSteps: T, layout, storeConv: store, countBase: T, writeMembrane: membrane, threshold },
               };
               const call = denseConvKernel(shape);
-              expect(call.program.entry).toBe(`${gemm ? 'gemm_' : ''}${residual ? 'residual_lif' : 'lif'}`);
+              expect(call.program.entry).toBe(`${tiled ? 'tile_' : ''}${residual ? 'residual_lif' : 'lif'}`);
               await runKernel(device, cache, call, { ...bufs, ...b, ...(residual ? { R } : {}) });
               const out = {
                 conv: Array.from(f32(await readBuffer(device, b.O, steps * per * 4))), spikes: Array.from(u32(await readBuffer(device, b.S, words * 4))),
@@ -639,10 +639,10 @@ describe('dense_conv.wgsl entries gemm, gemm_residual: a conv as a GEMM tiled in
       X: storageBuffer(device, new Float32Array(cc.cin * cc.h * cc.w)), W: storageBuffer(device, gemmWeights(cc, weight).wAll),
       P: storageBuffer(device, packEpilogue(cc.cout, new Float32Array(cc.cout).fill(-0), [])),
     };
-    const run = async (gemm: boolean) => {
+    const run = async (tiled: boolean) => {
       const call = denseConvKernel({
         cin: cc.cin, h: cc.h, w: cc.w, cout: cc.cout, oh, ow, kernel: k, stride, pad: p, depthwise: false, steps: 1,
-        hasBias: true, nAffine: 0, out: denseOutput(cc.cout, oh, ow), gemm, xStepStride: 0,
+        hasBias: true, nAffine: 0, out: denseOutput(cc.cout, oh, ow), tiled, xStepStride: 0,
       });
       const O = storageBuffer(device, new Float32Array(cc.cout * oh * ow).fill(7));
       await runKernel(device, cache, call, { ...bufs, O });
@@ -658,20 +658,108 @@ describe('dense_conv.wgsl entries gemm, gemm_residual: a conv as a GEMM tiled in
     expect(tiled.filter((v, i) => !Object.is(v, reference[i])).length).toBe(0);
     Object.values(bufs).forEach((b) => b.destroy());
   });
-  test('gemmFits: any conv but a depthwise one; a fused neuron not token-packed, on groups of whole words', () => {
-    const base = { kernel: 1, stride: 1, pad: 0, depthwise: false, cout: 96 };
+  test('tileFits: any conv but a depthwise one; a fused neuron not token-packed, on groups of whole words', () => {
+    const base = { depthwise: false, cout: 96 }; // kernel, stride and padding: any
     const lif = (layout: SpikeLayout) => ({ timeSteps: 1, layout, storeConv: false, countBase: 0, writeMembrane: false, threshold: 1 });
-    expect(gemmFits(base)).toBe(true);
-    expect(gemmFits({ ...base, groups: 2 })).toBe(true); // 48 channels a group: tiles of 32 and 16
-    expect(gemmFits({ ...base, depthwise: true })).toBe(false);
-    expect(gemmFits({ ...base, kernel: 7, stride: 2, pad: 3 })).toBe(true);
-    expect(gemmFits({ ...base, kernel: 3, pad: 1, lif: lif('channel') })).toBe(true);
-    expect(gemmFits({ ...base, lif: lif('channel') })).toBe(true);
-    expect(gemmFits({ ...base, lif: lif('dense') })).toBe(true);
-    expect(gemmFits({ ...base, lif: lif('token') })).toBe(false);
-    expect(gemmFits({ ...base, groups: 3, lif: lif('channel') })).toBe(true);
-    expect(gemmFits({ ...base, groups: 2, lif: lif('channel') })).toBe(false);
+    expect(tileFits(base)).toBe(true);
+    expect(tileFits({ ...base, groups: 2 })).toBe(true); // 48 channels a group: tiles of 32 and 16
+    expect(tileFits({ ...base, depthwise: true })).toBe(false);
+    expect(tileFits({ ...base, lif: lif('channel') })).toBe(true);
+    expect(tileFits({ ...base, lif: lif('dense') })).toBe(true);
+    expect(tileFits({ ...base, lif: lif('token') })).toBe(false);
+    expect(tileFits({ ...base, groups: 3, lif: lif('channel') })).toBe(true);
+    expect(tileFits({ ...base, groups: 2, lif: lif('channel') })).toBe(false);
   });
+});
+
+describe('spike_conv.wgsl tiled (conv_tile.wgsl entries tile, tile_residual, tile_lif, tile_residual_lif): event-driven tiles in workgroup memory (hardware adapters)', () => {
+  // The event-driven tile against the register-tiled entries on the same packed spikes: every
+  // stored float, spike word, count and membrane bit-identical (Object.is: the sign of zero
+  // counts). Input words past the first and partial, taps in the padding, strides, channel tiles
+  // past the first and partial, pixel tiles past the first and partial, a padded output map.
+  const cases: ConvCase[] = [
+    { cin: 37, cout: 19, h: 9, w: 11, k: 1, s: 1, p: 0 }, // 2 input words, the last of 5 channels; 1 partial tile
+    { cin: 37, cout: 70, h: 9, w: 11, k: 3, s: 1, p: 1 }, // 3 channel tiles, the last partial; 99 pixels
+    { cin: 33, cout: 40, h: 9, w: 11, k: 3, s: 2, p: 1 }, // stride 2: 30 pixels
+    { cin: 64, cout: 64, h: 3, w: 13, k: 3, s: 1, p: 1 }, // 2 whole words
+    { cin: 70, cout: 32, h: 5, w: 7, k: 3, s: 1, p: 0 }, // no padding
+  ];
+  const outSize = (cc: ConvCase) => ({ oh: Math.floor((cc.h + 2 * cc.p - cc.k) / cc.s) + 1, ow: Math.floor((cc.w + 2 * cc.p - cc.k) / cc.s) + 1 });
+  interface TileRun { cc: ConvCase; T: number; packed: Uint32Array; weight: Float32Array; bias: Float32Array; affines: ReturnType<typeof batchNormAffine>[] }
+  const run = async (tiled: boolean, c: TileRun, outPad: number, residual: Float32Array | null, l?: ConvLif) => {
+    const { cc, T } = c;
+    const { oh, ow } = outSize(cc);
+    const N = oh * ow, out = denseOutput(cc.cout, oh, ow, outPad);
+    const call = spikeConvKernel({
+      cin: cc.cin, h: cc.h, w: cc.w, cout: cc.cout, oh, ow, kernel: cc.k, stride: cc.s, pad: cc.p, depthwise: false,
+      steps: T, hasBias: true, nAffine: c.affines.length, xStepStride: Math.ceil(cc.cin / 32) * cc.h * cc.w, out, tiled,
+      residual: residual ? { stepStride: cc.cout * N } : undefined, lif: l,
+    });
+    const entry = l ? (residual ? 'residual_lif' : 'lif') : residual ? 'residual' : 'main';
+    expect(call.program.entry).toBe(tiled ? (entry === 'main' ? 'tile' : `tile_${entry}`) : entry);
+    const words = l ? spikeWords(l.layout, T, cc.cout, N) : 1;
+    const b = {
+      X: storageBuffer(device, c.packed), W: storageBuffer(device, packConvWeights(c.weight, cc.cout, cc.cin, cc.k)),
+      P: storageBuffer(device, packEpilogue(cc.cout, c.bias, c.affines)), O: storageBuffer(device, new Float32Array(T * out.stepStride).fill(7)),
+      ...(l ? { S: storageBuffer(device, words * 4), counts: storageBuffer(device, new Uint32Array(2 * T)), M: storageBuffer(device, T * cc.cout * N * 4) } : {}),
+      ...(residual ? { R: storageBuffer(device, residual) } : {}),
+    };
+    await runKernel(device, cache, call, b);
+    const result = {
+      conv: Array.from(f32(await readBuffer(device, b.O, T * out.stepStride * 4))),
+      spikes: b.S ? Array.from(u32(await readBuffer(device, b.S, words * 4))) : [],
+      counts: b.counts ? Array.from(u32(await readBuffer(device, b.counts, 2 * T * 4))) : [],
+      membrane: b.M ? Array.from(f32(await readBuffer(device, b.M, T * cc.cout * N * 4))) : [],
+    };
+    Object.values(b).forEach((buf) => buf.destroy());
+    return result;
+  };
+  const same = (a: number[], b: number[]) => a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
+  for (const T of [1, 3]) {
+    test(`T=${T}: bit-identical to main, residual, lif and residual_lif; channel-packed and dense spikes; input firing rates 0, 5, 50, 100 %`, async () => {
+      let fired = 0, neurons = 0, written = 0;
+      for (const cc of cases) for (const rate of RATES) {
+        const fanIn = cc.cin * cc.k * cc.k;
+        const spikes = randomSpikes(T * cc.cin * cc.h * cc.w, rate);
+        const c: TileRun = {
+          cc, T, packed: packSpikes(spikes, 'channel', T, cc.cin, cc.h * cc.w), weight: randomNormal(cc.cout * fanIn, 2 / Math.sqrt(fanIn)),
+          bias: randomNormal(cc.cout, 0.3, 0.5), affines: [randomBn(cc.cout), randomBn(cc.cout)].map((bn) => batchNormAffine(bn)),
+        };
+        const { oh, ow } = outSize(cc);
+        const per = cc.cout * oh * ow;
+        const what = (v: string) => `${JSON.stringify(cc)} rate ${rate} ${v}`;
+        for (const [residual, outPad] of [[false, 0], [false, 1], [true, 0]] as const) {
+          const r = residual ? randomNormal(T * per, 0.5) : null;
+          const reference = await run(false, c, outPad, r);
+          const tiled = await run(true, c, outPad, r);
+          expect(same(tiled.conv, reference.conv), what(`conv residual ${residual} padded ${outPad}`)).toBe(true);
+          expect(reference.conv.filter((v) => v !== 7).length, what('interior written')).toBe(T * per);
+          written += T * per;
+        }
+        const one = { ...c, affines: c.affines.slice(0, 1) };
+        for (const layout of ['channel', 'dense'] as SpikeLayout[]) {
+          for (const [residual, store, membrane, threshold] of [[false, true, true, 1], [true, false, true, 0.5], [true, true, false, 1]] as const) {
+            const l: ConvLif = { timeSteps: T, layout, storeConv: store, countBase: T, writeMembrane: membrane, threshold };
+            const r = residual ? randomNormal(T * per, 0.5) : null;
+            const reference = await run(false, one, 0, r, l);
+            const tiled = await run(true, one, 0, r, l);
+            const v = what(`${layout} residual ${residual} store ${store} membrane ${membrane}`);
+            expect(tiled.spikes, v).toEqual(reference.spikes);
+            expect(tiled.counts, v).toEqual(reference.counts);
+            expect(tiled.counts.slice(0, T).every((n) => n === 0), v).toBe(true); // other rows untouched
+            expect(same(tiled.membrane, reference.membrane), v).toBe(true);
+            expect(same(tiled.conv, reference.conv), v).toBe(true);
+            fired += reference.counts.reduce((a, n) => a + n, 0);
+            neurons += T * per;
+          }
+        }
+      }
+      expect(written).toBeGreaterThan(0);
+      // Neither silent nor saturated overall.
+      expect(fired / neurons).toBeGreaterThan(0.05);
+      expect(fired / neurons).toBeLessThan(0.95);
+    });
+  }
 });
 
 describe('attention.wgsl: spike-driven attention (kᵀv in workgroup memory, then q·kᵀv)', () => {

@@ -50,6 +50,7 @@ describe('shader interfaces', () => {
       'cin', 'cwin', 'inH', 'inW', 'cout', 'ov', 'outH', 'outW', 'k', 'stride', 'pad', 'total',
       'hasBias', 'nAffine', 'xStepStride', 'outStepStride', 'outPlaneStride', 'outRowStride', 'outOffset', 'rStepStride',
       'timeSteps', 'convSteps', 'storeConv', 'spikeLayout', 'countBase', 'writeMembrane', 'threshold',
+      'groupCout', 'tiles', 'groupTiles', 'pixelTiles',
     ]);
     // Entry points that use a subset of the bindings (what layout: 'auto' will contain).
     const decode = programInterface('detection_decode');
@@ -70,6 +71,12 @@ describe('shader interfaces', () => {
       expect(programInterface(conv).entry('lif').bindings, conv).toEqual(['X', 'W', 'P', 'O', 'S', 'counts', 'M']);
       expect(programInterface(conv).entry('residual_lif').bindings, conv).toEqual(['X', 'W', 'P', 'O', 'R', 'S', 'counts', 'M']);
       expect(programInterface(conv).entry('lif').uniformFields.has('threshold'), conv).toBe(true);
+      // The tiled entries (conv_tile.wgsl) use the bindings of their register-tiled twins.
+      for (const entry of ['main', 'residual', 'lif', 'residual_lif']) {
+        const tiled = entry === 'main' ? 'tile' : `tile_${entry}`;
+        expect(programInterface(conv).entry(tiled).bindings, `${conv} ${tiled}`).toEqual(programInterface(conv).entry(entry).bindings);
+        expect(programInterface(conv).entry(tiled).uniformFields.has('pixelTiles'), `${conv} ${tiled}`).toBe(true);
+      }
     }
     const head = programInterface('head');
     expect(head.entry('spatial_mean').bindings).toEqual(['X', 'O']);

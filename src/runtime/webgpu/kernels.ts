@@ -107,11 +107,11 @@ export interface ConvShape {
   /** Dense kernels: output columns per thread (4, or 1 for small layers); default by size. */
   cols?: 1 | 4;
   /**
-   * dense_conv only: run as a GEMM tiled in workgroup memory (entry points `gemm`,
-   * `gemm_residual`, `gemm_lif`, `gemm_residual_lif`), for hardware adapters; the conv must be
-   * `gemmFits`.
+   * Run tiled in workgroup memory (conv_tile.wgsl: entry points `tile`, `tile_residual`,
+   * `tile_lif`, `tile_residual_lif`; dense_conv as a GEMM, spike_conv event-driven), for hardware
+   * adapters; the conv must be `tileFits`.
    */
-  gemm?: boolean;
+  tiled?: boolean;
   /**
    * A residual added in the epilogue (entry point `residual`, binding R): an unpadded
    * `[S][Cout][oh][ow]` map with this step stride (0 broadcasts one step). The output must be unpadded.
@@ -177,6 +177,14 @@ function lifThreads(s: ConvShape): number {
 export function spikeConvKernel(s: ConvShape): ProgramCall {
   if ((s.groups ?? 1) > 1) throw new Error('spike_conv: grouped convs (other than depthwise) run on the dense kernel');
   const ov = Math.ceil(s.cout / 4);
+  if (s.tiled) {
+    const { entry, tileUniforms, threads } = tiledConv(s, 'spike_conv');
+    return {
+      program: { shader: 'spike_conv', entry, defines: {} },
+      uniforms: { ...convFields(s, threads), cin: s.cin, cwin: Math.ceil(s.cin / 32), cout: s.cout, ov, ...tileUniforms },
+      threads,
+    };
+  }
   const threads = s.lif ? lifThreads(s) : s.steps * s.oh * s.ow * ov;
   if (!s.depthwise) {
     return {
@@ -192,20 +200,33 @@ export function spikeConvKernel(s: ConvShape): ProgramCall {
   };
 }
 
-/** Output channels and pixels of one `gemm` workgroup's tile. */
-const GEMM_TILE_CHANNELS = 32;
-const GEMM_TILE_PIXELS = 32;
+/** Output channels and pixels of one tiled conv's workgroup (conv_tile.wgsl). */
+const TILE_CHANNELS = 32;
+const TILE_PIXELS = 32;
 
 /**
- * Whether dense_conv's tiled GEMM can run a conv: any kernel, stride and padding, not depthwise
- * (tiles of 32 output channels, never straddling groups); with a fused neuron (`gemm_lif`), spikes
- * not token-packed and each tile one 32-channel spike word (no groups, or groups of whole words).
+ * Whether a conv can run tiled in workgroup memory (conv_tile.wgsl): any kernel, stride and
+ * padding, not depthwise (tiles of 32 output channels, never straddling groups); with a fused
+ * neuron (`tile_lif`), spikes not token-packed and each tile one 32-channel spike word (no
+ * groups, or groups of whole words).
  */
-export function gemmFits(s: Pick<ConvShape, 'depthwise' | 'lif' | 'groups' | 'cout'>): boolean {
+export function tileFits(s: Pick<ConvShape, 'depthwise' | 'lif' | 'groups' | 'cout'>): boolean {
   if (s.depthwise) return false;
   if (!s.lif) return true;
   const groups = s.groups ?? 1;
-  return s.lif.layout !== 'token' && (groups === 1 || (s.cout / groups) % GEMM_TILE_CHANNELS === 0);
+  return s.lif.layout !== 'token' && (groups === 1 || (s.cout / groups) % TILE_CHANNELS === 0);
+}
+
+/** A tiled conv's program entry, uniforms and threads (one workgroup per tile, and per step without the neuron). */
+function tiledConv(s: ConvShape, shader: 'dense_conv' | 'spike_conv'): { entry: string; tileUniforms: Record<string, number>; threads: number } {
+  if (!tileFits(s)) throw new Error(`${shader} tiled: a conv that is not depthwise (with a fused neuron: spikes not token-packed, groups of whole spike words)`);
+  const groups = s.groups ?? 1;
+  const groupTiles = Math.ceil(s.cout / groups / TILE_CHANNELS);
+  const tiles = groups * groupTiles;
+  const pixelTiles = Math.ceil((s.oh * s.ow) / TILE_PIXELS);
+  const entry = s.lif || s.residual ? `tile_${convEntry(s)}` : 'tile';
+  const threads = (s.lif ? 1 : s.steps) * pixelTiles * tiles * programInterface(shader).entry(entry).workgroupSize;
+  return { entry, tileUniforms: { tiles, groupTiles, pixelTiles, groupCout: s.cout / groups }, threads };
 }
 
 /** `dense_conv.wgsl` / `dense_dwconv.wgsl`: register-tiled conv over f32 maps. */
@@ -222,16 +243,12 @@ export function denseConvKernel(s: ConvShape): ProgramCall {
   const dwFields = {
     dwK: dw?.kernel ?? 0, dwInH: dw?.h ?? 0, dwInW: dw?.w ?? 0, dwWeights: dw?.weightsAt ?? 0, dwCv: dw ? Math.ceil(dw.channels / 4) : 0,
   };
-  if (s.gemm) {
-    if (!gemmFits(s)) throw new Error('dense_conv gemm: a conv that is not depthwise (with a fused neuron: spikes not token-packed, groups of whole spike words)');
-    const gemmGroupTiles = Math.ceil(s.cout / groups / GEMM_TILE_CHANNELS);
-    const gemmTiles = groups * gemmGroupTiles;
-    const gemmPixelTiles = Math.ceil((s.oh * s.ow) / GEMM_TILE_PIXELS);
-    // With the neuron a workgroup runs all steps of its tile.
-    const threads = (s.lif ? 1 : s.steps) * gemmPixelTiles * gemmTiles * programInterface('dense_conv').entry('gemm').workgroupSize;
+  if (s.tiled) {
+    const defines = { COLS: 1, DW: dw ? 1 : 0 };
+    const { entry, tileUniforms, threads } = tiledConv(s, 'dense_conv');
     return {
-      program: { shader: 'dense_conv', entry: s.lif || s.residual ? `gemm_${convEntry(s)}` : 'gemm', defines: { COLS: 1, DW: dw ? 1 : 0 } },
-      uniforms: { ...convFields(s, threads), cin: s.cin / groups, cout: s.cout, ov, groupCout: s.cout / groups, ...dwFields, gemmTiles, gemmGroupTiles, gemmPixelTiles },
+      program: { shader: 'dense_conv', entry, defines },
+      uniforms: { ...convFields(s, threads), cin: s.cin / groups, cout: s.cout, ov, ...dwFields, ...tileUniforms },
       threads,
     };
   }

@@ -30,9 +30,10 @@
  *    (head.wgsl `classifier`).
  *  - a conv whose input is spikes uses an event-driven kernel (`spike`) in `spike` mode; real
  *    inputs, and every conv in `dense` mode, use the register-tiled dense kernels; on a hardware
- *    adapter every dense conv but the depthwise ones (the stem, RepConv's 1×1s, and in `dense`
- *    mode the convs on spikes) runs as dense_conv's GEMM tiled in workgroup memory (`gemm`,
- *    `gemm_residual`, `gemm_lif`, `gemm_residual_lif`; see tiledGemm).
+ *    adapter every conv but the depthwise ones runs tiled in workgroup memory (conv_tile.wgsl:
+ *    `tile`, `tile_residual`, `tile_lif`, `tile_residual_lif`; see tiled): the dense ones (the
+ *    stem, RepConv's 1×1s, and in `dense` mode the convs on spikes) as dense_conv's GEMM, those on
+ *    spikes in `spike` mode as spike_conv's event-driven tile.
  *  - a neuron runs over all T steps in one dispatch; its spikes are stored in the layouts its
  *    readers need: channel-packed bits for convs, the head and q, token-packed bits for k and v,
  *    0/1 f32 in `dense` mode.
@@ -44,8 +45,8 @@ import type { ConvOp, LifOp, ModelGraph, Op, Shape3, UpsampleOp } from '../../mo
 import { batchNormAffine } from '../../model/layerMath.ts';
 import type { ModelWeights } from '../../model/weights.ts';
 import {
-  addKernel, attentionKernel, classifierKernel, denseConvKernel, denseOutput, gemmFits, LIF_MAX_LAYERS, lifKernel, linearKernel,
-  logitsKernel, spatialMeanKernel, spikeConvKernel, upsampleKernel, type ConvShape, type ProgramCall,
+  addKernel, attentionKernel, classifierKernel, denseConvKernel, denseOutput, LIF_MAX_LAYERS, lifKernel, linearKernel,
+  logitsKernel, spatialMeanKernel, spikeConvKernel, tileFits, upsampleKernel, type ConvShape, type ProgramCall,
 } from './kernels.ts';
 import {
   packConvWeights, packDepthwiseWeights, packEpilogue, packLifAffines, packLinearWeights, roundUp4,
@@ -304,12 +305,12 @@ class Planner {
   }
 
   /**
-   * On a hardware adapter, a dense conv that is not depthwise runs as dense_conv's GEMM tiled in
-   * workgroup memory, with its neuron if one is fused (`gemmFits`); a software adapter, where
-   * barriers are costly, keeps the register-tiled kernels.
+   * On a hardware adapter, a conv that is not depthwise runs tiled in workgroup memory, with its
+   * neuron if one is fused (`tileFits`); a software adapter, where barriers are costly, keeps the
+   * register-tiled kernels.
    */
-  private tiledGemm(shape: ConvShape): boolean {
-    return !this.software && gemmFits(shape);
+  private tiled(shape: ConvShape): boolean {
+    return !this.software && tileFits(shape);
   }
 
   /** Depthwise convs computed in the 1×1 conv reading them, by their output. */
@@ -422,14 +423,14 @@ class Planner {
     let xBuf: number;
     if (spikeIn && this.mode === 'spike') {
       xBuf = this.spikes(op.inputs[0], 'channel');
-      call = spikeConvKernel({ ...shape, xStepStride: Math.ceil(cin / 32) * h * w });
+      call = spikeConvKernel({ ...shape, tiled: this.tiled(shape), xStepStride: Math.ceil(cin / 32) * h * w });
     } else if (spikeIn) {
       xBuf = this.spikes(op.inputs[0], 'dense');
-      call = denseConvKernel({ ...shape, gemm: this.tiledGemm(shape), xStepStride: cin * h * w });
+      call = denseConvKernel({ ...shape, tiled: this.tiled(shape), xStepStride: cin * h * w });
     } else {
       const x = this.real(dw ? dw.inputs[0] : op.inputs[0]);
       xBuf = x.buffer;
-      call = denseConvKernel({ ...shape, gemm: this.tiledGemm(shape), xStepStride: x.steps === 1 ? 0 : x.stepStride });
+      call = denseConvKernel({ ...shape, tiled: this.tiled(shape), xStepStride: x.steps === 1 ? 0 : x.stepStride });
     }
     const bindings: Record<string, number> = { X: xBuf, W: wBuf, P: pBuf, O: outBuf };
     if (residual) bindings.R = residual.value.buffer;
