@@ -41,6 +41,8 @@ class ScheduleTest(unittest.TestCase):
              '--threads', '2'],
             ['--out', out, *ck, *val, *webcam, '--no-digit-share', '0.35', *data, '--seed', '13', '--stage2-minutes', '90',
              '--threads', '2'],
+            ['--out', out, *ck, *val, *webcam, '--no-digit-share', '0.35', '--small-framing-share', '0.3', '--cls-data-seed', '6',
+             *data, '--seed', '15', '--stage2-minutes', '80', '--threads', '2'],
         ])
         with open(os.path.join(ROOT, 'training', 'schedules', 'shipped.json')) as f:
             self.assertEqual([s for s, _ in run_schedule.test_argvs(json.load(f))], ['evaluate', 'evaluate_generalization'])
