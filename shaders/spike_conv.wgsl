@@ -24,13 +24,16 @@
 // `lif` and `residual_lif` (declared in conv_lif.wgsl) run the LIF neuron on that value over the
 // T steps (threads own whole spike words, all steps in the thread); `tile`, `tile_residual`,
 // `tile_lif` and `tile_residual_lif` (conv_tile.wgsl, with tileConv below) are those four tiled
-// in workgroup memory, for hardware adapters.
+// in workgroup memory, for hardware adapters; `block`, `block_residual`, `block_lif` and
+// `block_residual_lif` (conv_block.wgsl, with blockConv below) those four 8 pixels per thread, for
+// software adapters.
 
 //@include thread
 //@include conv_epilogue
 //@include word_accumulators
 //@include conv_lif
 //@include conv_tile
+//@include conv_block
 
 struct Uniforms {
   cin: u32, cwin: u32, inH: u32, inW: u32,
@@ -197,4 +200,55 @@ fn tileConv(tile: ConvTile, lid: u32) -> array<vec4f, 4> {
     }
   }
   return tileAffines(tile, lid, a);
+}
+
+// ---- The blocked conv (conv_block.wgsl's entry points), event-driven: output vec4 v at the 8
+// pixels from n0, step t. Per tap and 32-channel input word the thread loads the 8 pixels' words
+// (0 where the tap falls in the padding or past the last pixel: nothing is added, as convolve
+// skips the tap) and walks the set bits of their OR once: each bit's weight vec4 is loaded once
+// and select-added to each pixel whose word has the bit (no multiplication; a pixel without it
+// keeps its sum as it was). Per pixel the weights are added in convolve's order (tap, word, bit
+// ascending) from the bias, so the result is bit-identical to `main`. The 8 sums are named values,
+// not an array, to stay in registers (word_accumulators.wgsl says why).
+
+fn blockWord(base: u32, pix: i32) -> u32 {
+  if (pix < 0) { return 0u; }
+  return X[base + u32(pix)];
+}
+
+fn blockConv(t: u32, v: u32, n0: u32) -> array<vec4f, 8> {
+  let inPlane = U.inH * U.inW;
+  let bias = convBias(v);
+  var a0 = bias; var a1 = bias; var a2 = bias; var a3 = bias;
+  var a4 = bias; var a5 = bias; var a6 = bias; var a7 = bias;
+  for (var tap = 0u; tap < U.k * U.k; tap++) {
+    let ky = tap / U.k;
+    let kx = tap % U.k;
+    let p0 = blockTapPixel(n0, ky, kx); let p1 = blockTapPixel(n0 + 1u, ky, kx);
+    let p2 = blockTapPixel(n0 + 2u, ky, kx); let p3 = blockTapPixel(n0 + 3u, ky, kx);
+    let p4 = blockTapPixel(n0 + 4u, ky, kx); let p5 = blockTapPixel(n0 + 5u, ky, kx);
+    let p6 = blockTapPixel(n0 + 6u, ky, kx); let p7 = blockTapPixel(n0 + 7u, ky, kx);
+    for (var cw = 0u; cw < U.cwin; cw++) {
+      let base = t * U.xStepStride + cw * inPlane;
+      let x0 = blockWord(base, p0); let x1 = blockWord(base, p1); let x2 = blockWord(base, p2); let x3 = blockWord(base, p3);
+      let x4 = blockWord(base, p4); let x5 = blockWord(base, p5); let x6 = blockWord(base, p6); let x7 = blockWord(base, p7);
+      var any = x0 | x1 | x2 | x3 | x4 | x5 | x6 | x7;
+      let row = (tap * U.cin + cw * 32u) * U.ov + v;
+      while (any != 0u) {
+        let b = firstTrailingBit(any);
+        let bit = 1u << b;
+        let w = W[row + b * U.ov];
+        a0 = select(a0, a0 + w, (x0 & bit) != 0u);
+        a1 = select(a1, a1 + w, (x1 & bit) != 0u);
+        a2 = select(a2, a2 + w, (x2 & bit) != 0u);
+        a3 = select(a3, a3 + w, (x3 & bit) != 0u);
+        a4 = select(a4, a4 + w, (x4 & bit) != 0u);
+        a5 = select(a5, a5 + w, (x5 & bit) != 0u);
+        a6 = select(a6, a6 + w, (x6 & bit) != 0u);
+        a7 = select(a7, a7 + w, (x7 & bit) != 0u);
+        any &= any - 1u;
+      }
+    }
+  }
+  return blockAffines(v, array<vec4f, 8>(a0, a1, a2, a3, a4, a5, a6, a7));
 }

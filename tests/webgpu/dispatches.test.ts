@@ -80,7 +80,7 @@ describe('dispatches per frame', () => {
         const unfused = unfusedDispatches(graph, mode);
         const adds = graph.ops.filter((op) => op.kind === 'add').length;
         const lifs = graph.ops.filter((op) => op.kind === 'lif').length;
-        const addSteps = plan.steps.filter((s) => ['residual', 'residual_lif', 'tile_residual', 'tile_residual_lif'].includes(s.program.entry));
+        const addSteps = plan.steps.filter((s) => ['residual', 'residual_lif', 'tile_residual', 'tile_residual_lif', 'block_residual', 'block_residual_lif'].includes(s.program.entry));
         const fusedAdds = new Set(addSteps.flatMap((s) => s.ops.filter((name) => graph.ops.find((op) => op.name === name)!.kind === 'add')));
         const neuronSteps = plan.steps.filter((s) => s.lifs.length && s.program.shader !== 'lif');
         // Sibling RepConvs planned as one (q, k, v of each attention): dispatches with the same

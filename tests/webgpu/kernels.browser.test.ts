@@ -672,9 +672,10 @@ describe('dense_conv.wgsl tiled (conv_tile.wgsl entries tile, tile_residual, til
   });
 });
 
-describe('spike_conv.wgsl tiled (conv_tile.wgsl entries tile, tile_residual, tile_lif, tile_residual_lif): event-driven tiles in workgroup memory (hardware adapters)', () => {
-  // The event-driven tile against the register-tiled entries on the same packed spikes: every
-  // stored float, spike word, count and membrane bit-identical (Object.is: the sign of zero
+// The event-driven tile (hardware adapters) and the 8-pixel blocks (software adapters) against the
+// register-tiled entries on the same packed spikes.
+for (const variant of ['tile', 'block'] as const) describe(`spike_conv.wgsl ${variant === 'tile' ? 'tiled (conv_tile.wgsl entries tile, tile_residual, tile_lif, tile_residual_lif): event-driven tiles in workgroup memory (hardware adapters)' : 'blocked (conv_block.wgsl entries block, block_residual, block_lif, block_residual_lif): 8 pixels a thread (software adapters)'}`, () => {
+  // Every stored float, spike word, count and membrane bit-identical (Object.is: the sign of zero
   // counts). Input words past the first and partial, taps in the padding, strides, channel tiles
   // past the first and partial, pixel tiles past the first and partial, a padded output map.
   const cases: ConvCase[] = [
@@ -692,11 +693,12 @@ describe('spike_conv.wgsl tiled (conv_tile.wgsl entries tile, tile_residual, til
     const N = oh * ow, out = denseOutput(cc.cout, oh, ow, outPad);
     const call = spikeConvKernel({
       cin: cc.cin, h: cc.h, w: cc.w, cout: cc.cout, oh, ow, kernel: cc.k, stride: cc.s, pad: cc.p, depthwise: false,
-      steps: T, hasBias: true, nAffine: c.affines.length, xStepStride: Math.ceil(cc.cin / 32) * cc.h * cc.w, out, tiled,
+      steps: T, hasBias: true, nAffine: c.affines.length, xStepStride: Math.ceil(cc.cin / 32) * cc.h * cc.w, out,
+      ...(tiled ? { [variant === 'tile' ? 'tiled' : 'blocked']: true } : {}),
       residual: residual ? { stepStride: cc.cout * N } : undefined, lif: l,
     });
     const entry = l ? (residual ? 'residual_lif' : 'lif') : residual ? 'residual' : 'main';
-    expect(call.program.entry).toBe(tiled ? (entry === 'main' ? 'tile' : `tile_${entry}`) : entry);
+    expect(call.program.entry).toBe(tiled ? (entry === 'main' ? variant : `${variant}_${entry}`) : entry);
     const words = l ? spikeWords(l.layout, T, cc.cout, N) : 1;
     const b = {
       X: storageBuffer(device, c.packed), W: storageBuffer(device, packConvWeights(c.weight, cc.cout, cc.cin, cc.k)),
@@ -737,7 +739,7 @@ describe('spike_conv.wgsl tiled (conv_tile.wgsl entries tile, tile_residual, til
           written += T * per;
         }
         const one = { ...c, affines: c.affines.slice(0, 1) };
-        for (const layout of ['channel', 'dense'] as SpikeLayout[]) {
+        for (const layout of (variant === 'tile' ? ['channel', 'dense'] : ['channel', 'token', 'dense']) as SpikeLayout[]) {
           for (const [residual, store, membrane, threshold] of [[false, true, true, 1], [true, false, true, 0.5], [true, true, false, 1]] as const) {
             const l: ConvLif = { timeSteps: T, layout, storeConv: store, countBase: T, writeMembrane: membrane, threshold };
             const r = residual ? randomNormal(T * per, 0.5) : null;

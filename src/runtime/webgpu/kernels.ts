@@ -113,6 +113,11 @@ export interface ConvShape {
    */
   tiled?: boolean;
   /**
+   * spike_conv only: 8 output pixels per thread (conv_block.wgsl: entry points `block`,
+   * `block_residual`, `block_lif`, `block_residual_lif`), for software adapters; not depthwise.
+   */
+  blocked?: boolean;
+  /**
    * A residual added in the epilogue (entry point `residual`, binding R): an unpadded
    * `[S][Cout][oh][ow]` map with this step stride (0 broadcasts one step). The output must be unpadded.
    */
@@ -173,6 +178,9 @@ function lifThreads(s: ConvShape): number {
   return s.lif!.layout === 'token' ? Math.ceil(n / 32) * Math.ceil(s.cout / 4) : Math.ceil(s.cout / 32) * n;
 }
 
+/** Output pixels per thread of spike_conv's blocked entries (conv_block.wgsl's BLOCK_PIXELS). */
+const BLOCK_PIXELS = 8;
+
 /** `spike_conv.wgsl` / `spike_dwconv.wgsl`: event-driven conv over channel-packed spikes. */
 export function spikeConvKernel(s: ConvShape): ProgramCall {
   if ((s.groups ?? 1) > 1) throw new Error('spike_conv: grouped convs (other than depthwise) run on the dense kernel');
@@ -182,6 +190,16 @@ export function spikeConvKernel(s: ConvShape): ProgramCall {
     return {
       program: { shader: 'spike_conv', entry, defines: {} },
       uniforms: { ...convFields(s, threads), cin: s.cin, cwin: Math.ceil(s.cin / 32), cout: s.cout, ov, ...tileUniforms },
+      threads,
+    };
+  }
+  if (s.blocked) {
+    if (s.depthwise || s.tiled) throw new Error('spike_conv blocked: a conv that is not depthwise, and not tiled too');
+    const blocks = Math.ceil((s.oh * s.ow) / BLOCK_PIXELS);
+    const threads = !s.lif ? s.steps * blocks * ov : s.lif.layout === 'token' ? lifThreads(s) : Math.ceil(s.cout / 32) * blocks;
+    return {
+      program: { shader: 'spike_conv', entry: s.lif || s.residual ? `block_${convEntry(s)}` : 'block', defines: {} },
+      uniforms: { ...convFields(s, threads), cin: s.cin, cwin: Math.ceil(s.cin / 32), cout: s.cout, ov },
       threads,
     };
   }

@@ -33,7 +33,9 @@
  *    adapter every conv but the depthwise ones runs tiled in workgroup memory (conv_tile.wgsl:
  *    `tile`, `tile_residual`, `tile_lif`, `tile_residual_lif`; see tiled): the dense ones (the
  *    stem, RepConv's 1×1s, and in `dense` mode the convs on spikes) as dense_conv's GEMM, those on
- *    spikes in `spike` mode as spike_conv's event-driven tile.
+ *    spikes in `spike` mode as spike_conv's event-driven tile; on a software adapter the convs on
+ *    spikes in `spike` mode compute 8 pixels a thread (conv_block.wgsl: `block`, …), loading each
+ *    weight vec4 once for the 8.
  *  - a neuron runs over all T steps in one dispatch; its spikes are stored in the layouts its
  *    readers need: channel-packed bits for convs, the head and q, token-packed bits for k and v,
  *    0/1 f32 in `dense` mode.
@@ -423,7 +425,7 @@ class Planner {
     let xBuf: number;
     if (spikeIn && this.mode === 'spike') {
       xBuf = this.spikes(op.inputs[0], 'channel');
-      call = spikeConvKernel({ ...shape, tiled: this.tiled(shape), xStepStride: Math.ceil(cin / 32) * h * w });
+      call = spikeConvKernel({ ...shape, tiled: this.tiled(shape), blocked: this.software && !depthwise, xStepStride: Math.ceil(cin / 32) * h * w });
     } else if (spikeIn) {
       xBuf = this.spikes(op.inputs[0], 'dense');
       call = denseConvKernel({ ...shape, tiled: this.tiled(shape), xStepStride: cin * h * w });

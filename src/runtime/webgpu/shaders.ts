@@ -24,6 +24,7 @@ import affineSrc from '../../../shaders/affine.wgsl?raw';
 import convEpilogueSrc from '../../../shaders/conv_epilogue.wgsl?raw';
 import convLifSrc from '../../../shaders/conv_lif.wgsl?raw';
 import convTileSrc from '../../../shaders/conv_tile.wgsl?raw';
+import convBlockSrc from '../../../shaders/conv_block.wgsl?raw';
 import convColumnsSrc from '../../../shaders/conv_columns.wgsl?raw';
 import wordAccumulatorsSrc from '../../../shaders/word_accumulators.wgsl?raw';
 import { ProgramInterface } from './programInterface.ts';
@@ -48,7 +49,7 @@ export type ShaderName = keyof typeof SHADER_SOURCES;
 export const SHADER_NAMES = Object.keys(SHADER_SOURCES) as ShaderName[];
 
 /** WGSL snippets a shader pulls in with a line `//@include NAME`. */
-const SHADER_INCLUDES: Record<string, string> = { thread: threadSrc, affine: affineSrc, conv_epilogue: convEpilogueSrc, conv_columns: convColumnsSrc, conv_lif: convLifSrc, conv_tile: convTileSrc, word_accumulators: wordAccumulatorsSrc };
+const SHADER_INCLUDES: Record<string, string> = { thread: threadSrc, affine: affineSrc, conv_epilogue: convEpilogueSrc, conv_columns: convColumnsSrc, conv_lif: convLifSrc, conv_tile: convTileSrc, conv_block: convBlockSrc, word_accumulators: wordAccumulatorsSrc };
 
 /** One compute program: a shader, its entry point and its `{{NAME}}` constants. */
 export interface ProgramKey {
