@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { seededNormal, seededRandom } from '../../src/runtime/cpu/randomWeights.ts';
 import { add, batchNorm, batchNormAffine, conv2d, lif, linear, spatialMean, spikeAttention, type BatchNormParams } from '../../src/runtime/cpu/ops.ts';
 import {
-  addKernel, attentionKernel, classifierKernel, denseConvKernel, denseOutput, tileFits, lifKernel, linearKernel,
+  addKernel, attentionKernel, classifierKernel, denseConvKernel, denseOutput, dwBlockFits, tileFits, lifKernel, linearKernel,
   logitsKernel, spatialMeanKernel, spikeConvKernel, type ConvLif, type ConvShape,
 } from '../../src/runtime/webgpu/kernels.ts';
 import {
@@ -669,6 +669,76 @@ describe('dense_conv.wgsl tiled (conv_tile.wgsl entries tile, tile_residual, til
     expect(tileFits({ ...base, lif: lif('token') })).toBe(false);
     expect(tileFits({ ...base, groups: 3, lif: lif('channel') })).toBe(true);
     expect(tileFits({ ...base, groups: 2, lif: lif('channel') })).toBe(false);
+  });
+});
+
+describe('spike_dwconv.wgsl blocked (entries block, block_residual): 8 pixels a thread, for software adapters', () => {
+  // Against main / residual on the same packed spikes: every stored float bit-identical (Object.is:
+  // a bias of -0 where no channel of a vec4 fires must stay -0, as main leaves it). Rows and
+  // columns of taps in the padding, a last block past the row's end, channels in a second spike
+  // word and a partial vec4, a padded output map, a step-invariant residual.
+  const cases = [
+    { c: 37, h: 9, w: 11, k: 7, p: 3 }, // SepConv's 7×7: 2 blocks a row, the last of 3 pixels
+    { c: 16, h: 6, w: 16, k: 7, p: 3 }, // whole blocks
+    { c: 10, h: 7, w: 9, k: 3, p: 1 },
+    { c: 6, h: 11, w: 13, k: 3, p: 0 }, // no padding: 11 columns out
+    { c: 8, h: 5, w: 30, k: 25, p: 12 }, // the widest kernel whose span fits one mask word
+  ];
+  const same = (a: Float32Array, b: Float32Array) => a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
+  for (const T of [1, 3]) {
+    test(`T=${T}: bit-identical to main and residual at input firing rates 0, 5, 50, 100 %`, async () => {
+      let compared = 0, negativeZeros = 0;
+      for (const cc of cases) for (const rate of RATES) {
+        const oh = cc.h + 2 * cc.p - cc.k + 1, ow = cc.w + 2 * cc.p - cc.k + 1, per = cc.c * oh * ow;
+        const spikes = randomSpikes(T * cc.c * cc.h * cc.w, rate);
+        const bias = randomNormal(cc.c, 0.3).map((v, i) => (i % 3 === 0 ? -0 : v));
+        const affines = rate === 0.5 ? [batchNormAffine(randomBn(cc.c))] : [];
+        const b = {
+          X: storageBuffer(device, packSpikes(spikes, 'channel', T, cc.c, cc.h * cc.w)),
+          W: storageBuffer(device, packDepthwiseWeights(randomNormal(cc.c * cc.k * cc.k), cc.c, cc.k)),
+          P: storageBuffer(device, packEpilogue(cc.c, bias, affines)),
+        };
+        for (const [residual, outPad] of [[false, 0], [false, 1], [true, 0]] as const) {
+          const out = denseOutput(cc.c, oh, ow, outPad);
+          const r = residual ? randomNormal(per) : null;
+          const run = async (blocked: boolean) => {
+            const call = spikeConvKernel({
+              cin: cc.c, h: cc.h, w: cc.w, cout: cc.c, oh, ow, kernel: cc.k, stride: 1, pad: cc.p, depthwise: true, steps: T,
+              hasBias: true, nAffine: affines.length, xStepStride: Math.ceil(cc.c / 32) * cc.h * cc.w, out, blocked,
+              residual: r ? { stepStride: 0 } : undefined,
+            });
+            expect(call.program.entry).toBe(blocked ? (r ? 'block_residual' : 'block') : (r ? 'residual' : 'main'));
+            const O = storageBuffer(device, new Float32Array(T * out.stepStride).fill(7));
+            const R = r ? storageBuffer(device, r) : null;
+            await runKernel(device, cache, call, { ...b, O, ...(R ? { R } : {}) });
+            const o = f32(await readBuffer(device, O, T * out.stepStride * 4));
+            O.destroy();
+            R?.destroy();
+            return o;
+          };
+          const reference = await run(false);
+          const blocked = await run(true);
+          const what = `${JSON.stringify(cc)} rate ${rate} residual ${residual} padded ${outPad}`;
+          expect(same(blocked, reference), what).toBe(true);
+          expect(reference.filter((v) => v !== 7).length, what).toBe(T * per);
+          negativeZeros += reference.filter((v) => Object.is(v, -0)).length;
+          compared += T * per;
+        }
+        Object.values(b).forEach((buf) => buf.destroy());
+      }
+      expect(compared).toBeGreaterThan(0);
+      expect(negativeZeros).toBeGreaterThan(0); // the -0 biases were exercised
+    });
+  }
+  test('dwBlockFits: stride 1, the 8 pixels\' input columns in one 32-bit mask', () => {
+    expect(dwBlockFits({ stride: 1, kernel: 7 })).toBe(true);
+    expect(dwBlockFits({ stride: 1, kernel: 25 })).toBe(true);
+    expect(dwBlockFits({ stride: 1, kernel: 27 })).toBe(false);
+    expect(dwBlockFits({ stride: 2, kernel: 3 })).toBe(false);
+    expect(() => spikeConvKernel({
+      cin: 8, h: 8, w: 8, cout: 8, oh: 4, ow: 4, kernel: 3, stride: 2, pad: 1, depthwise: true, steps: 1,
+      hasBias: false, nAffine: 0, xStepStride: 64, out: denseOutput(8, 4, 4), blocked: true,
+    })).toThrow(/stride 1/);
   });
 });
 

@@ -113,8 +113,9 @@ export interface ConvShape {
    */
   tiled?: boolean;
   /**
-   * spike_conv only: 8 output pixels per thread (conv_block.wgsl: entry points `block`,
-   * `block_residual`, `block_lif`, `block_residual_lif`), for software adapters; not depthwise.
+   * spike_conv / spike_dwconv only: 8 output pixels per thread, for software adapters
+   * (conv_block.wgsl's entry points `block`, `block_residual`, `block_lif`, `block_residual_lif`;
+   * spike_dwconv's `block`, `block_residual`, which need `dwBlockFits`).
    */
   blocked?: boolean;
   /**
@@ -193,8 +194,8 @@ export function spikeConvKernel(s: ConvShape): ProgramCall {
       threads,
     };
   }
-  if (s.blocked) {
-    if (s.depthwise || s.tiled) throw new Error('spike_conv blocked: a conv that is not depthwise, and not tiled too');
+  if (s.blocked && !s.depthwise) {
+    if (s.tiled) throw new Error('spike_conv blocked: a conv that is not depthwise, and not tiled too');
     const blocks = Math.ceil((s.oh * s.ow) / BLOCK_PIXELS);
     const threads = !s.lif ? s.steps * blocks * ov : s.lif.layout === 'token' ? lifThreads(s) : Math.ceil(s.cout / 32) * blocks;
     return {
@@ -211,11 +212,29 @@ export function spikeConvKernel(s: ConvShape): ProgramCall {
       threads,
     };
   }
+  if (s.blocked) {
+    if (!dwBlockFits(s)) throw new Error(`spike_dwconv blocked: stride 1 and a kernel of at most ${33 - DW_BLOCK_PIXELS} (got stride ${s.stride}, kernel ${s.kernel})`);
+    const outWB = Math.ceil(s.ow / DW_BLOCK_PIXELS);
+    const blockThreads = s.steps * s.oh * outWB * ov;
+    return {
+      program: { shader: 'spike_dwconv', entry: s.residual ? 'block_residual' : 'block', defines: {} },
+      uniforms: { ...convFields(s, blockThreads), c: s.cout, cv: ov, outWB },
+      threads: blockThreads,
+    };
+  }
   return {
     program: { shader: 'spike_dwconv', entry: convEntry(s), defines: {} },
     uniforms: { ...convFields(s, threads), c: s.cout, cv: ov },
     threads,
   };
+}
+
+/** Output pixels per thread of spike_dwconv's blocked entries (its DW_BLOCK). */
+const DW_BLOCK_PIXELS = 8;
+
+/** Whether a depthwise conv on spikes can run blocked (spike_dwconv `block`): stride 1, its 8 + k − 1 input columns in one u32 mask. */
+export function dwBlockFits(s: Pick<ConvShape, 'stride' | 'kernel'>): boolean {
+  return s.stride === 1 && DW_BLOCK_PIXELS + s.kernel - 1 <= 32;
 }
 
 /** Output channels and pixels of one tiled conv's workgroup (conv_tile.wgsl). */

@@ -35,7 +35,7 @@
  *    stem, RepConv's 1×1s, and in `dense` mode the convs on spikes) as dense_conv's GEMM, those on
  *    spikes in `spike` mode as spike_conv's event-driven tile; on a software adapter the convs on
  *    spikes in `spike` mode compute 8 pixels a thread (conv_block.wgsl: `block`, …), loading each
- *    weight vec4 once for the 8.
+ *    weight vec4 once for the 8, and so do the depthwise ones of stride 1 (spike_dwconv `block`).
  *  - a neuron runs over all T steps in one dispatch; its spikes are stored in the layouts its
  *    readers need: channel-packed bits for convs, the head and q, token-packed bits for k and v,
  *    0/1 f32 in `dense` mode.
@@ -47,7 +47,7 @@ import type { ConvOp, LifOp, ModelGraph, Op, Shape3, UpsampleOp } from '../../mo
 import { batchNormAffine } from '../../model/layerMath.ts';
 import type { ModelWeights } from '../../model/weights.ts';
 import {
-  addKernel, attentionKernel, classifierKernel, denseConvKernel, denseOutput, LIF_MAX_LAYERS, lifKernel, linearKernel,
+  addKernel, attentionKernel, classifierKernel, denseConvKernel, denseOutput, dwBlockFits, LIF_MAX_LAYERS, lifKernel, linearKernel,
   logitsKernel, spatialMeanKernel, spikeConvKernel, tileFits, upsampleKernel, type ConvShape, type ProgramCall,
 } from './kernels.ts';
 import {
@@ -367,7 +367,12 @@ class Planner {
     // The neuron reading the result, run in the epilogue (with the BatchNorms it would apply: the
     // same rounding); the result is stored only for its other readers.
     const readers = this.consumers.get(out) ?? [];
-    const neuron = pad === 0 && !depthwise ? this.fusibleNeuron(out) : null;
+    // On a software adapter a neuron goes only into the event-driven blocked conv: dense_conv's
+    // fused neuron computes one pixel's 32-channel word a thread, which on SwiftShader took 4-7×
+    // as long as its 4-column conv plus lif.wgsl for layers of 8 and 16 channels (the stem and
+    // SepConv's pwconv2 of the kd reference model) and no less for 64 channels.
+    const eventDriven = spikeIn && this.mode === 'spike';
+    const neuron = pad === 0 && !depthwise && (!this.software || eventDriven) ? this.fusibleNeuron(out) : null;
     const storeConv = !neuron || readers.length > 1;
     // Without a fused neuron, BatchNorms read only by a neuron go into the neuron's kernel.
     const toNeuron = !neuron && pad === 0 && chain.length > 0 && finalReaders.length === 1 && finalReaders[0].op.kind === 'lif';
@@ -425,7 +430,7 @@ class Planner {
     let xBuf: number;
     if (spikeIn && this.mode === 'spike') {
       xBuf = this.spikes(op.inputs[0], 'channel');
-      call = spikeConvKernel({ ...shape, tiled: this.tiled(shape), blocked: this.software && !depthwise, xStepStride: Math.ceil(cin / 32) * h * w });
+      call = spikeConvKernel({ ...shape, tiled: this.tiled(shape), blocked: this.software && (!depthwise || dwBlockFits(shape)), xStepStride: Math.ceil(cin / 32) * h * w });
     } else if (spikeIn) {
       xBuf = this.spikes(op.inputs[0], 'dense');
       call = denseConvKernel({ ...shape, tiled: this.tiled(shape), xStepStride: cin * h * w });
