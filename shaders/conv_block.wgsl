@@ -43,11 +43,26 @@ fn blockCount() -> u32 {
   return (U.outH * U.outW + BLOCK_PIXELS - 1u) / BLOCK_PIXELS;
 }
 
-// The input pixel of output pixel n at tap (ky, kx) (convTapPixel), or -1 in the padding or past
-// the last output pixel.
-fn blockTapPixel(n: u32, ky: u32, kx: u32) -> i32 {
-  if (n >= U.outH * U.outW) { return -1; }
-  return convTapPixel(n / U.outW, n % U.outW, ky, kx);
+// The block's 8 output pixels as rows and columns (lo: pixels 0-3, hi: 4-7; ok: before the last
+// output pixel), found by one vector division per block: integer division is not vectorised on a
+// CPU, so dividing per pixel and tap cost more than the taps' additions.
+struct BlockPixels { oyLo: vec4u, oxLo: vec4u, okLo: vec4<bool>, oyHi: vec4u, oxHi: vec4u, okHi: vec4<bool> }
+
+fn blockPixels(n0: u32) -> BlockPixels {
+  let N = U.outH * U.outW;
+  let lo = vec4u(n0) + vec4u(0u, 1u, 2u, 3u);
+  let hi = lo + vec4u(4u);
+  let w = vec4u(U.outW);
+  return BlockPixels(lo / w, lo % w, lo < vec4u(N), hi / w, hi % w, hi < vec4u(N));
+}
+
+// The input pixels (row·inW + column) that 4 output pixels (oy, ox) read at tap (ky, kx)
+// (convTapPixel's arithmetic), or -1 in the padding or where not ok.
+fn blockTapPixels(oy: vec4u, ox: vec4u, ok: vec4<bool>, ky: u32, kx: u32) -> vec4i {
+  let iy = vec4i(oy * U.stride + ky) - vec4i(i32(U.pad));
+  let ix = vec4i(ox * U.stride + kx) - vec4i(i32(U.pad));
+  let inside = ok & (iy >= vec4i(0)) & (iy < vec4i(i32(U.inH))) & (ix >= vec4i(0)) & (ix < vec4i(i32(U.inW)));
+  return select(vec4i(-1), iy * i32(U.inW) + ix, inside);
 }
 
 // The fused BatchNorm affines of vec4 v at the 8 pixels (convAffines' operations), each affine's
@@ -62,24 +77,34 @@ fn blockAffines(v: u32, x: array<vec4f, 8>) -> array<vec4f, 8> {
   return r;
 }
 
-// x + the residual at vec4 v of the block's pixels (convAddResidual).
-fn blockAddResidual(t: u32, v: u32, n0: u32, x: array<vec4f, 8>) -> array<vec4f, 8> {
-  var r = x;
-  for (var i = 0u; i < BLOCK_PIXELS; i++) {
-    let n = n0 + i;
-    if (n >= U.outH * U.outW) { break; }
-    r[i] = convAddResidual(convResidualIndex(t, n / U.outW, n % U.outW), v * 4u, U.cout, x[i]);
-  }
-  return r;
+// x + the residual at vec4 v of one pixel (oy, ox) of the block, where it is ok (convAddResidual).
+fn blockPixelResidual(t: u32, v: u32, oy: u32, ox: u32, ok: bool, x: vec4f) -> vec4f {
+  if (!ok) { return x; }
+  return convAddResidual(convResidualIndex(t, oy, ox), v * 4u, U.cout, x);
 }
 
-// Stores vec4 v of the block's pixels, step t (convStore); returns x.
+// x + the residual at vec4 v of the block's pixels.
+fn blockAddResidual(t: u32, v: u32, n0: u32, x: array<vec4f, 8>) -> array<vec4f, 8> {
+  let g = blockPixels(n0);
+  return array<vec4f, 8>(
+    blockPixelResidual(t, v, g.oyLo.x, g.oxLo.x, g.okLo.x, x[0]), blockPixelResidual(t, v, g.oyLo.y, g.oxLo.y, g.okLo.y, x[1]),
+    blockPixelResidual(t, v, g.oyLo.z, g.oxLo.z, g.okLo.z, x[2]), blockPixelResidual(t, v, g.oyLo.w, g.oxLo.w, g.okLo.w, x[3]),
+    blockPixelResidual(t, v, g.oyHi.x, g.oxHi.x, g.okHi.x, x[4]), blockPixelResidual(t, v, g.oyHi.y, g.oxHi.y, g.okHi.y, x[5]),
+    blockPixelResidual(t, v, g.oyHi.z, g.oxHi.z, g.okHi.z, x[6]), blockPixelResidual(t, v, g.oyHi.w, g.oxHi.w, g.okHi.w, x[7]));
+}
+
+// Stores vec4 v of one pixel (oy, ox) of the block, step t, where it is ok (convStore).
+fn blockPixelStore(t: u32, v: u32, oy: u32, ox: u32, ok: bool, x: vec4f) {
+  if (ok) { convStore(convOutputIndex(t, oy, ox), v * 4u, U.cout, x); }
+}
+
+// Stores vec4 v of the block's pixels, step t; returns x.
 fn blockStore(t: u32, v: u32, n0: u32, x: array<vec4f, 8>) -> array<vec4f, 8> {
-  for (var i = 0u; i < BLOCK_PIXELS; i++) {
-    let n = n0 + i;
-    if (n >= U.outH * U.outW) { break; }
-    convStore(convOutputIndex(t, n / U.outW, n % U.outW), v * 4u, U.cout, x[i]);
-  }
+  let g = blockPixels(n0);
+  blockPixelStore(t, v, g.oyLo.x, g.oxLo.x, g.okLo.x, x[0]); blockPixelStore(t, v, g.oyLo.y, g.oxLo.y, g.okLo.y, x[1]);
+  blockPixelStore(t, v, g.oyLo.z, g.oxLo.z, g.okLo.z, x[2]); blockPixelStore(t, v, g.oyLo.w, g.oxLo.w, g.okLo.w, x[3]);
+  blockPixelStore(t, v, g.oyHi.x, g.oxHi.x, g.okHi.x, x[4]); blockPixelStore(t, v, g.oyHi.y, g.oxHi.y, g.okHi.y, x[5]);
+  blockPixelStore(t, v, g.oyHi.z, g.oxHi.z, g.okHi.z, x[6]); blockPixelStore(t, v, g.oyHi.w, g.oxHi.w, g.okHi.w, x[7]);
   return x;
 }
 

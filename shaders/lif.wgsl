@@ -15,8 +15,8 @@
 //   countBase[k] counts row; membrane[k] first element of its membrane in M, or NO_MEMBRANE;
 //   firstThread[k] its first thread (a multiple of WORKGROUP_SIZE, so a workgroup serves one layer).
 // Threads of a layer: layouts 0/2: one per (n, 32-channel word), n fastest; layout 1: one per
-// (32-token word, c), word fastest. Each thread loops over the T steps and its 32 channels (or
-// tokens); counts are reduced per workgroup, then added with one atomicAdd per step (T ≤ WORKGROUP_SIZE).
+// (32-token word, c), word fastest. Each thread loops over its 32 channels (or tokens) and, for
+// each, the T steps; counts are reduced per workgroup, then added with one atomicAdd per step (T ≤ WORKGROUP_SIZE).
 //
 // Bindings:
 //   0 uniform U
@@ -99,29 +99,42 @@ fn main(inv: Invocation) {
     n0 = idx % N; c0 = (idx / N) * 32u; cStep = 1u; nStep = 0u;
     outIndex = (idx / N) * N + n0; outStepStride = CW * N;
   }
-  var v: array<f32, 32>;
-  for (var t = 0u; t < T; t++) {
-    var word = 0u;
-    if (inRange) {
-      for (var b = 0u; b < 32u; b++) {
-        let c = c0 + b * cStep;
-        let n = n0 + b * nStep;
-        if (c < C && n < N) {
-          var x = X[xOffset + t * U.xStepStride + c * N + n];
-          for (var a = 0u; a < U.nAffine; a++) {
-            x = affine(x, P[pOffset + 2u * a * C + c], P[pOffset + (2u * a + 1u) * C + c]);
-          }
-          let h = v[b] + (x - v[b]) * 0.5;
-          let s = h >= U.threshold;
-          v[b] = select(h, 0.0, s);
-          word |= select(0u, 1u << b, s);
-          if (mOffset != NO_MEMBRANE) { M[mOffset + (t * C + c) * N + n] = h; }
-          if (mode == 2u) { store(k, (t * C + c) * N + n, bitcast<u32>(select(0.0, 1.0, s))); }
+  // Element outer, steps inner: the element's membrane is one value, its affines are read once,
+  // and the T words are built up in `words` (T a compile-time constant). The same operations per
+  // element and step as steps outer (which kept 32 membranes in an array indexed by the element, in
+  // memory per lane on SwiftShader, and read the affines T times).
+  var words: array<u32, T>;
+  if (inRange) {
+    for (var b = 0u; b < 32u; b++) {
+      let c = c0 + b * cStep;
+      let n = n0 + b * nStep;
+      if (c >= C || n >= N) { continue; }
+      var v = 0.0;
+      // The first affine's scale and shift (the usual single BatchNorm), read once for the T steps.
+      let first = U.nAffine != 0u;
+      var scale0 = 1.0;
+      var shift0 = 0.0;
+      if (first) { scale0 = P[pOffset + c]; shift0 = P[pOffset + C + c]; }
+      for (var t = 0u; t < T; t++) {
+        var x = X[xOffset + t * U.xStepStride + c * N + n];
+        if (first) { x = affine(x, scale0, shift0); }
+        for (var a = 1u; a < U.nAffine; a++) {
+          x = affine(x, P[pOffset + 2u * a * C + c], P[pOffset + (2u * a + 1u) * C + c]);
         }
+        let h = v + (x - v) * 0.5;
+        let s = h >= U.threshold;
+        v = select(h, 0.0, s);
+        words[t] |= select(0u, 1u << b, s);
+        if (mOffset != NO_MEMBRANE) { M[mOffset + (t * C + c) * N + n] = h; }
+        if (mode == 2u) { store(k, (t * C + c) * N + n, bitcast<u32>(select(0.0, 1.0, s))); }
       }
-      if (mode != 2u) { store(k, t * outStepStride + outIndex, word); }
     }
-    let ones = countOneBits(word);
+    if (mode != 2u) {
+      for (var t = 0u; t < T; t++) { store(k, t * outStepStride + outIndex, words[t]); }
+    }
+  }
+  for (var t = 0u; t < T; t++) {
+    let ones = countOneBits(words[t]);
     if (ones != 0u) { atomicAdd(&stepCounts[t], ones); }
   }
   workgroupBarrier();

@@ -221,17 +221,16 @@ fn blockConv(t: u32, v: u32, n0: u32) -> array<vec4f, 8> {
   let bias = convBias(v);
   var a0 = bias; var a1 = bias; var a2 = bias; var a3 = bias;
   var a4 = bias; var a5 = bias; var a6 = bias; var a7 = bias;
+  let g = blockPixels(n0);
   for (var tap = 0u; tap < U.k * U.k; tap++) {
     let ky = tap / U.k;
     let kx = tap % U.k;
-    let p0 = blockTapPixel(n0, ky, kx); let p1 = blockTapPixel(n0 + 1u, ky, kx);
-    let p2 = blockTapPixel(n0 + 2u, ky, kx); let p3 = blockTapPixel(n0 + 3u, ky, kx);
-    let p4 = blockTapPixel(n0 + 4u, ky, kx); let p5 = blockTapPixel(n0 + 5u, ky, kx);
-    let p6 = blockTapPixel(n0 + 6u, ky, kx); let p7 = blockTapPixel(n0 + 7u, ky, kx);
+    let pl = blockTapPixels(g.oyLo, g.oxLo, g.okLo, ky, kx);
+    let ph = blockTapPixels(g.oyHi, g.oxHi, g.okHi, ky, kx);
     for (var cw = 0u; cw < U.cwin; cw++) {
       let base = t * U.xStepStride + cw * inPlane;
-      let x0 = blockWord(base, p0); let x1 = blockWord(base, p1); let x2 = blockWord(base, p2); let x3 = blockWord(base, p3);
-      let x4 = blockWord(base, p4); let x5 = blockWord(base, p5); let x6 = blockWord(base, p6); let x7 = blockWord(base, p7);
+      let x0 = blockWord(base, pl.x); let x1 = blockWord(base, pl.y); let x2 = blockWord(base, pl.z); let x3 = blockWord(base, pl.w);
+      let x4 = blockWord(base, ph.x); let x5 = blockWord(base, ph.y); let x6 = blockWord(base, ph.z); let x7 = blockWord(base, ph.w);
       var any = x0 | x1 | x2 | x3 | x4 | x5 | x6 | x7;
       let row = (tap * U.cin + cw * 32u) * U.ov + v;
       while (any != 0u) {
