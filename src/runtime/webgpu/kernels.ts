@@ -195,7 +195,7 @@ export function spikeConvKernel(s: ConvShape): ProgramCall {
     };
   }
   if (s.blocked && !s.depthwise) {
-    if (s.tiled) throw new Error('spike_conv blocked: a conv that is not depthwise, and not tiled too');
+    if (s.tiled) throw new Error('spike_conv: a conv runs blocked or tiled, not both');
     const blocks = Math.ceil((s.oh * s.ow) / BLOCK_PIXELS);
     const threads = !s.lif ? s.steps * blocks * ov : s.lif.layout === 'token' ? lifThreads(s) : Math.ceil(s.cout / 32) * blocks;
     return {
