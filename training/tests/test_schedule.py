@@ -45,6 +45,8 @@ class ScheduleTest(unittest.TestCase):
              *data, '--seed', '15', '--stage2-minutes', '80', '--threads', '2'],
             ['--out', out, *ck, *val, *webcam, '--no-digit-share', '0.35', '--small-framing-share', '0.5', '--cls-data-seed', '7',
              *data, '--seed', '16', '--stage2-minutes', '60', '--threads', '2'],
+            ['--out', out, *ck, *val, *webcam, '--no-digit-share', '0.35', '--small-framing-share', '0.6', '--cls-data-seed', '8',
+             *data, '--seed', '17', '--stage2-minutes', '40', '--threads', '2'],
         ])
         with open(os.path.join(ROOT, 'training', 'schedules', 'shipped.json')) as f:
             self.assertEqual([s for s, _ in run_schedule.test_argvs(json.load(f))], ['evaluate', 'evaluate_generalization'])
