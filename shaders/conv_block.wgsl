@@ -28,8 +28,8 @@
 // The including kernel declares the bindings O, R, S, counts, M, P (conv_epilogue.wgsl,
 // conv_lif.wgsl), the uniform fields cout, ov, outH, outW, total, timeSteps, convSteps, storeConv,
 // spikeLayout, countBase, writeMembrane, threshold, and
-//   blockConv(t, v, n0) -> array<vec4f, 8>: the conv (bias, taps, then blockAffines) of output
-//   vec4 v at pixels n0 .. n0 + 7 (entries past the last pixel are not used), step t, each pixel's
+//   blockConv(t, v, g) -> array<vec4f, 8>: the conv (bias, taps, then blockAffines) of output
+//   vec4 v at the block's pixels g (blockPixels; entries past the last pixel are not used), step t, each pixel's
 //   sum accumulated in the order `main` accumulates it, so every entry here is bit-identical to
 //   its twin without `block_`.
 // `block_lif` and `block_residual_lif` repeat their loops: one shared function adding the residual
@@ -83,9 +83,8 @@ fn blockPixelResidual(t: u32, v: u32, oy: u32, ox: u32, ok: bool, x: vec4f) -> v
   return convAddResidual(convResidualIndex(t, oy, ox), v * 4u, U.cout, x);
 }
 
-// x + the residual at vec4 v of the block's pixels.
-fn blockAddResidual(t: u32, v: u32, n0: u32, x: array<vec4f, 8>) -> array<vec4f, 8> {
-  let g = blockPixels(n0);
+// x + the residual at vec4 v of the block's pixels g.
+fn blockAddResidual(t: u32, v: u32, g: BlockPixels, x: array<vec4f, 8>) -> array<vec4f, 8> {
   return array<vec4f, 8>(
     blockPixelResidual(t, v, g.oyLo.x, g.oxLo.x, g.okLo.x, x[0]), blockPixelResidual(t, v, g.oyLo.y, g.oxLo.y, g.okLo.y, x[1]),
     blockPixelResidual(t, v, g.oyLo.z, g.oxLo.z, g.okLo.z, x[2]), blockPixelResidual(t, v, g.oyLo.w, g.oxLo.w, g.okLo.w, x[3]),
@@ -98,9 +97,8 @@ fn blockPixelStore(t: u32, v: u32, oy: u32, ox: u32, ok: bool, x: vec4f) {
   if (ok) { convStore(convOutputIndex(t, oy, ox), v * 4u, U.cout, x); }
 }
 
-// Stores vec4 v of the block's pixels, step t; returns x.
-fn blockStore(t: u32, v: u32, n0: u32, x: array<vec4f, 8>) -> array<vec4f, 8> {
-  let g = blockPixels(n0);
+// Stores vec4 v of the block's pixels g, step t; returns x.
+fn blockStore(t: u32, v: u32, g: BlockPixels, x: array<vec4f, 8>) -> array<vec4f, 8> {
   blockPixelStore(t, v, g.oyLo.x, g.oxLo.x, g.okLo.x, x[0]); blockPixelStore(t, v, g.oyLo.y, g.oxLo.y, g.okLo.y, x[1]);
   blockPixelStore(t, v, g.oyLo.z, g.oxLo.z, g.okLo.z, x[2]); blockPixelStore(t, v, g.oyLo.w, g.oxLo.w, g.okLo.w, x[3]);
   blockPixelStore(t, v, g.oyHi.x, g.oxHi.x, g.okHi.x, x[4]); blockPixelStore(t, v, g.oyHi.y, g.oxHi.y, g.okHi.y, x[5]);
@@ -119,7 +117,8 @@ fn block(inv: Invocation) {
   let idx = threadIndex(inv);
   if (idx >= U.total) { return; }
   let p = blockPosition(idx);
-  blockStore(p.z, p.x, p.y, blockConv(p.z, p.x, p.y));
+  let g = blockPixels(p.y);
+  blockStore(p.z, p.x, g, blockConv(p.z, p.x, g));
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -127,7 +126,8 @@ fn block_residual(inv: Invocation) {
   let idx = threadIndex(inv);
   if (idx >= U.total) { return; }
   let p = blockPosition(idx);
-  blockStore(p.z, p.x, p.y, blockAddResidual(p.z, p.x, p.y, blockConv(p.z, p.x, p.y)));
+  let g = blockPixels(p.y);
+  blockStore(p.z, p.x, g, blockAddResidual(p.z, p.x, g, blockConv(p.z, p.x, g)));
 }
 
 // ---- The neuron in the epilogue.
@@ -216,12 +216,13 @@ fn block_lif(inv: Invocation) {
   for (var b = 0u; b < q.blocks; b++) {
     let u = blockUnit(q, b);
     if (u.z == 0u) { continue; }
+    let g = blockPixels(u.y);
     var m = array<vec4f, 8>();
     var x: array<vec4f, 8>;
     for (var t = 0u; t < U.timeSteps; t++) {
       if (t < U.convSteps) {
-        x = blockConv(t, u.x, u.y);
-        if (U.storeConv != 0u) { x = blockStore(t, u.x, u.y, x); }
+        x = blockConv(t, u.x, g);
+        if (U.storeConv != 0u) { x = blockStore(t, u.x, g, x); }
       }
       blockAddCount(t, blockFire(t, u, b == 0u, x, &m));
     }
@@ -234,12 +235,13 @@ fn block_residual_lif(inv: Invocation) {
   for (var b = 0u; b < q.blocks; b++) {
     let u = blockUnit(q, b);
     if (u.z == 0u) { continue; }
+    let g = blockPixels(u.y);
     var m = array<vec4f, 8>();
     var x: array<vec4f, 8>;
     for (var t = 0u; t < U.timeSteps; t++) {
       if (t < U.convSteps) {
-        x = blockAddResidual(t, u.x, u.y, blockConv(t, u.x, u.y));
-        if (U.storeConv != 0u) { x = blockStore(t, u.x, u.y, x); }
+        x = blockAddResidual(t, u.x, g, blockConv(t, u.x, g));
+        if (U.storeConv != 0u) { x = blockStore(t, u.x, g, x); }
       }
       blockAddCount(t, blockFire(t, u, b == 0u, x, &m));
     }

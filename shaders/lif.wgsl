@@ -104,14 +104,14 @@ fn main(inv: Invocation) {
   // element and step as steps outer (which kept 32 membranes in an array indexed by the element, in
   // memory per lane on SwiftShader, and read the affines T times).
   var words: array<u32, T>;
+  // The first affine's scale and shift (the usual single BatchNorm) are read once for the T steps.
+  let first = U.nAffine != 0u;
   if (inRange) {
     for (var b = 0u; b < 32u; b++) {
       let c = c0 + b * cStep;
       let n = n0 + b * nStep;
       if (c >= C || n >= N) { continue; }
       var v = 0.0;
-      // The first affine's scale and shift (the usual single BatchNorm), read once for the T steps.
-      let first = U.nAffine != 0u;
       var scale0 = 1.0;
       var shift0 = 0.0;
       if (first) { scale0 = P[pOffset + c]; shift0 = P[pOffset + C + c]; }

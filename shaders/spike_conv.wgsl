@@ -203,7 +203,7 @@ fn tileConv(tile: ConvTile, lid: u32) -> array<vec4f, 4> {
 }
 
 // ---- The blocked conv (conv_block.wgsl's entry points), event-driven: output vec4 v at the 8
-// pixels from n0, step t. Per tap and 32-channel input word the thread loads the 8 pixels' words
+// pixels g (blockPixels), step t. Per tap and 32-channel input word the thread loads the 8 pixels' words
 // (0 where the tap falls in the padding or past the last pixel: nothing is added, as convolve
 // skips the tap) and walks the set bits of their OR once: each bit's weight vec4 is loaded once
 // and select-added to each pixel whose word has the bit (no multiplication; a pixel without it
@@ -216,12 +216,11 @@ fn blockWord(base: u32, pix: i32) -> u32 {
   return X[base + u32(pix)];
 }
 
-fn blockConv(t: u32, v: u32, n0: u32) -> array<vec4f, 8> {
+fn blockConv(t: u32, v: u32, g: BlockPixels) -> array<vec4f, 8> {
   let inPlane = U.inH * U.inW;
   let bias = convBias(v);
   var a0 = bias; var a1 = bias; var a2 = bias; var a3 = bias;
   var a4 = bias; var a5 = bias; var a6 = bias; var a7 = bias;
-  let g = blockPixels(n0);
   for (var tap = 0u; tap < U.k * U.k; tap++) {
     let ky = tap / U.k;
     let kx = tap % U.k;

@@ -428,7 +428,7 @@ class Planner {
     };
     let call: ProgramCall;
     let xBuf: number;
-    if (spikeIn && this.mode === 'spike') {
+    if (eventDriven) {
       xBuf = this.spikes(op.inputs[0], 'channel');
       call = spikeConvKernel({ ...shape, tiled: this.tiled(shape), blocked: this.software && (!depthwise || dwBlockFits(shape)), xStepStride: Math.ceil(cin / 32) * h * w });
     } else if (spikeIn) {
