@@ -8,7 +8,9 @@ Stage 2: FPN + segmentation + detection heads on 128x128 scenes, jointly with th
 (lower learning rate) and with classification batches mixed in so the classifier is kept.
 Generated data sets are cached in training/.cache/datasets (delete to regenerate).
 Each stage stops at its iteration count or its time limit, whichever comes first; the learning
-rate schedule follows the larger of the two progress fractions, so it always anneals fully.
+rate schedule follows the larger of the two progress fractions, so it always anneals fully. A time
+limit of 0 minutes means none: the stage runs its iteration count, the same work on any machine
+(the shipped schedule's phases run so).
 Uses CUDA when available.
 """
 from __future__ import annotations
@@ -71,14 +73,14 @@ def parse_args(argv=None):
     ap.add_argument('--scene-test', type=int, default=500)
     ap.add_argument('--stage1-iters', type=int, default=20000)
     ap.add_argument('--stage1-batch', type=int, default=64)
-    ap.add_argument('--stage1-minutes', type=float, default=40)
+    ap.add_argument('--stage1-minutes', type=float, default=40, help='time limit of stage 1; 0: none (run --stage1-iters)')
     ap.add_argument('--stage1-lr', type=float, default=4e-3)
     ap.add_argument('--stage2-iters', type=int, default=20000)
     ap.add_argument('--stage2-batch', type=int, default=16)
     ap.add_argument('--stage2-cls-batch', type=int, default=16)
     ap.add_argument('--stage2-cls-weight', type=float, default=0.5,
                     help='weight of the single-digit classification loss in stage 2')
-    ap.add_argument('--stage2-minutes', type=float, default=50)
+    ap.add_argument('--stage2-minutes', type=float, default=50, help='time limit of stage 2; 0: none (run --stage2-iters)')
     ap.add_argument('--stage2-lr', type=float, default=2e-3)
     ap.add_argument('--stage2-backbone-lr-scale', type=float, default=0.3)
     ap.add_argument('--weight-decay', type=float, default=0.01)
@@ -486,7 +488,7 @@ def train_stage(name, model, opt, step_fn, iters, minutes, log, device):
     it = 0
     hist: Dict[str, List[float]] = {}
     while True:
-        progress = max(it / iters, (time.time() - t0) / (minutes * 60))
+        progress = max(it / iters, (time.time() - t0) / (minutes * 60) if minutes > 0 else 0.0)
         if progress >= 1:
             break
         f = lr_factor(progress)

@@ -1,6 +1,7 @@
 """training/run_schedule.py turns the shipped schedule into the train.py calls the shipped model was
-made with (the ten runs listed in training/README.md, then one reading of the test split), and
-refuses malformed schedules.
+made with (the thirteen runs listed in training/README.md, each for the number of steps it took,
+then one reading of the test split), and refuses malformed schedules; a stage with no time limit
+runs exactly its steps.
 
 Run from the project root:  python3 -m unittest discover -s training/tests -v
 """
@@ -27,26 +28,27 @@ class ScheduleTest(unittest.TestCase):
         data = ['--cls-train', '30000', '--scene-train', '10000', '--eval-generalization', '500', *cont,
                 '--stage2-cls-batch', '32', '--stage2-cls-weight', '1.0']
         self.assertEqual(argvs, [
-            ['--out', out, *val, '--threads', '2'],
-            ['--out', out, *ck, *val, '--seed', '1', '--stage2-minutes', '35', *cont, '--threads', '2'],
-            ['--out', out, *ck, *val, '--seed', '2', '--stage2-minutes', '80', *cont, '--threads', '2'],
-            ['--out', out, *ck, *val, '--seed', '3', '--stage2-minutes', '50', *cont, '--threads', '2'],
-            ['--out', out, *ck, *val, '--seed', '4', '--stage2-minutes', '132', *cont, '--stage2-cls-batch', '32', '--threads', '2'],
-            ['--out', out, *ck, *val, '--seed', '5', '--stage2-minutes', '130', *cont, '--stage2-cls-batch', '32', '--threads', '2'],
-            ['--out', out, *ck, *val, '--seed', '6', '--stage2-minutes', '148', *cont, '--stage2-cls-batch', '32',
+            ['--out', out, *val, '--stage1-iters', '2602', '--stage1-minutes', '0', '--stage2-iters', '2396', '--stage2-minutes', '0',
+             '--threads', '2'],
+            ['--out', out, *ck, *val, '--seed', '1', '--stage2-iters', '1880', '--stage2-minutes', '0', *cont, '--threads', '2'],
+            ['--out', out, *ck, *val, '--seed', '2', '--stage2-iters', '4262', '--stage2-minutes', '0', *cont, '--threads', '2'],
+            ['--out', out, *ck, *val, '--seed', '3', '--stage2-iters', '2629', '--stage2-minutes', '0', *cont, '--threads', '2'],
+            ['--out', out, *ck, *val, '--seed', '4', '--stage2-iters', '6173', '--stage2-minutes', '0', *cont, '--stage2-cls-batch', '32', '--threads', '2'],
+            ['--out', out, *ck, *val, '--seed', '5', '--stage2-iters', '6084', '--stage2-minutes', '0', *cont, '--stage2-cls-batch', '32', '--threads', '2'],
+            ['--out', out, *ck, *val, '--seed', '6', '--stage2-iters', '6764', '--stage2-minutes', '0', *cont, '--stage2-cls-batch', '32',
              '--stage2-cls-weight', '1.0', '--threads', '2'],
-            ['--out', out, *ck, *val, *webcam, '--no-digit-share', '0.15', *data, '--seed', '11', '--stage2-minutes', '70',
+            ['--out', out, *ck, *val, *webcam, '--no-digit-share', '0.15', *data, '--seed', '11', '--stage2-iters', '718', '--stage2-minutes', '0',
              '--threads', '2'],
-            ['--out', out, *ck, *val, *webcam, '--no-digit-share', '0.25', *data, '--seed', '12', '--stage2-minutes', '95',
+            ['--out', out, *ck, *val, *webcam, '--no-digit-share', '0.25', *data, '--seed', '12', '--stage2-iters', '2044', '--stage2-minutes', '0',
              '--threads', '2'],
-            ['--out', out, *ck, *val, *webcam, '--no-digit-share', '0.35', *data, '--seed', '13', '--stage2-minutes', '90',
+            ['--out', out, *ck, *val, *webcam, '--no-digit-share', '0.35', *data, '--seed', '13', '--stage2-iters', '1616', '--stage2-minutes', '0',
              '--threads', '2'],
             ['--out', out, *ck, *val, *webcam, '--no-digit-share', '0.35', '--small-framing-share', '0.3', '--cls-data-seed', '6',
-             *data, '--seed', '15', '--stage2-minutes', '80', '--threads', '2'],
+             *data, '--seed', '15', '--stage2-iters', '1569', '--stage2-minutes', '0', '--threads', '2'],
             ['--out', out, *ck, *val, *webcam, '--no-digit-share', '0.35', '--small-framing-share', '0.5', '--cls-data-seed', '7',
-             *data, '--seed', '16', '--stage2-minutes', '60', '--threads', '2'],
+             *data, '--seed', '16', '--stage2-iters', '2088', '--stage2-minutes', '0', '--threads', '2'],
             ['--out', out, *ck, *val, *webcam, '--no-digit-share', '0.35', '--small-framing-share', '0.6', '--cls-data-seed', '8',
-             *data, '--seed', '17', '--stage2-minutes', '40', '--threads', '2'],
+             *data, '--seed', '17', '--stage2-iters', '1410', '--stage2-minutes', '0', '--threads', '2'],
         ])
         with open(os.path.join(ROOT, 'training', 'schedules', 'shipped.json')) as f:
             self.assertEqual([s for s, _ in run_schedule.test_argvs(json.load(f))], ['evaluate', 'evaluate_generalization'])
@@ -62,6 +64,26 @@ class ScheduleTest(unittest.TestCase):
             run_schedule.phase_argvs({'out': 'x', 'phases': [{'resume': True}]}, [])
         with self.assertRaises(SystemExit):
             run_schedule.phase_argvs({'out': 'x', 'phases': [{'args': [], 'minutes': 3}]}, [])
+
+    def test_a_stage_without_time_limit_runs_its_steps(self):
+        import torch
+        import train
+        model = torch.nn.Linear(2, 1)
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        lrs = []
+
+        def step(it):
+            lrs.append(opt.param_groups[0]['lr'])
+            return {'loss': model(torch.ones(1, 2)).pow(2).sum()}
+
+        # A limit of 0 minutes is none: 7 steps, the learning rate following step progress (0 at the
+        # first step, warm-up over 3%, then the cosine towards 0); a 1e-6-minute limit stops at once.
+        its, _ = train.train_stage('probe', model, opt, step, 7, 0, lambda msg: None, 'cpu')
+        self.assertEqual(its, 7)
+        self.assertEqual(lrs, [0.1 * train.lr_factor(i / 7) for i in range(7)])
+        self.assertEqual(opt.param_groups[0]['lr'], 0.1)
+        its, _ = train.train_stage('probe', model, opt, step, 7, 1e-6, lambda msg: None, 'cpu')
+        self.assertLess(its, 7)
 
 
 if __name__ == '__main__':
