@@ -76,14 +76,19 @@ class ScheduleTest(unittest.TestCase):
             lrs.append(opt.param_groups[0]['lr'])
             return {'loss': model(torch.ones(1, 2)).pow(2).sum()}
 
-        # A limit of 0 minutes is none: 7 steps, the learning rate following step progress (0 at the
-        # first step, warm-up over 3%, then the cosine towards 0); a 1e-6-minute limit stops at once.
-        its, _ = train.train_stage('probe', model, opt, step, 7, 0, lambda msg: None, 'cpu')
-        self.assertEqual(its, 7)
-        self.assertEqual(lrs, [0.1 * train.lr_factor(i / 7) for i in range(7)])
-        self.assertEqual(opt.param_groups[0]['lr'], 0.1)
-        its, _ = train.train_stage('probe', model, opt, step, 7, 1e-6, lambda msg: None, 'cpu')
-        self.assertLess(its, 7)
+        # The stage reads a clock that moves a second per reading, so no assertion depends on this
+        # machine's speed. A limit of 0 minutes is none: 7 steps, the learning rate following step
+        # progress (0 at the first step, warm-up over 3%, then the cosine towards 0); a 1e-6-minute
+        # limit stops at once.
+        from unittest import mock
+        clock = iter(range(1_000_000))
+        with mock.patch.object(train.time, 'time', lambda: float(next(clock))):
+            its, _ = train.train_stage('probe', model, opt, step, 7, 0, lambda msg: None, 'cpu')
+            self.assertEqual(its, 7)
+            self.assertEqual(lrs, [0.1 * train.lr_factor(i / 7) for i in range(7)])
+            self.assertEqual(opt.param_groups[0]['lr'], 0.1)
+            its, _ = train.train_stage('probe', model, opt, step, 7, 1e-6, lambda msg: None, 'cpu')
+            self.assertLess(its, 7)
 
 
 if __name__ == '__main__':
