@@ -1,12 +1,13 @@
 """training/run_schedule.py turns the shipped schedule into the train.py calls the shipped model was
 made with (the thirteen runs listed in training/README.md, each for the number of steps it took,
-then one reading of the test split), and refuses malformed schedules; a stage with no time limit
-runs exactly its steps.
+then one reading of the test split), with the step counts that runs/default/train.log records, and
+refuses malformed schedules; a stage with no time limit runs exactly its steps.
 
 Run from the project root:  python3 -m unittest discover -s training/tests -v
 """
 import json
 import os
+import re
 import sys
 import unittest
 
@@ -52,6 +53,22 @@ class ScheduleTest(unittest.TestCase):
         ])
         with open(os.path.join(ROOT, 'training', 'schedules', 'shipped.json')) as f:
             self.assertEqual([s for s, _ in run_schedule.test_argvs(json.load(f))], ['evaluate', 'evaluate_generalization'])
+
+    def test_each_phase_runs_the_steps_its_log_records(self):
+        # The step counts in shipped.json are those the shipped model's phases reached, in the order
+        # runs/default/train.log records them ("stageN done: K iterations in M min").
+        with open(os.path.join(ROOT, 'training', 'runs', 'default', 'train.log')) as f:
+            logged = [(int(s), int(k)) for s, k in re.findall(r'stage(\d) done: (\d+) iterations', f.read())]
+        with open(os.path.join(ROOT, 'training', 'schedules', 'shipped.json')) as f:
+            argvs = run_schedule.phase_argvs(json.load(f), [])
+        scheduled = []
+        for argv in argvs:
+            for stage in (1, 2):
+                flag = f'--stage{stage}-iters'
+                if flag in argv and not (stage == 1 and '--resume-stage1' in argv):
+                    scheduled.append((stage, int(argv[argv.index(flag) + 1])))
+        self.assertEqual(len(logged), 14)
+        self.assertEqual(scheduled, logged)
 
     def test_every_phase_parses_as_train_options(self):
         import train
