@@ -320,12 +320,12 @@ Decoding follows `training/HEADS.md` (reference implementation `training/spikefo
 """
 
 
-def main():
+def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument('--checkpoint', default=os.path.join(HERE, 'runs', 'default', 'checkpoint.pth'))
     ap.add_argument('--safetensors', default=os.path.join(ROOT, 'public', 'models', 'digits-tiny.safetensors'))
     ap.add_argument('--fixtures', default=os.path.join(ROOT, 'tests', 'fixtures', 'digits'))
-    a = ap.parse_args()
+    a = ap.parse_args(argv)
     torch.set_num_threads(1)
     ck = torch.load(a.checkpoint, map_location='cpu')
     model = load_checkpoint(a.checkpoint)

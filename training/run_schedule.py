@@ -1,7 +1,11 @@
 """Runs a training schedule: one JSON file (training/schedules/) that lists the phases of a model's
 training in order, each a set of train.py options; a phase with "resume": true starts from the
 checkpoint the previous phase wrote. All phases write into the schedule's "out" folder, and the
-last one exports the model (safetensors, fixtures) as train.py does. With "read_test_once": true the
+last one exports the model (safetensors, fixtures) as train.py does. A phase with "keep_as": NAME
+also copies its checkpoint to out/kept/NAME.pth; an entry {"average_with": [NAME, ...]} in place of
+train.py options replaces the checkpoint with the mean of it and the kept ones
+(average_checkpoints.py), evaluates the mean on the validation split (evaluate.py,
+evaluate_generalization.py, which choose its no-digit threshold there) and exports it. With "read_test_once": true the
 schedule ends by measuring the exported model on the test split (evaluate.py and
 evaluate_generalization.py --split test): the one reading of test for a shipped model; every phase
 before it evaluates on the validation split.
@@ -31,8 +35,19 @@ def phase_argvs(schedule: dict, extra: list) -> list:
     """The train.py argument lists of the schedule's phases, in order."""
     out = out_dir(schedule)
     argvs = []
+    kept = set()
     for i, phase in enumerate(schedule['phases']):
-        unknown = set(phase) - {'name', 'args', 'resume'}
+        if 'average_with' in phase:
+            unknown = set(phase) - {'name', 'average_with'}
+            if unknown:
+                raise SystemExit(f'phase {i + 1}: an averaging entry takes only name and average_with, not {sorted(unknown)}')
+            missing = [n for n in phase['average_with'] if n not in kept]
+            if i == 0 or not phase['average_with'] or missing:
+                raise SystemExit(f'phase {i + 1}: average_with names checkpoints kept by earlier phases (keep_as); '
+                                 f'not kept: {missing or "none named"}')
+            argvs.append(averaging_calls(out, phase['average_with']))
+            continue
+        unknown = set(phase) - {'name', 'args', 'resume', 'keep_as'}
         if '--eval-split' in phase.get('args', []) and schedule.get('read_test_once'):
             raise SystemExit(f'phase {i + 1}: the schedule reads test once at the end; phases evaluate on val')
         if unknown:
@@ -45,7 +60,23 @@ def phase_argvs(schedule: dict, extra: list) -> list:
         if schedule.get('read_test_once'):
             argv += ['--eval-split', 'val']
         argvs.append(argv + list(phase.get('args', [])) + list(extra))
+        if 'keep_as' in phase:
+            kept.add(phase['keep_as'])
     return argvs
+
+
+def kept_path(out: str, name: str) -> str:
+    return os.path.join(out, 'kept', f'{name}.pth')
+
+
+def averaging_calls(out: str, names: list) -> list:
+    """The (script, arguments) calls of an averaging entry: the mean of the kept checkpoints and the
+    current one, its threshold and figures on val (metrics.json starts anew), then its export."""
+    ck = os.path.join(out, 'checkpoint.pth')
+    return [('average_checkpoints', [*(kept_path(out, n) for n in names), ck, '--out', ck]),
+            ('evaluate', ['--run', out, '--split', 'val']),
+            ('evaluate_generalization', ['--run', out, '--split', 'val']),
+            ('export', ['--checkpoint', ck])]
 
 
 def test_argvs(schedule: dict) -> list:
@@ -65,11 +96,27 @@ def main(argv=None):
     with open(a.schedule) as f:
         schedule = json.load(f)
     argvs = phase_argvs(schedule, extra)
+    out = out_dir(schedule)
     for i, (phase, args) in enumerate(zip(schedule['phases'], argvs)):
-        print(f'phase {i + 1}/{len(argvs)}: {phase.get("name", "")}\n  python3 training/train.py {" ".join(args)}', flush=True)
+        print(f'phase {i + 1}/{len(argvs)}: {phase.get("name", "")}', flush=True)
+        if 'average_with' in phase:
+            for script, script_args in args:
+                print(f'  python3 training/{script}.py {" ".join(script_args)}', flush=True)
+                if not a.dry_run:
+                    if script == 'average_checkpoints':
+                        metrics = os.path.join(out, 'metrics.json')
+                        if os.path.exists(metrics):  # the last phase's figures and threshold, not the mean's
+                            os.replace(metrics, os.path.join(out, 'metrics.before-averaging.json'))
+                    __import__(script).main(script_args)
+            continue
+        print(f'  python3 training/train.py {" ".join(args)}', flush=True)
         if not a.dry_run:
             import train  # noqa: E402  (imports torch; not needed for --dry-run)
             train.main(args)
+            if 'keep_as' in phase:
+                import shutil
+                os.makedirs(os.path.dirname(kept_path(out, phase['keep_as'])), exist_ok=True)
+                shutil.copyfile(os.path.join(out, 'checkpoint.pth'), kept_path(out, phase['keep_as']))
     for script, args in test_argvs(schedule):
         print(f'test split, read once: python3 training/{script}.py {" ".join(args)}', flush=True)
         if not a.dry_run:
