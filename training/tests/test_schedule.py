@@ -1,6 +1,6 @@
 """training/run_schedule.py turns the shipped schedule into the train.py calls the shipped model was
-made with (the thirteen runs listed in training/README.md, each for the number of steps it took,
-then one reading of the test split), with the step counts that runs/default/train.log records, and
+made with (the fourteen runs listed in training/README.md, each for the number of steps it took,
+the mean of the last two, then one reading of the test split), with the step counts that runs/default/train.log records, and
 refuses malformed schedules; a stage with no time limit runs exactly its steps.
 
 Run from the project root:  python3 -m unittest discover -s training/tests -v
@@ -50,6 +50,14 @@ class ScheduleTest(unittest.TestCase):
              *data, '--seed', '16', '--stage2-iters', '2088', '--stage2-minutes', '0', '--threads', '2'],
             ['--out', out, *ck, *val, *webcam, '--no-digit-share', '0.35', '--small-framing-share', '0.6', '--cls-data-seed', '8',
              *data, '--seed', '17', '--stage2-iters', '1410', '--stage2-minutes', '0', '--threads', '2'],
+            ['--out', out, *ck, *val, *webcam, '--no-digit-share', '0.4', '--small-framing-share', '0.65', '--cls-data-seed', '10',
+             *[x if x != '1e-3' else '5e-4' for x in data], '--seed', '19', '--stage2-iters', '1410', '--stage2-minutes', '0',
+             '--threads', '2'],
+            [('average_checkpoints', [os.path.join(out, 'kept', 'phase14.pth'), os.path.join(out, 'checkpoint.pth'),
+                                      '--out', os.path.join(out, 'checkpoint.pth')]),
+             ('evaluate', ['--run', out, '--split', 'val']),
+             ('evaluate_generalization', ['--run', out, '--split', 'val']),
+             ('export', ['--checkpoint', os.path.join(out, 'checkpoint.pth')])],
         ])
         with open(os.path.join(ROOT, 'training', 'schedules', 'shipped.json')) as f:
             self.assertEqual([s for s, _ in run_schedule.test_argvs(json.load(f))], ['evaluate', 'evaluate_generalization'])
@@ -63,17 +71,21 @@ class ScheduleTest(unittest.TestCase):
             argvs = run_schedule.phase_argvs(json.load(f), [])
         scheduled = []
         for argv in argvs:
+            if isinstance(argv[0], tuple):  # the averaging step trains nothing
+                continue
             for stage in (1, 2):
                 flag = f'--stage{stage}-iters'
                 if flag in argv and not (stage == 1 and '--resume-stage1' in argv):
                     scheduled.append((stage, int(argv[argv.index(flag) + 1])))
-        self.assertEqual(len(logged), 14)
+        self.assertEqual(len(logged), 15)
         self.assertEqual(scheduled, logged)
 
     def test_every_phase_parses_as_train_options(self):
         import train
         with open(os.path.join(ROOT, 'training', 'schedules', 'shipped.json')) as f:
             for argv in run_schedule.phase_argvs(json.load(f), []):
+                if isinstance(argv[0], tuple):
+                    continue  # the averaging step: checked in test_shipped_schedule_is_the_recipe_of_the_shipped_model
                 train.parse_args(argv)  # exits on an unknown option
 
     def test_malformed_schedules_are_refused(self):
@@ -81,6 +93,54 @@ class ScheduleTest(unittest.TestCase):
             run_schedule.phase_argvs({'out': 'x', 'phases': [{'resume': True}]}, [])
         with self.assertRaises(SystemExit):
             run_schedule.phase_argvs({'out': 'x', 'phases': [{'args': [], 'minutes': 3}]}, [])
+        # averaging: only checkpoints an earlier phase kept, and nothing else in the entry
+        with self.assertRaisesRegex(SystemExit, 'not kept'):
+            run_schedule.phase_argvs({'out': 'x', 'phases': [{'args': []}, {'average_with': ['a']}]}, [])
+        with self.assertRaisesRegex(SystemExit, 'not kept'):
+            run_schedule.phase_argvs({'out': 'x', 'phases': [{'average_with': ['a']}, {'args': [], 'keep_as': 'a'}]}, [])
+        with self.assertRaisesRegex(SystemExit, 'only name and average_with'):
+            run_schedule.phase_argvs({'out': 'x', 'phases': [{'args': [], 'keep_as': 'a'},
+                                                             {'average_with': ['a'], 'args': ['--seed', '1']}]}, [])
+        ok = run_schedule.phase_argvs({'out': '/x', 'phases': [{'args': [], 'keep_as': 'a'}, {'average_with': ['a']}]}, [])
+        self.assertEqual(ok[1][0], ('average_checkpoints', ['/x/kept/a.pth', '/x/checkpoint.pth', '--out', '/x/checkpoint.pth']))
+
+    def test_a_kept_checkpoint_is_averaged_with_the_last_and_the_mean_evaluated_and_exported(self):
+        import tempfile
+        from types import SimpleNamespace
+        from unittest import mock
+        import torch
+        import train
+        calls = []
+
+        def fake_train(argv):  # each phase writes a checkpoint whose one weight is its number, and its metrics
+            out = argv[argv.index('--out') + 1]
+            calls.append(('train', argv[argv.index('--seed') + 1]))
+            torch.save({'model': {'w': torch.full((2,), float(len(calls)))}, 'args': SimpleNamespace(seed=len(calls))},
+                       os.path.join(out, 'checkpoint.pth'))
+            with open(os.path.join(out, 'metrics.json'), 'w') as f:
+                json.dump({'no_digit_rule': {'noDigitBelow': 0.5}}, f)
+
+        def recorder(name):
+            return SimpleNamespace(main=lambda argv: calls.append((name, argv)))
+
+        with tempfile.TemporaryDirectory() as out:
+            schedule = os.path.join(out, 'schedule.json')
+            with open(schedule, 'w') as f:
+                json.dump({'out': out, 'phases': [{'args': ['--seed', '1'], 'keep_as': 'first'},
+                                                  {'args': ['--seed', '2'], 'resume': True},
+                                                  {'average_with': ['first']}]}, f)
+            fakes = {n: recorder(n) for n in ('evaluate', 'evaluate_generalization', 'export')}
+            with mock.patch.object(train, 'main', fake_train), mock.patch.dict(sys.modules, fakes), \
+                    mock.patch('builtins.print'):
+                run_schedule.main([schedule])
+            ck = torch.load(os.path.join(out, 'checkpoint.pth'))
+            self.assertEqual(ck['model']['w'].tolist(), [1.5, 1.5])  # mean of phase 1 (kept) and phase 2
+            self.assertEqual(torch.load(os.path.join(out, 'kept', 'first.pth'))['model']['w'].tolist(), [1.0, 1.0])
+            # the last phase's threshold is set aside, so evaluate_generalization chooses the mean's on val
+            self.assertFalse(os.path.exists(os.path.join(out, 'metrics.json')))
+            self.assertTrue(os.path.exists(os.path.join(out, 'metrics.before-averaging.json')))
+            self.assertEqual([c[0] for c in calls], ['train', 'train', 'evaluate', 'evaluate_generalization', 'export'])
+            self.assertEqual(calls[2][1], ['--run', out, '--split', 'val'])
 
     def test_a_stage_without_time_limit_runs_its_steps(self):
         import torch
